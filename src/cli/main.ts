@@ -1,0 +1,238 @@
+/**
+ * The `gps` command line: run, resume, show, list, diff, export.
+ * Exit status: 0 success, 1 failure while running, 2 bad input (arguments,
+ * experiment files, corrupt or mismatched runs) with nothing written.
+ */
+import { parseArgs } from "node:util";
+import { lastValueFrom, tap } from "rxjs";
+import { writeFileSync } from "node:fs";
+import { ExperimentValidationError } from "../dsl/validate.js";
+import type { RunEvent } from "../runtime/interpreter.js";
+import {
+  ExperimentChangedError,
+  ExperimentFileError,
+  loadExperimentFile,
+  resumeRun,
+  startRun,
+  formatChanges,
+  type StartedRun,
+} from "../runtime/session.js";
+import { listRuns, openRun, readRunMeta, stageRecords, CorruptCheckpointError, writeFileAtomic } from "../runtime/store.js";
+import { diffRuns } from "../runtime/diff.js";
+import { exportRun } from "../runtime/export.js";
+import { createRenderer, fmt, headlineMetrics } from "./progress.js";
+
+class UsageError extends Error {
+  override name = "UsageError";
+}
+
+const USAGE = `gps — guided policy search experiments
+
+usage:
+  gps run <experiment.ts> [--store DIR] [--seed N] [--stop-after-stage K] [--json]
+  gps resume <run> [--from-stage K] [--stop-after-stage K] [--force] [--json]
+  gps show <run> [--json]
+  gps list [--store DIR] [--json]
+  gps diff <runA> <runB> [--json]
+  gps export <run> --out FILE [--condition I]
+
+A run is named by its directory (gps run prints it). --json prints
+machine-readable output (for run/resume: one event per line).`;
+
+const out = process.stdout;
+const err = process.stderr;
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "run":
+        return await cmdRun(rest);
+      case "resume":
+        return await cmdResume(rest);
+      case "show":
+        return cmdShow(rest);
+      case "list":
+        return cmdList(rest);
+      case "diff":
+        return cmdDiff(rest);
+      case "export":
+        return cmdExport(rest);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        out.write(`${USAGE}\n`);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } catch (e) {
+    return report(e);
+  }
+}
+
+function report(e: unknown): number {
+  const inputError =
+    e instanceof UsageError ||
+    e instanceof ExperimentValidationError ||
+    e instanceof ExperimentFileError ||
+    e instanceof ExperimentChangedError ||
+    e instanceof CorruptCheckpointError ||
+    (e instanceof Error && (e as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") ||
+    (e instanceof Error && (e as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") ||
+    (e instanceof Error && (e as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL");
+  const message = e instanceof Error ? e.message : String(e);
+  err.write(`gps: ${message}\n`);
+  if (e instanceof UsageError) err.write(`\n${USAGE}\n`);
+  if (!inputError && e instanceof Error && process.env.GPS_DEBUG) err.write(`${e.stack}\n`);
+  return inputError ? 2 : 1;
+}
+
+function intOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} must be a non-negative integer, got "${value}"`);
+  return Number(value);
+}
+
+function positional(args: readonly string[], n: number, what: string): string[] {
+  if (args.length !== n) throw new UsageError(`expected ${what}`);
+  return [...args];
+}
+
+async function drive(started: StartedRun, json: boolean): Promise<number> {
+  const renderer = createRenderer(out, { tty: Boolean(out.isTTY) && !json });
+  const sink = json ? (e: RunEvent) => out.write(`${JSON.stringify(e)}\n`) : (e: RunEvent) => renderer.next(e);
+  await lastValueFrom(started.events.pipe(tap(sink)), { defaultValue: undefined });
+  renderer.done();
+  return 0;
+}
+
+async function cmdRun(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      store: { type: "string", default: "runs" },
+      seed: { type: "string" },
+      "stop-after-stage": { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const [file] = positional(positionals, 1, "one experiment file: gps run <experiment.ts>");
+  const seed = intOption(values.seed, "seed");
+  const stopAfterStage = intOption(values["stop-after-stage"], "stop-after-stage");
+  let experiment = await loadExperimentFile(file);
+  if (seed !== undefined) {
+    if (seed > 0xffffffff) throw new UsageError("--seed must be below 2^32");
+    experiment = { ...experiment, seed };
+  }
+  const started = startRun(experiment, { store: values.store!, source: file, stopAfterStage });
+  if (!values.json) out.write(`${started.run.dir}\n`);
+  return drive(started, values.json!);
+}
+
+async function cmdResume(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: {
+      "from-stage": { type: "string" },
+      "stop-after-stage": { type: "string" },
+      force: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const [dir] = positional(positionals, 1, "one run directory: gps resume <run>");
+  const run = openRun(dir);
+  const meta = readRunMeta(run);
+  // Compare with the experiment file as it reads now, if it is still there.
+  let currentExperiment;
+  if (meta.source) {
+    try {
+      currentExperiment = await loadExperimentFile(meta.source);
+      if (meta.seedOverride !== undefined) currentExperiment = { ...currentExperiment, seed: meta.seedOverride };
+    } catch (e) {
+      if (!(e instanceof ExperimentFileError)) throw e;
+      err.write(`gps: note: ${e.message}; resuming with the stored experiment\n`);
+    }
+  }
+  const started = resumeRun(dir, {
+    fromStage: intOption(values["from-stage"], "from-stage"),
+    stopAfterStage: intOption(values["stop-after-stage"], "stop-after-stage"),
+    currentExperiment,
+    force: values.force,
+  });
+  for (const c of started.corrupt) err.write(`gps: warning: ${c}\n`);
+  if (!values.json) out.write(`resuming ${started.run.dir} at stage ${started.startStage}\n`);
+  return drive(started, values.json!);
+}
+
+function cmdShow(argv: readonly string[]): number {
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  const [dir] = positional(positionals, 1, "one run directory: gps show <run>");
+  const run = openRun(dir);
+  const meta = readRunMeta(run);
+  const stages = stageRecords(run).map((r) => ({ index: r.index, kind: r.kind, label: r.label, digest: r.digest, metrics: r.metrics, durationMs: r.durationMs }));
+  if (values.json) {
+    out.write(`${JSON.stringify({ run: run.dir, experimentName: meta.experimentName, experimentHash: meta.experimentHash, source: meta.source ?? null, stages }, null, 2)}\n`);
+    return 0;
+  }
+  out.write(`run         ${run.dir}\nexperiment  ${meta.experimentName} (${meta.experimentHash.slice(0, 16)})\nsource      ${meta.source ?? "-"}\nstages      ${stages.length} done\n\n`);
+  out.write(`${"stage".padStart(5)}  ${"kind".padEnd(26)} ${"digest".padEnd(12)}  ${"time".padStart(7)}  metrics\n`);
+  for (const s of stages) {
+    out.write(`${String(s.index).padStart(5)}  ${s.label.padEnd(26)} ${s.digest.slice(0, 12)}  ${(s.durationMs / 1000).toFixed(2).padStart(6)}s  ${headlineMetrics(s.metrics)}\n`);
+  }
+  return 0;
+}
+
+function cmdList(argv: readonly string[]): number {
+  const { values } = parseArgs({ args: [...argv], options: { store: { type: "string", default: "runs" }, json: { type: "boolean", default: false } } });
+  const runs = listRuns(values.store!).map((dir) => {
+    const run = openRun(dir);
+    const meta = readRunMeta(run);
+    const stages = stageRecords(run);
+    const last = stages[stages.length - 1];
+    return { run: dir, experimentName: meta.experimentName, experimentHash: meta.experimentHash, createdAt: meta.createdAt, stagesDone: stages.length, last: last ? { index: last.index, kind: last.kind, metrics: last.metrics } : null };
+  });
+  if (values.json) {
+    out.write(`${JSON.stringify(runs, null, 2)}\n`);
+    return 0;
+  }
+  if (runs.length === 0) out.write(`no runs in ${values.store}\n`);
+  for (const r of runs) out.write(`${r.run}  ${r.createdAt}  ${r.stagesDone} stages  ${r.last ? `${r.last.kind}  ${headlineMetrics(r.last.metrics)}` : ""}\n`);
+  return 0;
+}
+
+function cmdDiff(argv: readonly string[]): number {
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  const [a, b] = positional(positionals, 2, "two run directories: gps diff <runA> <runB>");
+  const d = diffRuns(openRun(a), openRun(b));
+  if (values.json) {
+    out.write(`${JSON.stringify(d, null, 2)}\n`);
+    return 0;
+  }
+  if (d.identical) {
+    out.write(`identical: same experiment and the same digest at all ${d.stages.length} stages\n`);
+    return 0;
+  }
+  out.write(d.experimentChanges.length ? `experiment:\n${formatChanges(d.experimentChanges)}\n` : "experiment: identical\n");
+  out.write(d.firstDivergentStage === null ? "digests: identical at every common stage\n" : `first divergent stage: ${d.firstDivergentStage}\n`);
+  if (d.stagesOnlyIn.a.length || d.stagesOnlyIn.b.length) out.write(`stages only in A: ${d.stagesOnlyIn.a.length}, only in B: ${d.stagesOnlyIn.b.length}\n`);
+  out.write(`\n${"stage".padStart(5)}  ${"kind".padEnd(22)} ${"cost A".padStart(12)} ${"cost B".padStart(12)} ${"Δ".padStart(12)}  same\n`);
+  for (const s of d.stages) {
+    const c = s.metricDeltas.cost;
+    out.write(`${String(s.index).padStart(5)}  ${(s.kindA === s.kindB ? s.kindA : `${s.kindA}/${s.kindB}`).padEnd(22)} ${c ? fmt(c.a).padStart(12) : "".padStart(12)} ${c ? fmt(c.b).padStart(12) : "".padStart(12)} ${c ? fmt(c.delta).padStart(12) : "".padStart(12)}  ${s.sameDigest ? "=" : "≠"}\n`);
+  }
+  return 0;
+}
+
+function cmdExport(argv: readonly string[]): number {
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { out: { type: "string" }, condition: { type: "string", default: "0" } } });
+  const [dir] = positional(positionals, 1, "one run directory: gps export <run> --out FILE");
+  if (!values.out) throw new UsageError("export needs --out FILE");
+  const exported = exportRun(openRun(dir), { condition: intOption(values.condition, "condition") ?? 0 });
+  writeFileAtomic(values.out, `${JSON.stringify(exported)}\n`);
+  out.write(`wrote ${values.out} (${exported.horizon} steps, controller ${exported.controller.kind})\n`);
+  return 0;
+}

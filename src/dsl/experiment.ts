@@ -1,0 +1,206 @@
+/**
+ * Experiments as values.
+ *
+ * An experiment is plain data: a name, a seed, a task, the initial conditions
+ * and a pipeline of stage descriptions. Nothing here does work: building an
+ * experiment only builds a value, which can be printed, canonically
+ * serialized, hashed and diffed. The io-ts codec `ExperimentCodec` checks any
+ * value that crosses a boundary (an experiment file, a stored run).
+ *
+ * Stage kinds form a tagged union on `kind`; later algorithms add members to
+ * `StageSpecCodec`. `repeat(n, body)` unrolls into n copies of its body, so a
+ * long optimization is a sequence of stages a run can stop and resume between.
+ */
+import * as t from "io-ts";
+
+// ---------------------------------------------------------------- codecs --
+
+const PositiveInt = t.refinement(t.number, (n) => Number.isInteger(n) && n > 0, "PositiveInt");
+const NonNegativeInt = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, "NonNegativeInt");
+const NonNegative = t.refinement(t.number, (n) => Number.isFinite(n) && n >= 0, "NonNegativeNumber");
+const Finite = t.refinement(t.number, (n) => Number.isFinite(n), "FiniteNumber");
+const Seed = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, "Seed (integer in [0, 2^32))");
+
+export const TaskSpecCodec = t.type(
+  {
+    kind: t.keyof({ swimmer: null, hopper: null, walker: null }),
+    horizon: PositiveInt,
+  },
+  "TaskSpec",
+);
+export type TaskSpec = t.TypeOf<typeof TaskSpecCodec>;
+
+/** An initial state: the task's resting state, or explicit qpos/qvel. */
+export const ConditionCodec = t.union(
+  [
+    t.type({ kind: t.literal("rest") }),
+    t.type({ kind: t.literal("state"), qpos: t.array(Finite), qvel: t.array(Finite) }),
+  ],
+  "Condition",
+);
+export type Condition = t.TypeOf<typeof ConditionCodec>;
+
+/** A recorded demonstration: T+1 states and T actions, each a row of numbers. */
+export const DemonstrationCodec = t.type(
+  { states: t.array(t.array(Finite)), actions: t.array(t.array(Finite)) },
+  "Demonstration",
+);
+export type Demonstration = t.TypeOf<typeof DemonstrationCodec>;
+
+/** Where the first nominal trajectory comes from. */
+export const TrajectoryInitCodec = t.union(
+  [
+    t.type({ kind: t.literal("zero") }),
+    // Small seeded random torques break the symmetry of a resting start.
+    t.type({ kind: t.literal("random"), std: NonNegative }),
+    t.type({ kind: t.literal("demonstration"), demonstration: DemonstrationCodec }),
+  ],
+  "TrajectoryInit",
+);
+export type TrajectoryInit = t.TypeOf<typeof TrajectoryInitCodec>;
+
+export const IlqgOptionsCodec = t.partial(
+  {
+    muInit: NonNegative,
+    muMin: NonNegative,
+    muMax: NonNegative,
+    muFactor: NonNegative,
+    lineSearchAlphas: t.array(NonNegative),
+    minReductionRatio: Finite,
+  },
+  "IlqgOptions",
+);
+export type IlqgOptions = t.TypeOf<typeof IlqgOptionsCodec>;
+
+const InitializeTrajectoriesCodec = t.intersection(
+  [
+    t.type({
+      kind: t.literal("initializeTrajectories"),
+      method: t.literal("ilqg"),
+      from: TrajectoryInitCodec,
+    }),
+    t.partial({
+      /** Tracking term weight (the papers use 0.05); needs a demonstration. */
+      track: t.type({ weight: NonNegative }),
+      ilqg: IlqgOptionsCodec,
+    }),
+  ],
+  "initializeTrajectories",
+);
+
+const IlqgIterationCodec = t.type({ kind: t.literal("ilqgIteration") }, "ilqgIteration");
+
+const EvaluateCodec = t.intersection(
+  [
+    t.type({ kind: t.literal("evaluate"), noise: t.boolean }),
+    t.partial({ samples: PositiveInt }),
+  ],
+  "evaluate",
+);
+
+/** The stage kinds. Later issues add optimizeQ, fitTheta, updateLambda, adaptWr, … here. */
+export const StageSpecCodec = t.union([InitializeTrajectoriesCodec, IlqgIterationCodec, EvaluateCodec], "StageSpec");
+export type StageSpec = t.TypeOf<typeof StageSpecCodec>;
+export type StageKind = StageSpec["kind"];
+
+export interface Repeat {
+  readonly kind: "repeat";
+  readonly times: number;
+  readonly body: readonly PipelineItem[];
+}
+export type PipelineItem = StageSpec | Repeat;
+
+export const PipelineItemCodec: t.Type<PipelineItem> = t.recursion("PipelineItem", () =>
+  t.union([
+    StageSpecCodec,
+    t.type({ kind: t.literal("repeat"), times: PositiveInt, body: t.array(PipelineItemCodec) }, "repeat"),
+  ]),
+);
+
+export const ExperimentCodec = t.type(
+  {
+    name: t.refinement(t.string, (s) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(s), "Name (letters, digits, . _ -)"),
+    seed: Seed,
+    task: TaskSpecCodec,
+    conditions: t.refinement(t.array(ConditionCodec), (a) => a.length > 0, "NonEmptyConditions"),
+    pipeline: t.array(PipelineItemCodec),
+  },
+  "Experiment",
+);
+export type Experiment = t.TypeOf<typeof ExperimentCodec>;
+
+// -------------------------------------------------------------- builders --
+
+/** Identity with a type: lets an experiment file get checking and completion. */
+export function experiment(e: Experiment): Experiment {
+  return e;
+}
+
+export function repeat(times: number, body: readonly PipelineItem[]): Repeat {
+  return { kind: "repeat", times, body };
+}
+
+type Without<T, K extends keyof T> = Omit<T, K>;
+type InitStage = Extract<StageSpec, { kind: "initializeTrajectories" }>;
+type EvalStage = Extract<StageSpec, { kind: "evaluate" }>;
+
+export const stage = {
+  initializeTrajectories: (o: Without<InitStage, "kind" | "method"> & { method?: "ilqg" }): InitStage => ({
+    kind: "initializeTrajectories",
+    method: "ilqg",
+    ...o,
+  }),
+  ilqgIteration: (): StageSpec => ({ kind: "ilqgIteration" }),
+  evaluate: (o: Without<EvalStage, "kind">): EvalStage => ({ kind: "evaluate", ...o }),
+};
+
+export const task = {
+  swimmer: (o: { horizon: number }): TaskSpec => ({ kind: "swimmer", ...o }),
+  hopper: (o: { horizon: number }): TaskSpec => ({ kind: "hopper", ...o }),
+  walker: (o: { horizon: number }): TaskSpec => ({ kind: "walker", ...o }),
+};
+
+export const condition = {
+  rest: (): Condition => ({ kind: "rest" }),
+  state: (qpos: number[], qvel: number[]): Condition => ({ kind: "state", qpos, qvel }),
+};
+
+/** iLQG from an initial nominal, as one init stage plus `iterations` iteration stages. */
+export function ilqg(o: Without<InitStage, "kind" | "method"> & { iterations: number }): PipelineItem[] {
+  const { iterations, ...init } = o;
+  return [stage.initializeTrajectories(init), repeat(iterations, [stage.ilqgIteration()])];
+}
+
+// ------------------------------------------------------------- unrolling --
+
+export interface UnrolledStage {
+  /** Position in run order, from 0. */
+  readonly index: number;
+  readonly spec: StageSpec;
+  /** Kind plus the counters of the repeats around it, e.g. "ilqgIteration 3/50". */
+  readonly label: string;
+}
+
+/** Flatten the pipeline into the stages in the order they run. */
+export function unrollPipeline(pipeline: readonly PipelineItem[]): UnrolledStage[] {
+  const out: UnrolledStage[] = [];
+  // `loops` holds the repeat counters around the current item, e.g. " 3/50".
+  const walk = (items: readonly PipelineItem[], loops: string): void => {
+    for (const item of items) {
+      if (item.kind === "repeat") {
+        for (let r = 0; r < item.times; r++) walk(item.body, `${loops} ${r + 1}/${item.times}`);
+      } else {
+        out.push({ index: out.length, spec: item, label: `${item.kind}${loops}` });
+      }
+    }
+  };
+  walk(pipeline, "");
+  return out;
+}
+
+/** Number of stages without materializing them. */
+export function countStages(pipeline: readonly PipelineItem[]): number {
+  let n = 0;
+  for (const item of pipeline) n += item.kind === "repeat" ? item.times * countStages(item.body) : 1;
+  return n;
+}

@@ -1,0 +1,81 @@
+/**
+ * Decoding experiments at the boundary, with errors that name the field.
+ */
+import * as t from "io-ts";
+import { isLeft } from "fp-ts/lib/Either.js";
+import { ExperimentCodec, type Experiment } from "./experiment.js";
+
+export class ExperimentValidationError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid experiment:\n  ${problems.join("\n  ")}`);
+    this.name = "ExperimentValidationError";
+  }
+}
+
+/** One line per failed field: `pipeline[1].body[0].kind: expected …, got "ilqgIter"`. */
+export function formatErrors(errors: t.Errors): string[] {
+  const lines = new Set<string>();
+  for (const e of errors) lines.add(describe(e));
+  return [...lines].slice(0, 12);
+}
+
+function describe(e: t.ValidationError): string {
+  const ctx = e.context;
+  // A tagged value whose `kind` no union member accepts: say so at `.kind`
+  // instead of listing every member's complaints.
+  for (let i = 0; i < ctx.length; i++) {
+    const type = unwrap(ctx[i].type);
+    const value = ctx[i].actual as { kind?: unknown } | undefined;
+    if (!(type instanceof t.UnionType) || typeof value !== "object" || value === null) continue;
+    const tags = unionTags(type);
+    if (tags.length > 0 && !tags.includes(value.kind as string)) {
+      const p = fieldPath(ctx.slice(0, i + 1));
+      return `${p ? `${p}.` : ""}kind: unknown kind ${show(value.kind)}, expected one of ${tags.map((k) => `"${k}"`).join(" | ")}`;
+    }
+  }
+  const expected = ctx[ctx.length - 1]?.type.name ?? "?";
+  return `${fieldPath(ctx) || "(root)"}: expected ${expected}, got ${show(e.value)}`;
+}
+
+function unwrap(type: t.Decoder<unknown, unknown>): t.Decoder<unknown, unknown> {
+  if (type instanceof t.RecursiveType) return unwrap(type.type);
+  if (type instanceof t.RefinementType) return unwrap(type.type);
+  return type;
+}
+
+/** The `kind` literals a union accepts (through nested unions and intersections). */
+function unionTags(type: t.Decoder<unknown, unknown>): string[] {
+  const u = unwrap(type);
+  if (u instanceof t.UnionType || u instanceof t.IntersectionType) return (u.types as t.Decoder<unknown, unknown>[]).flatMap(unionTags);
+  if (u instanceof t.InterfaceType) {
+    const kind = (u.props as Record<string, unknown>).kind;
+    if (kind instanceof t.LiteralType) return [String(kind.value)];
+  }
+  return [];
+}
+
+function fieldPath(context: t.Context): string {
+  let path = "";
+  for (let i = 1; i < context.length; i++) {
+    const { key } = context[i];
+    const parent = unwrap(context[i - 1].type);
+    // Union branches and intersection parts are indexed by number, not fields.
+    if (parent instanceof t.UnionType || parent instanceof t.IntersectionType) continue;
+    if (key === "") continue;
+    path += parent instanceof t.ArrayType ? `[${key}]` : path ? `.${key}` : key;
+  }
+  return path;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return "undefined";
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+/** Decode an unknown value as an experiment, or throw naming each bad field. */
+export function decodeExperiment(value: unknown): Experiment {
+  const r = ExperimentCodec.decode(value);
+  if (isLeft(r)) throw new ExperimentValidationError(formatErrors(r.left));
+  return r.right;
+}

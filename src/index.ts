@@ -1,0 +1,20 @@
+/**
+ * The public surface for experiment files: builders for experiments, stages,
+ * tasks and conditions. Importing this module does no work.
+ */
+export {
+  experiment,
+  stage,
+  repeat,
+  task,
+  condition,
+  ilqg,
+  unrollPipeline,
+  countStages,
+  type Experiment,
+  type StageSpec,
+  type PipelineItem,
+  type TaskSpec,
+  type Condition,
+  type Demonstration,
+} from "./dsl/experiment.js";

@@ -1,0 +1,71 @@
+/**
+ * A self-contained, replayable export of a run's controller: the MJCF, the
+ * control period, the horizon, the state layout, the initial state and the
+ * controller, as plain JSON anyone with MuJoCo can replay.
+ */
+import { decodeExperiment } from "../dsl/validate.js";
+import type { RunState } from "../algorithms/state.js";
+import { taskFor } from "../tasks/index.js";
+import { decodeValue, type JsonValue } from "./canonical.js";
+import { latestGoodCheckpoint, readCheckpoint, readExperiment, type RunHandle } from "./store.js";
+
+export interface LinearGaussianExport {
+  readonly kind: "linear-gaussian";
+  /** Per step: xbar has T+1 rows of nx, ubar/k T rows of nu, K T matrices nu×nx (rows), cov T matrices nu×nu. */
+  readonly xbar: number[][];
+  readonly ubar: number[][];
+  readonly K: number[][][];
+  readonly k: number[][];
+  readonly cov: number[][][];
+}
+
+export interface ControllerExport {
+  readonly mjcf: string;
+  /** Control period in seconds: `substeps` × the MJCF timestep, actions held across the substeps. */
+  readonly dt: number;
+  readonly substeps: number;
+  readonly horizon: number;
+  readonly stateLayout: { readonly qpos: readonly number[]; readonly qvel: readonly number[] };
+  readonly initialState: { readonly qpos: number[]; readonly qvel: number[] };
+  readonly controller: LinearGaussianExport;
+  readonly meanAction: string;
+  readonly source: { readonly run: string; readonly stage: number; readonly condition: number; readonly digest: string };
+}
+
+function rows(a: Float64Array, n: number, count: number): number[][] {
+  return Array.from({ length: count }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n)));
+}
+
+export function exportRun(run: RunHandle, options: { condition: number }): ControllerExport {
+  const experiment = decodeExperiment(decodeValue(readExperiment(run)));
+  const task = taskFor(experiment.task);
+  const latest = latestGoodCheckpoint(run);
+  if (latest.index === null) throw new Error(`${run.dir} has no checkpoint yet: nothing to export`);
+  const record = readCheckpoint(run, latest.index);
+  const state = decodeValue(record.state as JsonValue) as RunState;
+  const c = state.conditions[options.condition];
+  if (!c) throw new Error(`condition ${options.condition} does not exist (the run has ${state.conditions.length})`);
+  const tr = c.trajectory;
+  if (!tr) throw new Error(`condition ${options.condition} has no controller yet at stage ${latest.index}`);
+  const { nx, nu } = task;
+  const T = tr.T;
+  const nq = task.stateLayout.qpos.length;
+  return {
+    mjcf: task.mjcf,
+    dt: task.dt,
+    substeps: task.substeps,
+    horizon: T,
+    stateLayout: task.stateLayout,
+    initialState: { qpos: Array.from(c.x0.subarray(0, nq)), qvel: Array.from(c.x0.subarray(nq, nx)) },
+    controller: {
+      kind: "linear-gaussian",
+      xbar: rows(tr.xbar, nx, T + 1),
+      ubar: rows(tr.ubar, nu, T),
+      K: Array.from({ length: T }, (_, t) => rows(tr.K.subarray(t * nu * nx, (t + 1) * nu * nx), nx, nu)),
+      k: rows(tr.k, nu, T),
+      cov: Array.from({ length: T }, (_, t) => rows(tr.cov.subarray(t * nu * nu, (t + 1) * nu * nu), nu, nu)),
+    },
+    meanAction: "u_t = ubar[t] + k[t] + K[t] (x_t - xbar[t]), x = [qpos[stateLayout.qpos], qvel[stateLayout.qvel]]",
+    source: { run: run.dir, stage: latest.index, condition: options.condition, digest: record.digest },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * The interpreter: turns an experiment and a run in the store into an RxJS
+ * stream of typed events, running the unrolled stages one after another and
+ * writing a checkpoint after each.
+ *
+ * Effects live here: the MuJoCo instance, the clock (stage durations, never
+ * part of a digest), the file system (through the store). The stages
+ * themselves are pure functions of (state, generator state).
+ */
+import { Observable } from "rxjs";
+import { unrollPipeline, type Experiment, type StageKind } from "../dsl/experiment.js";
+import { stageFor } from "../algorithms/stages.js";
+import type { Metrics, RunState, StageEnv } from "../algorithms/state.js";
+import { Simulator } from "../sim/mujoco.js";
+import { taskFor } from "../tasks/index.js";
+import { digestOf } from "./canonical.js";
+import { appendStageLog, writeCheckpoint, type RunHandle } from "./store.js";
+
+export type RunEvent =
+  | { readonly type: "run-started"; readonly run: string; readonly totalStages: number; readonly startStage: number }
+  | { readonly type: "stage-started"; readonly index: number; readonly total: number; readonly kind: StageKind; readonly label: string }
+  | {
+      readonly type: "progress";
+      readonly index: number;
+      readonly total: number;
+      readonly kind: StageKind;
+      readonly label: string;
+      readonly fraction: number;
+      readonly message: string;
+      readonly metrics?: Metrics;
+    }
+  | {
+      readonly type: "stage-finished";
+      readonly index: number;
+      readonly total: number;
+      readonly kind: StageKind;
+      readonly label: string;
+      readonly digest: string;
+      readonly metrics: Metrics;
+      readonly durationMs: number;
+    }
+  | { readonly type: "checkpoint-written"; readonly index: number; readonly path: string }
+  | { readonly type: "run-finished"; readonly run: string; readonly lastStage: number; readonly totalStages: number; readonly complete: boolean };
+
+export interface InterpretOptions {
+  readonly experiment: Experiment;
+  readonly run: RunHandle;
+  /** The state before stage `startStage` (initial state, or a checkpoint's). */
+  readonly state: RunState;
+  readonly startStage: number;
+  /** Stop after this stage index (inclusive), e.g. to test resumption. */
+  readonly stopAfterStage?: number;
+  /** Monotonic clock in ms, for durations only. */
+  readonly now?: () => number;
+}
+
+/**
+ * Run stages startStage… as a cold Observable. Unsubscribing stops the run
+ * after the stage in progress; everything checkpointed so far is kept.
+ */
+export function interpret(options: InterpretOptions): Observable<RunEvent> {
+  return new Observable<RunEvent>((subscriber) => {
+    let cancelled = false;
+    const now = options.now ?? (() => performance.now());
+    const run = async (): Promise<void> => {
+      const { experiment, run } = options;
+      const stages = unrollPipeline(experiment.pipeline);
+      const total = stages.length;
+      const last = Math.min(total - 1, options.stopAfterStage ?? Number.POSITIVE_INFINITY);
+      subscriber.next({ type: "run-started", run: run.dir, totalStages: total, startStage: options.startStage });
+      const task = taskFor(experiment.task);
+      const sim = await Simulator.fromMjcf(task.mjcf, { substeps: task.substeps });
+      try {
+        const env: StageEnv = { experiment, task, horizon: experiment.task.horizon, sim };
+        let state = options.state;
+        let index = options.startStage;
+        for (; index <= last && !cancelled; index++) {
+          const { spec, label } = stages[index];
+          const kind = spec.kind;
+          subscriber.next({ type: "stage-started", index, total, kind, label });
+          const started = now();
+          const gen = stageFor(spec)(env, spec, state);
+          let step = gen.next();
+          while (!step.done) {
+            subscriber.next({ type: "progress", index, total, kind, label, ...step.value });
+            step = gen.next();
+          }
+          state = step.value.state;
+          const metrics = step.value.metrics;
+          const durationMs = now() - started;
+          const digest = digestOf(state);
+          subscriber.next({ type: "stage-finished", index, total, kind, label, digest, metrics, durationMs });
+          const record = { index, kind, label, digest, metrics, durationMs };
+          const path = writeCheckpoint(run, { ...record, state });
+          appendStageLog(run, record);
+          subscriber.next({ type: "checkpoint-written", index, path });
+          // Let the event loop breathe (signals, rendering, unsubscription).
+          await new Promise<void>((r) => setImmediate(r));
+        }
+        subscriber.next({ type: "run-finished", run: run.dir, lastStage: index - 1, totalStages: total, complete: index >= total });
+        subscriber.complete();
+      } finally {
+        sim.dispose();
+      }
+    };
+    run().catch((err) => subscriber.error(err));
+    return () => {
+      cancelled = true;
+    };
+  });
+}

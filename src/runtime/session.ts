@@ -1,0 +1,111 @@
+/**
+ * Starting and resuming runs: the glue between experiment files, the store
+ * and the interpreter. Everything here is I/O; the results are Observables of
+ * interpreter events.
+ */
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { Observable } from "rxjs";
+import { unrollPipeline, type Experiment } from "../dsl/experiment.js";
+import { decodeExperiment, ExperimentValidationError } from "../dsl/validate.js";
+import { initialRunState, type RunState } from "../algorithms/state.js";
+import { taskFor } from "../tasks/index.js";
+import { canonicalJson, decodeValue, diffValues, encodeValue, sha256Hex, type JsonValue, type ValueChange } from "./canonical.js";
+import { interpret, type RunEvent } from "./interpreter.js";
+import { createRun, latestGoodCheckpoint, openRun, readCheckpoint, readExperiment, truncateAfter, type RunHandle } from "./store.js";
+
+/** Canonical JSON and hash of an experiment: what identifies it. */
+export function experimentIdentity(e: Experiment): { json: JsonValue; canonical: string; hash: string } {
+  const json = encodeValue(e);
+  const canonical = canonicalJson(json);
+  return { json, canonical, hash: sha256Hex(canonical) };
+}
+
+/**
+ * Import an experiment file (TypeScript or JavaScript) and decode its default
+ * export. Importing runs no stage: an experiment file only builds a value.
+ */
+export async function loadExperimentFile(path: string): Promise<Experiment> {
+  const abs = resolve(path);
+  if (!existsSync(abs)) throw new ExperimentFileError(`experiment file not found: ${path}`);
+  // A query string defeats the module cache, so a changed file is re-read.
+  const mod = (await import(`${pathToFileURL(abs).href}?t=${Date.now()}`)) as { default?: unknown; experiment?: unknown };
+  const value = mod.default ?? mod.experiment;
+  if (value === undefined) throw new ExperimentFileError(`${path} has no default export (export default experiment({...}))`);
+  try {
+    return decodeExperiment(value);
+  } catch (e) {
+    if (e instanceof ExperimentValidationError) throw new ExperimentValidationError(e.problems.map((p) => `${path}: ${p}`));
+    throw e;
+  }
+}
+
+export class ExperimentFileError extends Error {
+  override name = "ExperimentFileError";
+}
+
+export class ExperimentChangedError extends Error {
+  override name = "ExperimentChangedError";
+  constructor(readonly changes: readonly ValueChange[]) {
+    super(`the experiment file changed since the run started:\n${formatChanges(changes)}\n(use --force to resume with the new experiment)`);
+  }
+}
+
+export function formatChanges(changes: readonly ValueChange[]): string {
+  return changes.map((c) => `  ${c.path}: ${JSON.stringify(c.from)} → ${JSON.stringify(c.to)}`).join("\n");
+}
+
+export interface StartedRun {
+  readonly run: RunHandle;
+  readonly events: Observable<RunEvent>;
+  readonly startStage: number;
+}
+
+/** Create a run directory for the experiment and run it from stage 0. */
+export function startRun(experiment: Experiment, options: { store: string; source?: string; stopAfterStage?: number }): StartedRun {
+  const task = taskFor(experiment.task);
+  const state = initialRunState(experiment, task); // fails before anything is written
+  const id = experimentIdentity(experiment);
+  const run = createRun(options.store, id.json, id.hash, experiment.name, options.source);
+  return { run, startStage: 0, events: interpret({ experiment, run, state, startStage: 0, stopAfterStage: options.stopAfterStage }) };
+}
+
+export interface ResumeOptions {
+  /** Re-run from this stage (its predecessor's checkpoint must be good). */
+  readonly fromStage?: number;
+  /** The experiment as its source file reads now, to detect changes. */
+  readonly currentExperiment?: Experiment;
+  readonly force?: boolean;
+  readonly stopAfterStage?: number;
+}
+
+/** Continue a run from its last good checkpoint (or from `fromStage`). */
+export function resumeRun(dir: string, options: ResumeOptions = {}): StartedRun & { corrupt: readonly string[] } {
+  const run = openRun(dir);
+  const stored = decodeExperiment(decodeValue(readExperiment(run)));
+  let experiment = stored;
+  if (options.currentExperiment) {
+    const changes = diffValues(encodeValue(stored), encodeValue(options.currentExperiment));
+    if (changes.length > 0 && !options.force) throw new ExperimentChangedError(changes);
+    experiment = options.currentExperiment;
+  }
+  const total = unrollPipeline(experiment.pipeline).length;
+  const latest = latestGoodCheckpoint(run);
+  const lastGood = latest.index ?? -1;
+  const startStage = options.fromStage ?? lastGood + 1;
+  if (startStage < 0 || startStage > lastGood + 1) {
+    throw new Error(`cannot resume from stage ${startStage}: the last good checkpoint is stage ${lastGood}${latest.corrupt.length ? ` (corrupt: ${latest.corrupt.join(", ")})` : ""}`);
+  }
+  if (startStage > total) throw new Error(`stage ${startStage} is past the end of the pipeline (${total} stages)`);
+  let state: RunState;
+  if (startStage === 0) state = initialRunState(experiment, taskFor(experiment.task));
+  else state = decodeValue(readCheckpoint(run, startStage - 1).state as JsonValue) as RunState;
+  if (startStage <= lastGood) truncateAfter(run, startStage - 1);
+  return {
+    run,
+    startStage,
+    corrupt: latest.corrupt,
+    events: interpret({ experiment, run, state, startStage, stopAfterStage: options.stopAfterStage }),
+  };
+}

@@ -1,0 +1,928 @@
+/**
+ * The embedded run store: every file effect of a run lives here.
+ *
+ * The on-disk layout is specified in docs/store-format.md; keep the two in
+ * step. In short:
+ *
+ *   <store>/<experimentName>-<hash8>-<NNN>/
+ *     experiment.json          canonical JSON of the experiment value
+ *     run.json                 meta (format, experimentHash, experimentName, source?, createdAt)
+ *     stages.jsonl             append-only stage log (+ {"resumedFrom": K} markers)
+ *     checkpoints/
+ *       stage-000000.json      one self-verifying record per finished stage
+ *       superseded-1/          checkpoints moved aside by truncateAfter
+ *
+ * All whole-file writes go through `writeFileAtomic` (temp file in the same
+ * directory, fsync, rename, fsync directory). The stage log is the only file
+ * written in place, by appending whole lines and fsyncing. Nothing here
+ * deletes or overwrites a checkpoint: corrupt ones stay where they are until
+ * a resume moves them into a `superseded-<n>/` directory.
+ *
+ * A run is written by one process at a time; the store takes no locks.
+ */
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
+import { randomBytes } from "node:crypto";
+import * as t from "io-ts";
+import { isLeft } from "fp-ts/lib/Either.js";
+import { canonicalJson, sha256Hex, encodeValue, type JsonObject, type JsonValue } from "./canonical.js";
+
+export const STORE_FORMAT = 1 as const;
+export const DEFAULT_STORE_DIR = "runs";
+export const EXPERIMENT_FILE = "experiment.json";
+export const RUN_META_FILE = "run.json";
+export const STAGE_LOG_FILE = "stages.jsonl";
+export const CHECKPOINTS_DIR = "checkpoints";
+
+// ---------------------------------------------------------------------------
+// Types
+
+/** Scalar metrics of a stage. Non-finite values are stored as {"$num": …} and come back as numbers. */
+export type StageMetrics = Readonly<Record<string, number>>;
+
+export interface RunMeta {
+  readonly format: 1;
+  readonly experimentHash: string;
+  readonly experimentName: string;
+  /** Path of the .ts file the experiment came from, if any. */
+  readonly source?: string;
+  /** ISO-8601 creation time. Meta only: never part of a digest. */
+  readonly createdAt: string;
+}
+
+export interface RunHandle {
+  /** Absolute path of the run directory. */
+  readonly dir: string;
+  /** Directory name: `<experimentName>-<hash8>-<NNN>`. */
+  readonly name: string;
+  readonly meta: RunMeta;
+  /** Parsed experiment.json. */
+  readonly experiment: JsonValue;
+  readonly checkpointsDir: string;
+  readonly stageLogPath: string;
+}
+
+/** What a stage hands to `writeCheckpoint`. */
+export interface CheckpointInput {
+  readonly index: number;
+  readonly kind: string;
+  readonly label: string;
+  /** Caller's digest of the stage result (opaque to the store). */
+  readonly digest: string;
+  readonly metrics: StageMetrics;
+  readonly durationMs: number;
+  /** State after the stage; stored as `encodeValue(state)` (already-encoded JSON is fine too). */
+  readonly state: unknown;
+}
+
+/** A checkpoint file's content, verified. `state` is the encoded JSON: use `decodeValue` to get typed arrays back. */
+export interface CheckpointRecord {
+  readonly format: 1;
+  readonly index: number;
+  readonly kind: string;
+  readonly label: string;
+  readonly digest: string;
+  readonly metrics: StageMetrics;
+  readonly durationMs: number;
+  /** sha256Hex(canonicalJson(every other field of the file)). */
+  readonly contentHash: string;
+  readonly state: JsonValue;
+}
+
+/** One finished stage in stages.jsonl. `checkpoint` is the file name inside checkpoints/. */
+export interface StageLogEntry {
+  readonly index: number;
+  readonly kind: string;
+  readonly label: string;
+  readonly digest: string;
+  readonly metrics: StageMetrics;
+  readonly durationMs: number;
+  readonly checkpoint: string;
+}
+
+/** A line of stages.jsonl, as read. `line` is 1-based. */
+export type StageLogLine =
+  | { readonly type: "stage"; readonly line: number; readonly entry: StageLogEntry }
+  | { readonly type: "resume"; readonly line: number; readonly resumedFrom: number };
+
+export interface StageLog {
+  /** Every well-formed line, in file order. */
+  readonly lines: readonly StageLogLine[];
+  /**
+   * The effective entries, sorted by index: a `resumedFrom: K` marker drops
+   * earlier entries with index > K, and a later entry for an index replaces
+   * an earlier one.
+   */
+  readonly entries: readonly StageLogEntry[];
+  /** The last line was cut short (no newline, not parseable) and was ignored. */
+  readonly truncatedTail: boolean;
+  /** Lines that were not valid JSON (torn writes) and were ignored. */
+  readonly skipped: readonly { readonly line: number; readonly text: string }[];
+  /** Human-readable notes about everything tolerated above. */
+  readonly warnings: readonly string[];
+}
+
+export type StageRecord =
+  | {
+      readonly status: "ok";
+      readonly index: number;
+      readonly checkpoint: string;
+      /** From the checkpoint (authoritative). */
+      readonly stage: StageLogEntry;
+      /** An effective stages.jsonl entry exists for this index. */
+      readonly logged: boolean;
+    }
+  | {
+      readonly status: "corrupt";
+      readonly index: number;
+      readonly checkpoint: string;
+      /** From stages.jsonl, if it has the stage. */
+      readonly stage: StageLogEntry | null;
+      readonly logged: boolean;
+      readonly problem: string;
+    }
+  | {
+      readonly status: "missing-checkpoint";
+      readonly index: number;
+      readonly checkpoint: string;
+      /** From stages.jsonl. */
+      readonly stage: StageLogEntry;
+      readonly logged: true;
+      readonly problem: string;
+    };
+
+export interface LatestGood {
+  /** Highest index whose checkpoint verifies, or null if none does. */
+  readonly index: number | null;
+  readonly record: CheckpointRecord | null;
+  /** Checkpoints above `index` that failed verification (left untouched on disk), highest first. */
+  readonly corrupt: readonly CorruptCheckpointError[];
+  /** Indices below the highest checkpoint file that have no checkpoint file at all. */
+  readonly missing: readonly number[];
+}
+
+export interface RunListEntry {
+  readonly dir: string;
+  readonly name: string;
+  /** null when the directory could not be opened as a run (see `error`). */
+  readonly run: RunHandle | null;
+  readonly error: string | null;
+}
+
+export interface WrittenCheckpoint {
+  readonly record: CheckpointRecord;
+  /** Absolute path of the checkpoint file. */
+  readonly path: string;
+  /** The matching stages.jsonl entry, ready for `appendStageLog`. */
+  readonly logEntry: StageLogEntry;
+}
+
+export interface TruncateResult {
+  /** Absolute path of the superseded-<n> directory, or null if nothing was moved. */
+  readonly supersededDir: string | null;
+  /** File names that were moved. */
+  readonly moved: readonly string[];
+}
+
+export interface CreateRunOptions {
+  /** Clock for `createdAt` (tests). */
+  readonly now?: () => Date;
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+export class StoreError extends Error {
+  /** The file or directory concerned. */
+  readonly file: string;
+  constructor(message: string, file: string) {
+    super(message);
+    this.name = "StoreError";
+    this.file = file;
+  }
+}
+
+/** A store file (run.json, stages.jsonl, experiment.json) that does not parse or has the wrong shape. */
+export class StoreFormatError extends StoreError {
+  readonly problems: readonly string[];
+  constructor(file: string, problems: readonly string[], where = "") {
+    super(`Malformed ${file}${where}: ${problems.join("; ")}`, file);
+    this.name = "StoreFormatError";
+    this.problems = problems;
+  }
+}
+
+export type CorruptReason = "unreadable" | "invalid-json" | "bad-format" | "hash-mismatch" | "schema" | "wrong-index";
+
+export class CorruptCheckpointError extends StoreError {
+  readonly index: number;
+  readonly reason: CorruptReason;
+  constructor(file: string, index: number, reason: CorruptReason, detail: string) {
+    super(`Corrupt checkpoint ${file} (stage ${index}): ${detail}`, file);
+    this.name = "CorruptCheckpointError";
+    this.index = index;
+    this.reason = reason;
+  }
+}
+
+export class CheckpointNotFoundError extends StoreError {
+  readonly index: number;
+  constructor(file: string, index: number) {
+    super(`No checkpoint for stage ${index}: ${file} does not exist`, file);
+    this.name = "CheckpointNotFoundError";
+    this.index = index;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// io-ts codecs and a reporter that names field paths
+
+const NonNegInt = new t.Type<number, number, unknown>(
+  "non-negative integer",
+  (u): u is number => typeof u === "number" && Number.isSafeInteger(u) && u >= 0,
+  (u, c) => (typeof u === "number" && Number.isSafeInteger(u) && u >= 0 ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+const FiniteNumber = new t.Type<number, number, unknown>(
+  "finite number",
+  (u): u is number => typeof u === "number" && Number.isFinite(u),
+  (u, c) => (typeof u === "number" && Number.isFinite(u) ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+const HexHash = new t.Type<string, string, unknown>(
+  "lowercase hex string of at least 8 digits",
+  (u): u is string => typeof u === "string" && /^[0-9a-f]{8,}$/.test(u),
+  (u, c) => (typeof u === "string" && /^[0-9a-f]{8,}$/.test(u) ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+const NonFiniteTag = t.type({ $num: t.keyof({ NaN: null, Infinity: null, "-Infinity": null }) }, '{"$num": "NaN" | "Infinity" | "-Infinity"}');
+const MetricValue = t.union([t.number, NonFiniteTag], 'number or {"$num": …}');
+const MetricsC = t.record(t.string, MetricValue, "metrics");
+
+const RunMetaC = t.intersection(
+  [
+    t.type({ format: t.literal(1), experimentHash: HexHash, experimentName: t.string, createdAt: t.string }),
+    t.partial({ source: t.string }),
+  ],
+  "run meta",
+);
+
+const StageFields = {
+  index: NonNegInt,
+  kind: t.string,
+  label: t.string,
+  digest: t.string,
+  metrics: MetricsC,
+  durationMs: FiniteNumber,
+};
+
+const StageLogEntryC = t.type({ ...StageFields, checkpoint: t.string }, "stage log entry");
+const ResumeMarkerC = t.type({ resumedFrom: t.union([NonNegInt, t.literal(-1)], "integer >= -1") }, "resume marker");
+
+const CheckpointC = t.type(
+  { format: t.literal(1), ...StageFields, contentHash: t.string, state: t.unknown },
+  "checkpoint record",
+);
+
+const TRANSPARENT = new Set(["IntersectionType", "RefinementType", "ExactType", "ReadonlyType", "StrictType"]);
+const INDEXED = new Set(["ArrayType", "ReadonlyArrayType", "TupleType"]);
+
+function showActual(v: unknown): string {
+  if (v === undefined) return "missing";
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return `got ${s.length > 60 ? s.slice(0, 60) + "…" : s}`;
+}
+
+/** `field.path: expected <type>, got <value>` for each decode error (unions reported once, at the union). */
+function reportErrors(errors: t.Errors): string[] {
+  const out = new Set<string>();
+  for (const e of errors) {
+    let path = "";
+    let expected = e.context[e.context.length - 1]?.type.name ?? "?";
+    let actual: unknown = e.value;
+    for (let i = 1; i < e.context.length; i++) {
+      const parent = e.context[i - 1].type as unknown as { _tag?: string; name: string };
+      if (parent._tag === "UnionType") {
+        expected = parent.name;
+        actual = e.context[i - 1].actual;
+        break;
+      }
+      if (parent._tag !== undefined && TRANSPARENT.has(parent._tag)) continue;
+      const key = e.context[i].key;
+      if (parent._tag !== undefined && INDEXED.has(parent._tag)) path += `[${key}]`;
+      else path += path === "" ? key : `.${key}`;
+      if (i === e.context.length - 1) break;
+    }
+    out.add(`${path === "" ? "<root>" : path}: expected ${expected}, ${showActual(actual)}`);
+  }
+  return [...out];
+}
+
+function decodeWith<A>(codec: t.Decoder<unknown, A>, value: unknown, onError: (problems: string[]) => never): A {
+  const r = codec.decode(value);
+  if (isLeft(r)) onError(reportErrors(r.left));
+  return (r as { right: A }).right;
+}
+
+function encodeMetrics(m: StageMetrics, what: string): JsonObject {
+  if (m === null || typeof m !== "object" || Array.isArray(m)) throw new TypeError(`${what}: metrics must be an object of numbers`);
+  const out: JsonObject = {};
+  for (const k of Object.keys(m)) {
+    const v = m[k];
+    if (typeof v !== "number") throw new TypeError(`${what}: metric "${k}" is not a number (${typeof v})`);
+    out[k] = encodeValue(v);
+  }
+  return out;
+}
+
+function decodeMetrics(m: Record<string, number | { $num: "NaN" | "Infinity" | "-Infinity" }>): StageMetrics {
+  const out: Record<string, number> = {};
+  for (const k of Object.keys(m)) {
+    const v = m[k];
+    out[k] = typeof v === "number" ? v : v.$num === "NaN" ? NaN : v.$num === "Infinity" ? Infinity : -Infinity;
+  }
+  return out;
+}
+
+function checkStageFields(x: Omit<StageLogEntry, "checkpoint">, what: string): void {
+  if (!Number.isSafeInteger(x.index) || x.index < 0) throw new TypeError(`${what}: index must be a non-negative integer, got ${x.index}`);
+  if (typeof x.kind !== "string") throw new TypeError(`${what}: kind must be a string`);
+  if (typeof x.label !== "string") throw new TypeError(`${what}: label must be a string`);
+  if (typeof x.digest !== "string") throw new TypeError(`${what}: digest must be a string`);
+  if (typeof x.durationMs !== "number" || !Number.isFinite(x.durationMs)) {
+    throw new TypeError(`${what}: durationMs must be a finite number, got ${x.durationMs}`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Low-level file helpers
+
+function errCode(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/** fsync a directory so that renames/creations inside it are durable. No-op where the platform refuses. */
+function fsyncDir(dir: string): void {
+  let fd: number;
+  try {
+    fd = openSync(dir, "r");
+  } catch (e) {
+    if (["EISDIR", "EPERM", "EACCES"].includes(errCode(e) ?? "")) return;
+    throw e;
+  }
+  try {
+    fsyncSync(fd);
+  } catch (e) {
+    if (!["EISDIR", "EINVAL", "EPERM", "EBADF", "ENOTSUP"].includes(errCode(e) ?? "")) throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, buf: Uint8Array): void {
+  let off = 0;
+  while (off < buf.byteLength) off += writeSync(fd, buf, off, buf.byteLength - off);
+}
+
+/**
+ * Replace `path` with `data` atomically: write a temp file in the same
+ * directory (`.<name>.<pid>.<random>.tmp`), fsync it, rename it over `path`,
+ * fsync the directory. Readers see the old file or the new one, never a mix;
+ * on failure the temp file is removed and `path` is untouched.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  const buf = typeof data === "string" ? Buffer.from(data, "utf8") : data;
+  let created = false;
+  try {
+    const fd = openSync(tmp, "wx", 0o644);
+    created = true;
+    try {
+      writeAll(fd, buf);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, path);
+    created = false;
+  } catch (e) {
+    if (created) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        /* best effort */
+      }
+    }
+    throw e;
+  }
+  fsyncDir(dir);
+}
+
+function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new StoreError(`Cannot read ${file}: ${(e as Error).message}`, file);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new StoreFormatError(file, [`not valid JSON (${(e as Error).message})`]);
+  }
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Runs
+
+const RUN_NAME = /^.+-[0-9a-f]{8}-\d{3,}$/;
+
+function safeName(name: string): string {
+  const s = name.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[.]+/, "");
+  return s === "" ? "experiment" : s;
+}
+
+/**
+ * Create a new run directory `<store>/<name>-<hash8>-<NNN>` (NNN: the first
+ * free counter from 001) holding experiment.json, an empty stages.jsonl,
+ * checkpoints/ and, written last, run.json. `experimentName` is made
+ * filesystem-safe for the directory name (run.json keeps it as given).
+ */
+export function createRun(
+  storeDir: string,
+  experimentJson: JsonValue,
+  experimentHash: string,
+  experimentName: string,
+  source?: string,
+  options: CreateRunOptions = {},
+): RunHandle {
+  if (!/^[0-9a-f]{8,}$/.test(experimentHash)) {
+    throw new TypeError(`createRun: experimentHash must be a lowercase hex digest (>= 8 digits), got ${JSON.stringify(experimentHash)}`);
+  }
+  if (typeof experimentName !== "string") throw new TypeError("createRun: experimentName must be a string");
+  const experimentText = canonicalJson(experimentJson) + "\n"; // validates before touching the disk
+  const store = resolve(storeDir);
+  mkdirSync(store, { recursive: true });
+
+  const prefix = `${safeName(experimentName)}-${experimentHash.slice(0, 8)}-`;
+  const taken = new Set(readdirSync(store));
+  let dir = "";
+  for (let n = 1; ; n++) {
+    const name = prefix + String(n).padStart(3, "0");
+    if (taken.has(name)) continue;
+    try {
+      mkdirSync(join(store, name)); // claims the name atomically
+      dir = join(store, name);
+      break;
+    } catch (e) {
+      if (errCode(e) !== "EEXIST") throw e;
+    }
+  }
+  fsyncDir(store);
+
+  const meta: RunMeta = {
+    format: STORE_FORMAT,
+    experimentHash,
+    experimentName,
+    ...(source !== undefined ? { source } : {}),
+    createdAt: (options.now ?? (() => new Date()))().toISOString(),
+  };
+  mkdirSync(join(dir, CHECKPOINTS_DIR));
+  writeFileAtomic(join(dir, EXPERIMENT_FILE), experimentText);
+  writeFileAtomic(join(dir, STAGE_LOG_FILE), "");
+  writeFileAtomic(join(dir, RUN_META_FILE), canonicalJson(meta as unknown as JsonObject) + "\n");
+  return handle(dir, meta, JSON.parse(experimentText) as JsonValue);
+}
+
+function handle(dir: string, meta: RunMeta, experiment: JsonValue): RunHandle {
+  return {
+    dir,
+    name: basename(dir),
+    meta,
+    experiment,
+    checkpointsDir: join(dir, CHECKPOINTS_DIR),
+    stageLogPath: join(dir, STAGE_LOG_FILE),
+  };
+}
+
+/** Open an existing run directory; throws a `StoreError` naming the directory/file if it is not a (complete, well-formed) run. */
+export function openRun(dir: string): RunHandle {
+  const abs = resolve(dir);
+  if (!existsSync(abs)) throw new StoreError(`Not a run directory: ${abs} does not exist`, abs);
+  if (!isDirectory(abs)) throw new StoreError(`Not a run directory: ${abs} is not a directory`, abs);
+  const metaFile = join(abs, RUN_META_FILE);
+  const expFile = join(abs, EXPERIMENT_FILE);
+  if (!existsSync(metaFile)) {
+    throw new StoreError(`Not a run directory: ${abs} has no ${RUN_META_FILE} (an unfinished createRun, or not a run)`, abs);
+  }
+  if (!existsSync(expFile)) throw new StoreError(`Incomplete run directory: ${abs} has no ${EXPERIMENT_FILE}`, abs);
+  const raw = readJsonFile(metaFile);
+  const meta = decodeWith(RunMetaC, raw, (p) => {
+    throw new StoreFormatError(metaFile, p);
+  });
+  const experiment = readJsonFile(expFile) as JsonValue;
+  return handle(abs, meta as RunMeta, experiment);
+}
+
+/**
+ * The runs in a store, sorted by directory name. Directories whose name looks
+ * like a run but that do not open are listed with `run: null` and the error;
+ * other entries (files, hidden or foreign directories) are skipped. A missing
+ * store gives [].
+ */
+export function listRuns(storeDir: string): RunListEntry[] {
+  const store = resolve(storeDir);
+  if (!isDirectory(store)) return [];
+  const out: RunListEntry[] = [];
+  for (const ent of readdirSync(store, { withFileTypes: true })) {
+    if (!ent.isDirectory() || ent.name.startsWith(".")) continue;
+    const dir = join(store, ent.name);
+    if (!RUN_NAME.test(ent.name) && !existsSync(join(dir, RUN_META_FILE))) continue;
+    try {
+      out.push({ dir, name: ent.name, run: openRun(dir), error: null });
+    } catch (e) {
+      out.push({ dir, name: ent.name, run: null, error: (e as Error).message });
+    }
+  }
+  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+// ---------------------------------------------------------------------------
+// Checkpoints
+
+const CHECKPOINT_FILE = /^stage-(\d{6,})\.json$/;
+
+/** `stage-000042.json` (at least 6 digits). */
+export function checkpointFileName(index: number): string {
+  return `stage-${String(index).padStart(6, "0")}.json`;
+}
+
+export function checkpointPath(run: RunHandle, index: number): string {
+  return join(run.checkpointsDir, checkpointFileName(index));
+}
+
+/** Indices of the checkpoint files currently in checkpoints/ (not superseded ones), ascending. */
+export function listCheckpointIndices(run: RunHandle): number[] {
+  if (!isDirectory(run.checkpointsDir)) return [];
+  const out: number[] = [];
+  for (const name of readdirSync(run.checkpointsDir)) {
+    const m = CHECKPOINT_FILE.exec(name);
+    if (m) out.push(Number(m[1]));
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * Write the checkpoint of a finished stage atomically and return it with its
+ * stage-log entry (append that with `appendStageLog` afterwards). Refuses to
+ * replace an existing checkpoint file: resume with `truncateAfter` first.
+ */
+export function writeCheckpoint(run: RunHandle, input: CheckpointInput): WrittenCheckpoint {
+  checkStageFields(input, "writeCheckpoint");
+  const file = checkpointPath(run, input.index);
+  if (existsSync(file)) {
+    throw new StoreError(
+      `writeCheckpoint: ${file} already exists; checkpoints are never overwritten (call truncateAfter(run, ${input.index - 1}) to resume before it)`,
+      file,
+    );
+  }
+  const body: JsonObject = {
+    format: STORE_FORMAT,
+    index: input.index,
+    kind: input.kind,
+    label: input.label,
+    digest: input.digest,
+    metrics: encodeMetrics(input.metrics, "writeCheckpoint"),
+    durationMs: input.durationMs,
+    state: encodeValue(input.state),
+  };
+  const contentHash = sha256Hex(canonicalJson(body));
+  mkdirSync(run.checkpointsDir, { recursive: true });
+  writeFileAtomic(file, canonicalJson({ ...body, contentHash }) + "\n");
+  const record: CheckpointRecord = {
+    format: STORE_FORMAT,
+    index: input.index,
+    kind: input.kind,
+    label: input.label,
+    digest: input.digest,
+    metrics: { ...input.metrics },
+    durationMs: input.durationMs,
+    contentHash,
+    state: body.state,
+  };
+  return { record, path: file, logEntry: logEntryOf(record) };
+}
+
+function logEntryOf(r: CheckpointRecord): StageLogEntry {
+  return {
+    index: r.index,
+    kind: r.kind,
+    label: r.label,
+    digest: r.digest,
+    metrics: r.metrics,
+    durationMs: r.durationMs,
+    checkpoint: checkpointFileName(r.index),
+  };
+}
+
+/**
+ * Read and verify checkpoint `index`: valid JSON, format 1, contentHash equal
+ * to the hash of the rest of the file, well-formed fields, and the index
+ * inside matching the file name. Throws `CorruptCheckpointError` (naming the
+ * file and why) or `CheckpointNotFoundError`.
+ */
+export function readCheckpoint(run: RunHandle, index: number): CheckpointRecord {
+  const file = checkpointPath(run, index);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if (errCode(e) === "ENOENT") throw new CheckpointNotFoundError(file, index);
+    throw new CorruptCheckpointError(file, index, "unreadable", (e as Error).message);
+  }
+  if (text.trim() === "") throw new CorruptCheckpointError(file, index, "invalid-json", "the file is empty (truncated write?)");
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new CorruptCheckpointError(file, index, "invalid-json", `not valid JSON, truncated or damaged (${(e as Error).message})`);
+  }
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new CorruptCheckpointError(file, index, "schema", "the file does not hold a JSON object");
+  }
+  const obj = raw as Record<string, unknown>;
+  if (obj.format !== STORE_FORMAT) {
+    throw new CorruptCheckpointError(file, index, "bad-format", `format: expected ${STORE_FORMAT}, ${showActual(obj.format)}`);
+  }
+  if (typeof obj.contentHash !== "string") {
+    throw new CorruptCheckpointError(file, index, "schema", `contentHash: expected string, ${showActual(obj.contentHash)}`);
+  }
+  const { contentHash, ...rest } = obj;
+  let actual: string;
+  try {
+    actual = sha256Hex(canonicalJson(rest as JsonObject));
+  } catch (e) {
+    // e.g. a damaged number that now overflows to Infinity
+    throw new CorruptCheckpointError(file, index, "invalid-json", (e as Error).message);
+  }
+  if (actual !== contentHash) {
+    throw new CorruptCheckpointError(
+      file,
+      index,
+      "hash-mismatch",
+      `content hash mismatch: the file records ${contentHash} but its content hashes to ${actual} (the file was modified or damaged)`,
+    );
+  }
+  const rec = decodeWith(CheckpointC, raw, (p) => {
+    throw new CorruptCheckpointError(file, index, "schema", p.join("; "));
+  });
+  if (rec.index !== index) {
+    throw new CorruptCheckpointError(file, index, "wrong-index", `the record says index ${rec.index} but the file name says ${index}`);
+  }
+  return {
+    format: STORE_FORMAT,
+    index: rec.index,
+    kind: rec.kind,
+    label: rec.label,
+    digest: rec.digest,
+    metrics: decodeMetrics(rec.metrics),
+    durationMs: rec.durationMs,
+    contentHash: rec.contentHash,
+    state: rec.state as JsonValue,
+  };
+}
+
+/**
+ * The highest checkpoint that verifies, scanning down from the highest file.
+ * Corrupt checkpoints met on the way are reported (never moved, rewritten or
+ * deleted); each checkpoint holds the whole state, so gaps below do not
+ * matter for resuming and are only reported in `missing`.
+ */
+export function latestGoodCheckpoint(run: RunHandle): LatestGood {
+  const indices = listCheckpointIndices(run);
+  const present = new Set(indices);
+  const missing: number[] = [];
+  const max = indices.length > 0 ? indices[indices.length - 1] : -1;
+  for (let i = 0; i < max; i++) if (!present.has(i)) missing.push(i);
+  const corrupt: CorruptCheckpointError[] = [];
+  for (let j = indices.length - 1; j >= 0; j--) {
+    try {
+      const record = readCheckpoint(run, indices[j]);
+      return { index: record.index, record, corrupt, missing };
+    } catch (e) {
+      if (e instanceof CorruptCheckpointError) corrupt.push(e);
+      else if (!(e instanceof CheckpointNotFoundError)) throw e; // vanished between listing and reading: skip
+    }
+  }
+  return { index: null, record: null, corrupt, missing };
+}
+
+// ---------------------------------------------------------------------------
+// Stage log
+
+function appendLine(file: string, line: string): void {
+  const existed = existsSync(file);
+  const fd = openSync(file, "a+");
+  try {
+    const size = fstatSync(fd).size;
+    let prefix = "";
+    if (size > 0) {
+      // A kill mid-append can leave a last line without its newline: start on a fresh line.
+      const last = Buffer.alloc(1);
+      readSync(fd, last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) prefix = "\n";
+    }
+    writeAll(fd, Buffer.from(prefix + line + "\n", "utf8"));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  if (!existed) fsyncDir(dirname(file));
+}
+
+/** Append one stage entry to stages.jsonl (one canonical JSON line) and fsync. */
+export function appendStageLog(run: RunHandle, entry: StageLogEntry): void {
+  checkStageFields(entry, "appendStageLog");
+  if (typeof entry.checkpoint !== "string") throw new TypeError("appendStageLog: checkpoint must be a file name");
+  const line: JsonObject = {
+    index: entry.index,
+    kind: entry.kind,
+    label: entry.label,
+    digest: entry.digest,
+    metrics: encodeMetrics(entry.metrics, "appendStageLog"),
+    durationMs: entry.durationMs,
+    checkpoint: entry.checkpoint,
+  };
+  appendLine(run.stageLogPath, canonicalJson(line));
+}
+
+/** `writeCheckpoint` then `appendStageLog`: the normal way to record a finished stage. */
+export function recordStage(run: RunHandle, input: CheckpointInput): WrittenCheckpoint {
+  const written = writeCheckpoint(run, input);
+  appendStageLog(run, written.logEntry);
+  return written;
+}
+
+/**
+ * Read stages.jsonl. A last line cut short by a kill is ignored
+ * (`truncatedTail`), as is any other line that is not valid JSON (a torn
+ * write from an earlier crash, `skipped`); a line that is valid JSON but of
+ * the wrong shape throws a `StoreFormatError` naming the line and field.
+ * A missing file reads as empty, with a warning.
+ */
+export function readStageLog(run: RunHandle): StageLog {
+  const file = run.stageLogPath;
+  const warnings: string[] = [];
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if (errCode(e) !== "ENOENT") throw new StoreError(`Cannot read ${file}: ${(e as Error).message}`, file);
+    return { lines: [], entries: [], truncatedTail: false, skipped: [], warnings: [`${file} does not exist; read as empty`] };
+  }
+  const parts = text.split("\n");
+  const endsWithNewline = text.endsWith("\n");
+  if (endsWithNewline || text === "") parts.pop();
+  const lines: StageLogLine[] = [];
+  const skipped: { line: number; text: string }[] = [];
+  let truncatedTail = false;
+  parts.forEach((lineText, i) => {
+    const lineNo = i + 1;
+    const isTail = !endsWithNewline && i === parts.length - 1;
+    if (lineText.trim() === "") return;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(lineText);
+    } catch {
+      skipped.push({ line: lineNo, text: lineText });
+      if (isTail) {
+        truncatedTail = true;
+        warnings.push(`${file}: line ${lineNo} is cut short (the run was killed while appending); ignored`);
+      } else {
+        warnings.push(`${file}: line ${lineNo} is not valid JSON (a torn write from an earlier crash); ignored`);
+      }
+      return;
+    }
+    if (isTail) warnings.push(`${file}: line ${lineNo} has no trailing newline`);
+    const fail = (p: string[]): never => {
+      throw new StoreFormatError(file, p, ` line ${lineNo}`);
+    };
+    if (raw !== null && typeof raw === "object" && !Array.isArray(raw) && "resumedFrom" in raw) {
+      const m = decodeWith(ResumeMarkerC, raw, fail);
+      lines.push({ type: "resume", line: lineNo, resumedFrom: m.resumedFrom });
+    } else {
+      const e = decodeWith(StageLogEntryC, raw, fail);
+      lines.push({
+        type: "stage",
+        line: lineNo,
+        entry: { ...e, metrics: decodeMetrics(e.metrics) },
+      });
+    }
+  });
+  const effective = new Map<number, StageLogEntry>();
+  for (const l of lines) {
+    if (l.type === "stage") effective.set(l.entry.index, l.entry);
+    else for (const k of [...effective.keys()]) if (k > l.resumedFrom) effective.delete(k);
+  }
+  const entries = [...effective.values()].sort((a, b) => a.index - b.index);
+  return { lines, entries, truncatedTail, skipped, warnings };
+}
+
+/**
+ * One record per stage index found in checkpoints/ or in the effective stage
+ * log, sorted by index. A verified checkpoint is authoritative (so a run
+ * killed between writing a checkpoint and appending its log line still shows
+ * the stage); a corrupt one falls back to the log's fields; a logged stage
+ * without a checkpoint file is `missing-checkpoint`.
+ */
+export function stageRecords(run: RunHandle): StageRecord[] {
+  const log = readStageLog(run);
+  const logged = new Map(log.entries.map((e) => [e.index, e] as const));
+  const indices = new Set<number>([...listCheckpointIndices(run), ...logged.keys()]);
+  const out: StageRecord[] = [];
+  for (const index of [...indices].sort((a, b) => a - b)) {
+    const checkpoint = checkpointFileName(index);
+    const fromLog = logged.get(index) ?? null;
+    try {
+      const rec = readCheckpoint(run, index);
+      out.push({ status: "ok", index, checkpoint, stage: logEntryOf(rec), logged: fromLog !== null });
+    } catch (e) {
+      if (e instanceof CorruptCheckpointError) {
+        out.push({ status: "corrupt", index, checkpoint, stage: fromLog, logged: fromLog !== null, problem: e.message });
+      } else if (e instanceof CheckpointNotFoundError && fromLog !== null) {
+        out.push({ status: "missing-checkpoint", index, checkpoint, stage: fromLog, logged: true, problem: e.message });
+      } else {
+        throw e;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Prepare to resume after stage `index` (-1: from the start): move every
+ * checkpoint with a higher index into a fresh `checkpoints/superseded-<n>/`
+ * (nothing is deleted), then append `{"resumedFrom": index}` to stages.jsonl
+ * so readers drop earlier entries above `index`.
+ */
+export function truncateAfter(run: RunHandle, index: number): TruncateResult {
+  if (!Number.isSafeInteger(index) || index < -1) {
+    throw new TypeError(`truncateAfter: index must be an integer >= -1, got ${index}`);
+  }
+  const later = listCheckpointIndices(run).filter((i) => i > index);
+  let supersededDir: string | null = null;
+  const moved: string[] = [];
+  if (later.length > 0) {
+    for (let n = 1; ; n++) {
+      const candidate = join(run.checkpointsDir, `superseded-${n}`);
+      if (existsSync(candidate)) continue;
+      try {
+        mkdirSync(candidate);
+        supersededDir = candidate;
+        break;
+      } catch (e) {
+        if (errCode(e) !== "EEXIST") throw e;
+      }
+    }
+    for (const i of later) {
+      const name = checkpointFileName(i);
+      renameSync(join(run.checkpointsDir, name), join(supersededDir, name));
+      moved.push(name);
+    }
+    fsyncDir(supersededDir);
+    fsyncDir(run.checkpointsDir);
+  }
+  appendLine(run.stageLogPath, canonicalJson({ resumedFrom: index }));
+  return { supersededDir, moved };
+}

@@ -1,0 +1,215 @@
+/**
+ * The one place that talks to MuJoCo (the official `mujoco-js` WebAssembly
+ * build). It loads MJCF text, sets and reads the full physics state, steps with
+ * controls held over a control period, rolls out controllers and linearizes
+ * the control-period map with `mjd_transitionFD`.
+ *
+ * Every WASM object made here (model, data, buffers) is owned by a
+ * `Simulator` and freed by `dispose()`; rollouts and linearizations reuse the
+ * same buffers, so thousands of them do not grow the WASM heap.
+ *
+ * Determinism: every rollout and linearization starts with `mj_resetData`
+ * followed by `mj_setState`, so solver warm-starts never carry over from one
+ * call to the next and a result depends only on its inputs.
+ */
+import loadMujoco from "mujoco-js";
+import type { MainModule, MjData, MjModel, DoubleBuffer } from "mujoco-js";
+import type { Controller, TrajectoryDynamics } from "../trajopt/types.js";
+import { matMul } from "../linalg/dense.js";
+
+let modulePromise: Promise<MainModule> | undefined;
+let fileCounter = 0;
+
+/** The MuJoCo WASM module, loaded once per process (or worker). */
+export function mujoco(): Promise<MainModule> {
+  if (!modulePromise) {
+    modulePromise = (loadMujoco as unknown as () => Promise<MainModule>)().then((mj) => {
+      (mj as unknown as { FS: { mkdir(p: string): void } }).FS.mkdir("/gps");
+      return mj;
+    });
+  }
+  return modulePromise;
+}
+
+export interface SimulatorOptions {
+  /** MuJoCo steps per control step (controls are held constant across them). */
+  readonly substeps: number;
+  /** Finite-difference step for mjd_transitionFD. */
+  readonly fdEpsilon?: number;
+}
+
+export class Simulator implements TrajectoryDynamics {
+  readonly nq: number;
+  readonly nv: number;
+  readonly nx: number;
+  readonly nu: number;
+  readonly substeps: number;
+  readonly timestep: number;
+  readonly fdEpsilon: number;
+  private readonly fullStateSpec: number;
+  private readonly fullState: DoubleBuffer;
+  private readonly fdA: DoubleBuffer;
+  private readonly fdB: DoubleBuffer;
+  // Scratch for chaining substep Jacobians (allocated once).
+  private readonly accA: Float64Array;
+  private readonly accB: Float64Array;
+  private readonly tmpA: Float64Array;
+  private readonly tmpB: Float64Array;
+  private disposed = false;
+
+  private constructor(
+    readonly mj: MainModule,
+    readonly model: MjModel,
+    readonly data: MjData,
+    options: SimulatorOptions,
+  ) {
+    this.nq = model.nq;
+    this.nv = model.nv;
+    this.nu = model.nu;
+    if (this.nq !== this.nv || model.na !== 0) {
+      throw new Error(`Simulator supports models with hinge/slide joints only (nq = nv, no actuator state); got nq=${this.nq} nv=${this.nv} na=${model.na}`);
+    }
+    if (model.opt.integrator === (mj.mjtIntegrator as unknown as { mjINT_RK4: { value: number } }).mjINT_RK4.value) {
+      throw new Error("mjd_transitionFD does not support the RK4 integrator: use Euler, implicit or implicitfast in the MJCF");
+    }
+    this.nx = 2 * this.nv;
+    this.substeps = options.substeps;
+    this.timestep = model.opt.timestep;
+    this.fdEpsilon = options.fdEpsilon ?? 1e-6;
+    this.fullStateSpec = mj.mjtState.mjSTATE_FULLPHYSICS.value;
+    this.fullState = new mj.DoubleBuffer(mj.mj_stateSize(model, this.fullStateSpec));
+    this.fdA = new mj.DoubleBuffer(this.nx * this.nx);
+    this.fdB = new mj.DoubleBuffer(this.nx * this.nu);
+    this.accA = new Float64Array(this.nx * this.nx);
+    this.accB = new Float64Array(this.nx * this.nu);
+    this.tmpA = new Float64Array(this.nx * this.nx);
+    this.tmpB = new Float64Array(this.nx * this.nu);
+  }
+
+  /** Load an MJCF model from text. */
+  static async fromMjcf(mjcf: string, options: SimulatorOptions): Promise<Simulator> {
+    const mj = await mujoco();
+    const fs = (mj as unknown as { FS: { writeFile(p: string, s: string): void; unlink(p: string): void } }).FS;
+    const path = `/gps/model-${fileCounter++}.xml`;
+    fs.writeFile(path, mjcf);
+    let model: MjModel;
+    try {
+      model = mj.MjModel.loadFromXML(path);
+    } finally {
+      fs.unlink(path);
+    }
+    if (!model) throw new Error("MuJoCo could not load the MJCF model");
+    const data = new mj.MjData(model);
+    return new Simulator(mj, model, data, options);
+  }
+
+  /** Control period in seconds. */
+  get dt(): number {
+    return this.timestep * this.substeps;
+  }
+
+  /** Reset the data (warm-starts, time, forces) and set qpos/qvel from x, then mj_forward. */
+  setState(x: Float64Array, xOff = 0): void {
+    const { mj, model, data } = this;
+    mj.mj_resetData(model, data);
+    const s = this.fullState.GetView() as Float64Array;
+    // FULLPHYSICS layout: time, qpos, qvel, act, (plugin state: none here).
+    s.fill(0);
+    for (let i = 0; i < this.nq; i++) s[1 + i] = x[xOff + i];
+    for (let i = 0; i < this.nv; i++) s[1 + this.nq + i] = x[xOff + this.nq + i];
+    mj.mj_setState(model, data, s as unknown as number[], this.fullStateSpec);
+    mj.mj_forward(model, data);
+  }
+
+  /** Read x = [qpos, qvel] from the current data through mj_getState. */
+  getState(out: Float64Array, outOff = 0): void {
+    const { mj, model, data } = this;
+    mj.mj_getState(model, data, this.fullState, this.fullStateSpec);
+    const s = this.fullState.GetView() as Float64Array;
+    for (let i = 0; i < this.nx; i++) out[outOff + i] = s[1 + i];
+  }
+
+  private setControl(u: Float64Array, uOff: number): void {
+    const ctrl = this.data.ctrl as Float64Array;
+    for (let i = 0; i < this.nu; i++) ctrl[i] = u[uOff + i];
+  }
+
+  /** Advance the current data by one control period with u held constant. */
+  stepControl(u: Float64Array, uOff = 0): void {
+    this.setControl(u, uOff);
+    for (let s = 0; s < this.substeps; s++) this.mj.mj_step(this.model, this.data);
+  }
+
+  /** Apply a Cartesian force/torque (6 numbers) to a body, held until cleared. */
+  setBodyForce(bodyId: number, wrench: ArrayLike<number>): void {
+    const xfrc = this.data.xfrc_applied as Float64Array;
+    for (let i = 0; i < 6; i++) xfrc[bodyId * 6 + i] = wrench[i];
+  }
+
+  /** World positions of all bodies (nbody·3), for drawing. */
+  bodyPositions(out: Float64Array, outOff = 0): void {
+    const xpos = this.data.xpos as Float64Array;
+    for (let i = 0; i < xpos.length; i++) out[outOff + i] = xpos[i];
+  }
+
+  get nbody(): number {
+    return this.model.nbody;
+  }
+
+  rollout(x0: Float64Array, controller: Controller, T: number, xs: Float64Array, us: Float64Array): void {
+    const nx = this.nx;
+    const nu = this.nu;
+    for (let i = 0; i < nx; i++) xs[i] = x0[i];
+    this.setState(x0);
+    for (let t = 0; t < T; t++) {
+      controller(t, xs, t * nx, us, t * nu);
+      this.stepControl(us, t * nu);
+      this.getState(xs, (t + 1) * nx);
+    }
+  }
+
+  /**
+   * Jacobians of the control-period map at (x, u). With s substeps and
+   * per-substep Jacobians (A_j, B_j) from centered finite differences,
+   * A = A_s⋯A_1 and B = Σ_j A_s⋯A_{j+1} B_j (u is held across substeps).
+   */
+  linearizeAt(x: Float64Array, u: Float64Array, fx: Float64Array, fu: Float64Array, xOff = 0, uOff = 0, fxOff = 0, fuOff = 0): void {
+    const { mj, model, data, nx, nu } = this;
+    this.setState(x, xOff);
+    this.setControl(u, uOff);
+    const accA = this.accA;
+    const accB = this.accB;
+    for (let s = 0; s < this.substeps; s++) {
+      mj.mjd_transitionFD(model, data, this.fdEpsilon, 1, this.fdA, this.fdB, null, null);
+      const A = this.fdA.GetView() as Float64Array;
+      const B = this.fdB.GetView() as Float64Array;
+      if (s === 0) {
+        accA.set(A);
+        accB.set(B);
+      } else {
+        matMul(A, accA, nx, nx, nx, this.tmpA);
+        matMul(A, accB, nx, nx, nu, this.tmpB);
+        accA.set(this.tmpA);
+        for (let i = 0; i < nx * nu; i++) accB[i] = this.tmpB[i] + B[i];
+      }
+      if (s + 1 < this.substeps) mj.mj_step(model, data);
+    }
+    for (let i = 0; i < nx * nx; i++) fx[fxOff + i] = accA[i];
+    for (let i = 0; i < nx * nu; i++) fu[fuOff + i] = accB[i];
+  }
+
+  linearize(xs: Float64Array, us: Float64Array, T: number, fx: Float64Array, fu: Float64Array): void {
+    const { nx, nu } = this;
+    for (let t = 0; t < T; t++) this.linearizeAt(xs, us, fx, fu, t * nx, t * nu, t * nx * nx, t * nx * nu);
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.fullState.delete();
+    this.fdA.delete();
+    this.fdB.delete();
+    this.data.delete();
+    this.model.delete();
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The papers' locomotion cost (gps-math §1) and the tracking term used when
+ * initializing from a demonstration, with exact gradients and Hessians.
+ *
+ *   l(x, u) = w_u |u|² + w_v (x[v] − v*)² + w_h (x[h] − p*)²
+ *   tracking: + w (|x − x_demo,t|² + |u − u_demo,t|²)
+ */
+import type { Cost, CostExpansion } from "../trajopt/types.js";
+
+export interface LocomotionCostWeights {
+  readonly wu: number;
+  readonly wv: number;
+  readonly wh: number;
+  readonly targetVelocity: number;
+  readonly targetHeight: number;
+  /** Index in x of the forward velocity and the root height (-1: no height term). */
+  readonly velocityIndex: number;
+  readonly heightIndex: number;
+}
+
+export function locomotionCost(nx: number, nu: number, w: LocomotionCostWeights): Cost {
+  const { wu, wv, wh, targetVelocity, targetHeight, velocityIndex: vi, heightIndex: hi } = w;
+  const useHeight = hi >= 0 && wh !== 0;
+  const value = (x: Float64Array, u: Float64Array, _t: number, xOff = 0, uOff = 0): number => {
+    let uu = 0;
+    for (let i = 0; i < nu; i++) uu += u[uOff + i] * u[uOff + i];
+    const dv = x[xOff + vi] - targetVelocity;
+    let c = wu * uu + wv * dv * dv;
+    if (useHeight) {
+      const dh = x[xOff + hi] - targetHeight;
+      c += wh * dh * dh;
+    }
+    return c;
+  };
+  const expand = (x: Float64Array, u: Float64Array, t: number, out: CostExpansion, xOff = 0, uOff = 0): number => {
+    out.lx.fill(0);
+    out.lxx.fill(0);
+    out.luu.fill(0);
+    out.lux.fill(0);
+    for (let i = 0; i < nu; i++) {
+      out.lu[i] = 2 * wu * u[uOff + i];
+      out.luu[i * nu + i] = 2 * wu;
+    }
+    out.lx[vi] = 2 * wv * (x[xOff + vi] - targetVelocity);
+    out.lxx[vi * nx + vi] = 2 * wv;
+    if (useHeight) {
+      out.lx[hi] += 2 * wh * (x[xOff + hi] - targetHeight);
+      out.lxx[hi * nx + hi] += 2 * wh;
+    }
+    return value(x, u, t, xOff, uOff);
+  };
+  return { nx, nu, value, expand };
+}
+
+/**
+ * base cost + weight · (|x − xs_ref[t]|² + |u − us_ref[t]|²): the tracking term
+ * of the initial trajectory optimization from an example (2013 paper §6).
+ * xs_ref has (T+1)·nx entries, us_ref T·nu.
+ */
+export function withTracking(base: Cost, xsRef: Float64Array, usRef: Float64Array, weight: number): Cost {
+  const { nx, nu } = base;
+  const T = usRef.length / nu;
+  const track = (x: Float64Array, u: Float64Array, t: number, xOff: number, uOff: number): number => {
+    const tt = Math.min(t, T - 1);
+    let s = 0;
+    for (let i = 0; i < nx; i++) {
+      const d = x[xOff + i] - xsRef[tt * nx + i];
+      s += d * d;
+    }
+    for (let i = 0; i < nu; i++) {
+      const d = u[uOff + i] - usRef[tt * nu + i];
+      s += d * d;
+    }
+    return weight * s;
+  };
+  return {
+    nx,
+    nu,
+    value: (x, u, t, xOff = 0, uOff = 0) => base.value(x, u, t, xOff, uOff) + track(x, u, t, xOff, uOff),
+    expand: (x, u, t, out, xOff = 0, uOff = 0) => {
+      const c = base.expand(x, u, t, out, xOff, uOff);
+      const tt = Math.min(t, T - 1);
+      for (let i = 0; i < nx; i++) {
+        out.lx[i] += 2 * weight * (x[xOff + i] - xsRef[tt * nx + i]);
+        out.lxx[i * nx + i] += 2 * weight;
+      }
+      for (let i = 0; i < nu; i++) {
+        out.lu[i] += 2 * weight * (u[uOff + i] - usRef[tt * nu + i]);
+        out.luu[i * nu + i] += 2 * weight;
+      }
+      return c + track(x, u, t, xOff, uOff);
+    },
+  };
+}
+
+/** Total cost Σ_t l(x_t, u_t) of a stacked trajectory. */
+export function trajectoryCost(cost: Cost, xs: Float64Array, us: Float64Array, T: number): number {
+  let c = 0;
+  for (let t = 0; t < T; t++) c += cost.value(xs, us, t, t * cost.nx, t * cost.nu);
+  return c;
+}

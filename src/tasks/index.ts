@@ -1,0 +1,16 @@
+/** Tasks by name: the experiment's `task.kind` picks one. */
+import type { TaskSpec } from "../dsl/experiment.js";
+import { swimmerTask } from "./swimmer.js";
+import type { Task } from "./types.js";
+
+export type { Task, StateLayout } from "./types.js";
+
+export function taskFor(spec: TaskSpec): Task {
+  switch (spec.kind) {
+    case "swimmer":
+      return swimmerTask;
+    case "hopper":
+    case "walker":
+      throw new Error(`task ${spec.kind} is not available yet`);
+  }
+}
