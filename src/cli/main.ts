@@ -127,7 +127,7 @@ async function cmdRun(argv: readonly string[]): Promise<number> {
     if (seed > 0xffffffff) throw new UsageError("--seed must be below 2^32");
     experiment = { ...experiment, seed };
   }
-  const started = startRun(experiment, { store: values.store!, source: file, stopAfterStage });
+  const started = startRun(experiment, { store: values.store!, source: file, stopAfterStage, seedOverride: seed });
   if (!values.json) out.write(`${started.run.dir}\n`);
   return drive(started, values.json!);
 }

@@ -106,7 +106,7 @@ export type StageKind = StageSpec["kind"];
 export interface Repeat {
   readonly kind: "repeat";
   readonly times: number;
-  readonly body: readonly PipelineItem[];
+  readonly body: PipelineItem[];
 }
 export type PipelineItem = StageSpec | Repeat;
 
@@ -136,7 +136,7 @@ export function experiment(e: Experiment): Experiment {
   return e;
 }
 
-export function repeat(times: number, body: readonly PipelineItem[]): Repeat {
+export function repeat(times: number, body: PipelineItem[]): Repeat {
   return { kind: "repeat", times, body };
 }
 

@@ -13,7 +13,17 @@ import { initialRunState, type RunState } from "../algorithms/state.js";
 import { taskFor } from "../tasks/index.js";
 import { canonicalJson, decodeValue, diffValues, encodeValue, sha256Hex, type JsonValue, type ValueChange } from "./canonical.js";
 import { interpret, type RunEvent } from "./interpreter.js";
-import { createRun, latestGoodCheckpoint, openRun, readCheckpoint, readExperiment, truncateAfter, type RunHandle } from "./store.js";
+import {
+  createRun,
+  latestGoodCheckpoint,
+  listCheckpointIndices,
+  openRun,
+  readCheckpoint,
+  readExperiment,
+  replaceExperiment,
+  truncateAfter,
+  type RunHandle,
+} from "./store.js";
 
 /** Canonical JSON and hash of an experiment: what identifies it. */
 export function experimentIdentity(e: Experiment): { json: JsonValue; canonical: string; hash: string } {
@@ -63,11 +73,14 @@ export interface StartedRun {
 }
 
 /** Create a run directory for the experiment and run it from stage 0. */
-export function startRun(experiment: Experiment, options: { store: string; source?: string; stopAfterStage?: number }): StartedRun {
+export function startRun(
+  experiment: Experiment,
+  options: { store: string; source?: string; stopAfterStage?: number; seedOverride?: number },
+): StartedRun {
   const task = taskFor(experiment.task);
   const state = initialRunState(experiment, task); // fails before anything is written
   const id = experimentIdentity(experiment);
-  const run = createRun(options.store, id.json, id.hash, experiment.name, options.source);
+  const run = createRun(options.store, id.json, id.hash, experiment.name, options.source, { seedOverride: options.seedOverride });
   return { run, startStage: 0, events: interpret({ experiment, run, state, startStage: 0, stopAfterStage: options.stopAfterStage }) };
 }
 
@@ -82,13 +95,15 @@ export interface ResumeOptions {
 
 /** Continue a run from its last good checkpoint (or from `fromStage`). */
 export function resumeRun(dir: string, options: ResumeOptions = {}): StartedRun & { corrupt: readonly string[] } {
-  const run = openRun(dir);
+  let run = openRun(dir);
   const stored = decodeExperiment(decodeValue(readExperiment(run)));
   let experiment = stored;
+  let changed = false;
   if (options.currentExperiment) {
     const changes = diffValues(encodeValue(stored), encodeValue(options.currentExperiment));
     if (changes.length > 0 && !options.force) throw new ExperimentChangedError(changes);
     experiment = options.currentExperiment;
+    changed = changes.length > 0;
   }
   const total = unrollPipeline(experiment.pipeline).length;
   const latest = latestGoodCheckpoint(run);
@@ -101,7 +116,10 @@ export function resumeRun(dir: string, options: ResumeOptions = {}): StartedRun 
   let state: RunState;
   if (startStage === 0) state = initialRunState(experiment, taskFor(experiment.task));
   else state = decodeValue(readCheckpoint(run, startStage - 1).state as JsonValue) as RunState;
-  if (startStage <= lastGood) truncateAfter(run, startStage - 1);
+  // Checkpoints at or after the restart point (good or corrupt) are moved
+  // aside, never overwritten or deleted.
+  if (listCheckpointIndices(run).some((i) => i >= startStage)) truncateAfter(run, startStage - 1);
+  if (changed) run = replaceExperiment(run, experimentIdentity(experiment).json, experimentIdentity(experiment).hash);
   return {
     run,
     startStage,

@@ -51,8 +51,10 @@ export const CHECKPOINTS_DIR = "checkpoints";
 // ---------------------------------------------------------------------------
 // Types
 
-/** Scalar metrics of a stage. Non-finite values are stored as {"$num": …} and come back as numbers. */
-export type StageMetrics = Readonly<Record<string, number>>;
+/** A metric: a number or a list of numbers (e.g. one per condition). */
+export type MetricValue = number | readonly number[];
+/** Metrics of a stage. Non-finite numbers are stored as {"$num": …} and come back as numbers. */
+export type StageMetrics = Readonly<Record<string, MetricValue>>;
 
 export interface RunMeta {
   readonly format: 1;
@@ -62,6 +64,12 @@ export interface RunMeta {
   readonly source?: string;
   /** ISO-8601 creation time. Meta only: never part of a digest. */
   readonly createdAt: string;
+  /**
+   * Seed given on the command line in place of the experiment file's, if any
+   * (the stored experiment.json already has it; this lets a resume re-apply
+   * it to the source file as it reads now).
+   */
+  readonly seedOverride?: number;
 }
 
 export interface RunHandle {
@@ -114,6 +122,9 @@ export interface StageLogEntry {
   readonly checkpoint: string;
 }
 
+/** What `appendStageLog` takes: `checkpoint` defaults to `checkpointFileName(index)`. */
+export type StageLogInput = Omit<StageLogEntry, "checkpoint"> & { readonly checkpoint?: string };
+
 /** A line of stages.jsonl, as read. `line` is 1-based. */
 export type StageLogLine =
   | { readonly type: "stage"; readonly line: number; readonly entry: StageLogEntry }
@@ -136,41 +147,30 @@ export interface StageLog {
   readonly warnings: readonly string[];
 }
 
-export type StageRecord =
-  | {
-      readonly status: "ok";
-      readonly index: number;
-      readonly checkpoint: string;
-      /** From the checkpoint (authoritative). */
-      readonly stage: StageLogEntry;
-      /** An effective stages.jsonl entry exists for this index. */
-      readonly logged: boolean;
-    }
-  | {
-      readonly status: "corrupt";
-      readonly index: number;
-      readonly checkpoint: string;
-      /** From stages.jsonl, if it has the stage. */
-      readonly stage: StageLogEntry | null;
-      readonly logged: boolean;
-      readonly problem: string;
-    }
-  | {
-      readonly status: "missing-checkpoint";
-      readonly index: number;
-      readonly checkpoint: string;
-      /** From stages.jsonl. */
-      readonly stage: StageLogEntry;
-      readonly logged: true;
-      readonly problem: string;
-    };
+/**
+ * A stage as `stageRecords` reports it. The StageLogEntry fields come from the
+ * verified checkpoint when `status` is "ok" (`source: "checkpoint"`), else
+ * from stages.jsonl (`source: "log"`); a corrupt checkpoint that the log does
+ * not mention has `source: "none"` and placeholder fields (kind "unknown",
+ * label "<corrupt checkpoint>", digest "", metrics {}, durationMs 0).
+ */
+export interface StageRecord extends StageLogEntry {
+  readonly status: "ok" | "corrupt" | "missing-checkpoint";
+  readonly source: "checkpoint" | "log" | "none";
+  /** An effective stages.jsonl entry exists for this index. */
+  readonly logged: boolean;
+  /** Why the stage is not "ok" (names the file); null when it is. */
+  readonly problem: string | null;
+}
 
 export interface LatestGood {
   /** Highest index whose checkpoint verifies, or null if none does. */
   readonly index: number | null;
   readonly record: CheckpointRecord | null;
-  /** Checkpoints above `index` that failed verification (left untouched on disk), highest first. */
-  readonly corrupt: readonly CorruptCheckpointError[];
+  /** Messages (file and reason) for the checkpoints above `index` that failed verification, highest first. They are left untouched on disk. */
+  readonly corrupt: readonly string[];
+  /** The same, as errors (`file`, `index`, `reason`). */
+  readonly corruptErrors: readonly CorruptCheckpointError[];
   /** Indices below the highest checkpoint file that have no checkpoint file at all. */
   readonly missing: readonly number[];
 }
@@ -183,14 +183,6 @@ export interface RunListEntry {
   readonly error: string | null;
 }
 
-export interface WrittenCheckpoint {
-  readonly record: CheckpointRecord;
-  /** Absolute path of the checkpoint file. */
-  readonly path: string;
-  /** The matching stages.jsonl entry, ready for `appendStageLog`. */
-  readonly logEntry: StageLogEntry;
-}
-
 export interface TruncateResult {
   /** Absolute path of the superseded-<n> directory, or null if nothing was moved. */
   readonly supersededDir: string | null;
@@ -201,6 +193,8 @@ export interface TruncateResult {
 export interface CreateRunOptions {
   /** Clock for `createdAt` (tests). */
   readonly now?: () => Date;
+  /** Recorded as run.json's `seedOverride`. */
+  readonly seedOverride?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -273,13 +267,16 @@ const HexHash = new t.Type<string, string, unknown>(
 );
 
 const NonFiniteTag = t.type({ $num: t.keyof({ NaN: null, Infinity: null, "-Infinity": null }) }, '{"$num": "NaN" | "Infinity" | "-Infinity"}');
-const MetricValue = t.union([t.number, NonFiniteTag], 'number or {"$num": …}');
-const MetricsC = t.record(t.string, MetricValue, "metrics");
+const StoredNumber = t.union([t.number, NonFiniteTag], 'number or {"$num": …}');
+const StoredMetric = t.union([t.number, NonFiniteTag, t.array(StoredNumber)], 'number, {"$num": …} or array of numbers');
+const MetricsC = t.record(t.string, StoredMetric, "metrics");
+type StoredNumberT = t.TypeOf<typeof StoredNumber>;
+type StoredMetricsT = t.TypeOf<typeof MetricsC>;
 
 const RunMetaC = t.intersection(
   [
     t.type({ format: t.literal(1), experimentHash: HexHash, experimentName: t.string, createdAt: t.string }),
-    t.partial({ source: t.string }),
+    t.partial({ source: t.string, seedOverride: NonNegInt }),
   ],
   "run meta",
 );
@@ -347,21 +344,38 @@ function decodeWith<A>(codec: t.Decoder<unknown, A>, value: unknown, onError: (p
 }
 
 function encodeMetrics(m: StageMetrics, what: string): JsonObject {
-  if (m === null || typeof m !== "object" || Array.isArray(m)) throw new TypeError(`${what}: metrics must be an object of numbers`);
+  if (m === null || typeof m !== "object" || Array.isArray(m)) {
+    throw new TypeError(`${what}: metrics must be an object of numbers or number arrays`);
+  }
   const out: JsonObject = {};
   for (const k of Object.keys(m)) {
-    const v = m[k];
-    if (typeof v !== "number") throw new TypeError(`${what}: metric "${k}" is not a number (${typeof v})`);
+    const v: unknown = m[k];
+    const ok = typeof v === "number" || (Array.isArray(v) && v.every((x) => typeof x === "number"));
+    if (!ok) throw new TypeError(`${what}: metric "${k}" must be a number or an array of numbers`);
     out[k] = encodeValue(v);
   }
   return out;
 }
 
-function decodeMetrics(m: Record<string, number | { $num: "NaN" | "Infinity" | "-Infinity" }>): StageMetrics {
-  const out: Record<string, number> = {};
+function decodeStoredNumber(v: StoredNumberT): number {
+  if (typeof v === "number") return v;
+  return v.$num === "NaN" ? NaN : v.$num === "Infinity" ? Infinity : -Infinity;
+}
+
+function decodeMetrics(m: StoredMetricsT): StageMetrics {
+  const out: Record<string, MetricValue> = {};
   for (const k of Object.keys(m)) {
     const v = m[k];
-    out[k] = typeof v === "number" ? v : v.$num === "NaN" ? NaN : v.$num === "Infinity" ? Infinity : -Infinity;
+    out[k] = Array.isArray(v) ? v.map(decodeStoredNumber) : decodeStoredNumber(v as StoredNumberT);
+  }
+  return out;
+}
+
+function copyMetrics(m: StageMetrics): StageMetrics {
+  const out: Record<string, MetricValue> = {};
+  for (const k of Object.keys(m)) {
+    const v = m[k];
+    out[k] = typeof v === "number" ? v : [...v];
   }
   return out;
 }
@@ -469,7 +483,7 @@ function isDirectory(p: string): boolean {
 const RUN_NAME = /^.+-[0-9a-f]{8}-\d{3,}$/;
 
 function safeName(name: string): string {
-  const s = name.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[.]+/, "");
+  const s = name.replace(/[^A-Za-z0-9._-]+/g, "_").replace(/^[._-]+|[._-]+$/g, "");
   return s === "" ? "experiment" : s;
 }
 
@@ -491,6 +505,9 @@ export function createRun(
     throw new TypeError(`createRun: experimentHash must be a lowercase hex digest (>= 8 digits), got ${JSON.stringify(experimentHash)}`);
   }
   if (typeof experimentName !== "string") throw new TypeError("createRun: experimentName must be a string");
+  if (options.seedOverride !== undefined && !(Number.isSafeInteger(options.seedOverride) && options.seedOverride >= 0)) {
+    throw new TypeError(`createRun: seedOverride must be a non-negative integer, got ${options.seedOverride}`);
+  }
   const experimentText = canonicalJson(experimentJson) + "\n"; // validates before touching the disk
   const store = resolve(storeDir);
   mkdirSync(store, { recursive: true });
@@ -517,12 +534,23 @@ export function createRun(
     experimentName,
     ...(source !== undefined ? { source } : {}),
     createdAt: (options.now ?? (() => new Date()))().toISOString(),
+    ...(options.seedOverride !== undefined ? { seedOverride: options.seedOverride } : {}),
   };
   mkdirSync(join(dir, CHECKPOINTS_DIR));
   writeFileAtomic(join(dir, EXPERIMENT_FILE), experimentText);
   writeFileAtomic(join(dir, STAGE_LOG_FILE), "");
   writeFileAtomic(join(dir, RUN_META_FILE), canonicalJson(meta as unknown as JsonObject) + "\n");
   return handle(dir, meta, JSON.parse(experimentText) as JsonValue);
+}
+
+/** The run's meta (run.json), as read by `openRun`. */
+export function readRunMeta(run: RunHandle): RunMeta {
+  return run.meta;
+}
+
+/** The run's experiment (experiment.json, encoded JSON: `decodeValue` it for typed arrays), as read by `openRun`. */
+export function readExperiment(run: RunHandle): JsonValue {
+  return run.experiment;
 }
 
 function handle(dir: string, meta: RunMeta, experiment: JsonValue): RunHandle {
@@ -556,12 +584,26 @@ export function openRun(dir: string): RunHandle {
 }
 
 /**
- * The runs in a store, sorted by directory name. Directories whose name looks
- * like a run but that do not open are listed with `run: null` and the error;
- * other entries (files, hidden or foreign directories) are skipped. A missing
- * store gives [].
+ * Absolute paths of the run directories in a store (those holding run.json),
+ * sorted by name. A missing store gives [].
  */
-export function listRuns(storeDir: string): RunListEntry[] {
+export function listRuns(storeDir: string): string[] {
+  const store = resolve(storeDir);
+  if (!isDirectory(store)) return [];
+  return readdirSync(store, { withFileTypes: true })
+    .filter((ent) => ent.isDirectory() && !ent.name.startsWith(".") && existsSync(join(store, ent.name, RUN_META_FILE)))
+    .map((ent) => ent.name)
+    .sort()
+    .map((name) => join(store, name));
+}
+
+/**
+ * Like `listRuns`, but opens each run and also lists directories whose name
+ * looks like a run (`…-<hash8>-<NNN>`) but that do not open (no run.json,
+ * malformed files), with `run: null` and the error. Files, hidden and foreign
+ * directories are skipped.
+ */
+export function listRunEntries(storeDir: string): RunListEntry[] {
   const store = resolve(storeDir);
   if (!isDirectory(store)) return [];
   const out: RunListEntry[] = [];
@@ -604,11 +646,11 @@ export function listCheckpointIndices(run: RunHandle): number[] {
 }
 
 /**
- * Write the checkpoint of a finished stage atomically and return it with its
- * stage-log entry (append that with `appendStageLog` afterwards). Refuses to
+ * Write the checkpoint of a finished stage atomically and return the file's
+ * absolute path (then append the stage with `appendStageLog`). Refuses to
  * replace an existing checkpoint file: resume with `truncateAfter` first.
  */
-export function writeCheckpoint(run: RunHandle, input: CheckpointInput): WrittenCheckpoint {
+export function writeCheckpoint(run: RunHandle, input: CheckpointInput): string {
   checkStageFields(input, "writeCheckpoint");
   const file = checkpointPath(run, input.index);
   if (existsSync(file)) {
@@ -630,18 +672,7 @@ export function writeCheckpoint(run: RunHandle, input: CheckpointInput): Written
   const contentHash = sha256Hex(canonicalJson(body));
   mkdirSync(run.checkpointsDir, { recursive: true });
   writeFileAtomic(file, canonicalJson({ ...body, contentHash }) + "\n");
-  const record: CheckpointRecord = {
-    format: STORE_FORMAT,
-    index: input.index,
-    kind: input.kind,
-    label: input.label,
-    digest: input.digest,
-    metrics: { ...input.metrics },
-    durationMs: input.durationMs,
-    contentHash,
-    state: body.state,
-  };
-  return { record, path: file, logEntry: logEntryOf(record) };
+  return file;
 }
 
 function logEntryOf(r: CheckpointRecord): StageLogEntry {
@@ -735,17 +766,23 @@ export function latestGoodCheckpoint(run: RunHandle): LatestGood {
   const missing: number[] = [];
   const max = indices.length > 0 ? indices[indices.length - 1] : -1;
   for (let i = 0; i < max; i++) if (!present.has(i)) missing.push(i);
-  const corrupt: CorruptCheckpointError[] = [];
+  const corruptErrors: CorruptCheckpointError[] = [];
+  const result = (record: CheckpointRecord | null): LatestGood => ({
+    index: record === null ? null : record.index,
+    record,
+    corrupt: corruptErrors.map((e) => e.message),
+    corruptErrors,
+    missing,
+  });
   for (let j = indices.length - 1; j >= 0; j--) {
     try {
-      const record = readCheckpoint(run, indices[j]);
-      return { index: record.index, record, corrupt, missing };
+      return result(readCheckpoint(run, indices[j]));
     } catch (e) {
-      if (e instanceof CorruptCheckpointError) corrupt.push(e);
+      if (e instanceof CorruptCheckpointError) corruptErrors.push(e);
       else if (!(e instanceof CheckpointNotFoundError)) throw e; // vanished between listing and reading: skip
     }
   }
-  return { index: null, record: null, corrupt, missing };
+  return result(null);
 }
 
 // ---------------------------------------------------------------------------
@@ -771,10 +808,14 @@ function appendLine(file: string, line: string): void {
   if (!existed) fsyncDir(dirname(file));
 }
 
-/** Append one stage entry to stages.jsonl (one canonical JSON line) and fsync. */
-export function appendStageLog(run: RunHandle, entry: StageLogEntry): void {
+/**
+ * Append one stage entry to stages.jsonl (one canonical JSON line) and fsync.
+ * `checkpoint` defaults to `checkpointFileName(entry.index)`.
+ */
+export function appendStageLog(run: RunHandle, entry: StageLogInput): void {
   checkStageFields(entry, "appendStageLog");
-  if (typeof entry.checkpoint !== "string") throw new TypeError("appendStageLog: checkpoint must be a file name");
+  const checkpoint = entry.checkpoint ?? checkpointFileName(entry.index);
+  if (typeof checkpoint !== "string") throw new TypeError("appendStageLog: checkpoint must be a file name");
   const line: JsonObject = {
     index: entry.index,
     kind: entry.kind,
@@ -782,16 +823,17 @@ export function appendStageLog(run: RunHandle, entry: StageLogEntry): void {
     digest: entry.digest,
     metrics: encodeMetrics(entry.metrics, "appendStageLog"),
     durationMs: entry.durationMs,
-    checkpoint: entry.checkpoint,
+    checkpoint,
   };
   appendLine(run.stageLogPath, canonicalJson(line));
 }
 
-/** `writeCheckpoint` then `appendStageLog`: the normal way to record a finished stage. */
-export function recordStage(run: RunHandle, input: CheckpointInput): WrittenCheckpoint {
-  const written = writeCheckpoint(run, input);
-  appendStageLog(run, written.logEntry);
-  return written;
+/** `writeCheckpoint` then `appendStageLog`: the normal way to record a finished stage. Returns the checkpoint path. */
+export function recordStage(run: RunHandle, input: CheckpointInput): string {
+  const file = writeCheckpoint(run, input);
+  const { state: _state, ...entry } = input;
+  appendStageLog(run, entry);
+  return file;
 }
 
 /**
@@ -872,16 +914,24 @@ export function stageRecords(run: RunHandle): StageRecord[] {
   const indices = new Set<number>([...listCheckpointIndices(run), ...logged.keys()]);
   const out: StageRecord[] = [];
   for (const index of [...indices].sort((a, b) => a - b)) {
-    const checkpoint = checkpointFileName(index);
     const fromLog = logged.get(index) ?? null;
     try {
       const rec = readCheckpoint(run, index);
-      out.push({ status: "ok", index, checkpoint, stage: logEntryOf(rec), logged: fromLog !== null });
+      out.push({ ...logEntryOf(rec), status: "ok", source: "checkpoint", logged: fromLog !== null, problem: null });
     } catch (e) {
       if (e instanceof CorruptCheckpointError) {
-        out.push({ status: "corrupt", index, checkpoint, stage: fromLog, logged: fromLog !== null, problem: e.message });
+        const fields: StageLogEntry = fromLog ?? {
+          index,
+          kind: "unknown",
+          label: "<corrupt checkpoint>",
+          digest: "",
+          metrics: {},
+          durationMs: 0,
+          checkpoint: checkpointFileName(index),
+        };
+        out.push({ ...fields, status: "corrupt", source: fromLog ? "log" : "none", logged: fromLog !== null, problem: e.message });
       } else if (e instanceof CheckpointNotFoundError && fromLog !== null) {
-        out.push({ status: "missing-checkpoint", index, checkpoint, stage: fromLog, logged: true, problem: e.message });
+        out.push({ ...fromLog, status: "missing-checkpoint", source: "log", logged: true, problem: e.message });
       } else {
         throw e;
       }
@@ -925,4 +975,20 @@ export function truncateAfter(run: RunHandle, index: number): TruncateResult {
   }
   appendLine(run.stageLogPath, canonicalJson({ resumedFrom: index }));
   return { supersededDir, moved };
+}
+
+/**
+ * Record that a run continues under a changed experiment (`gps resume --force`):
+ * the previous experiment.json is kept as experiment.<n>.json, the new one
+ * replaces it and run.json takes the new hash. Both writes are atomic.
+ */
+export function replaceExperiment(run: RunHandle, experimentJson: JsonValue, experimentHash: string): RunHandle {
+  const current = join(run.dir, EXPERIMENT_FILE);
+  let n = 1;
+  while (existsSync(join(run.dir, `experiment.${n}.json`))) n++;
+  writeFileAtomic(join(run.dir, `experiment.${n}.json`), canonicalJson(run.experiment) + "\n");
+  writeFileAtomic(current, canonicalJson(experimentJson) + "\n");
+  const meta: RunMeta = { ...run.meta, experimentHash };
+  writeFileAtomic(join(run.dir, RUN_META_FILE), canonicalJson(meta as unknown as JsonObject) + "\n");
+  return openRun(run.dir);
 }

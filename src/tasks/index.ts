@@ -1,7 +1,9 @@
 /** Tasks by name: the experiment's `task.kind` picks one. */
 import type { TaskSpec } from "../dsl/experiment.js";
+import { hopper } from "./hopper.js";
 import { swimmerTask } from "./swimmer.js";
 import type { Task } from "./types.js";
+import { walker } from "./walker.js";
 
 export type { Task, StateLayout } from "./types.js";
 
@@ -10,7 +12,8 @@ export function taskFor(spec: TaskSpec): Task {
     case "swimmer":
       return swimmerTask;
     case "hopper":
+      return hopper;
     case "walker":
-      throw new Error(`task ${spec.kind} is not available yet`);
+      return walker;
   }
 }
