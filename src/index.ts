@@ -9,6 +9,7 @@ export {
   task,
   condition,
   ilqg,
+  demonstrationFromExport,
   unrollPipeline,
   countStages,
   type Experiment,

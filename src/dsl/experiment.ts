@@ -13,6 +13,11 @@
  */
 import * as t from "io-ts";
 
+// Exact codecs strip unknown fields when decoding; `decodeExperiment` compares
+// the result with its input to report a misspelled field instead of ignoring it.
+const strict = <P extends t.Props>(props: P, name?: string) => t.exact(t.type(props), name);
+const strictPartial = <P extends t.Props>(props: P, name?: string) => t.exact(t.partial(props), name);
+
 // ---------------------------------------------------------------- codecs --
 
 const PositiveInt = t.refinement(t.number, (n) => Number.isInteger(n) && n > 0, "PositiveInt");
@@ -21,7 +26,7 @@ const NonNegative = t.refinement(t.number, (n) => Number.isFinite(n) && n >= 0, 
 const Finite = t.refinement(t.number, (n) => Number.isFinite(n), "FiniteNumber");
 const Seed = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, "Seed (integer in [0, 2^32))");
 
-export const TaskSpecCodec = t.type(
+export const TaskSpecCodec = strict(
   {
     kind: t.keyof({ swimmer: null, hopper: null, walker: null }),
     horizon: PositiveInt,
@@ -33,15 +38,15 @@ export type TaskSpec = t.TypeOf<typeof TaskSpecCodec>;
 /** An initial state: the task's resting state, or explicit qpos/qvel. */
 export const ConditionCodec = t.union(
   [
-    t.type({ kind: t.literal("rest") }),
-    t.type({ kind: t.literal("state"), qpos: t.array(Finite), qvel: t.array(Finite) }),
+    strict({ kind: t.literal("rest") }),
+    strict({ kind: t.literal("state"), qpos: t.array(Finite), qvel: t.array(Finite) }),
   ],
   "Condition",
 );
 export type Condition = t.TypeOf<typeof ConditionCodec>;
 
 /** A recorded demonstration: T+1 states and T actions, each a row of numbers. */
-export const DemonstrationCodec = t.type(
+export const DemonstrationCodec = strict(
   { states: t.array(t.array(Finite)), actions: t.array(t.array(Finite)) },
   "Demonstration",
 );
@@ -50,16 +55,16 @@ export type Demonstration = t.TypeOf<typeof DemonstrationCodec>;
 /** Where the first nominal trajectory comes from. */
 export const TrajectoryInitCodec = t.union(
   [
-    t.type({ kind: t.literal("zero") }),
+    strict({ kind: t.literal("zero") }),
     // Small seeded random torques break the symmetry of a resting start.
-    t.type({ kind: t.literal("random"), std: NonNegative }),
-    t.type({ kind: t.literal("demonstration"), demonstration: DemonstrationCodec }),
+    strict({ kind: t.literal("random"), std: NonNegative }),
+    strict({ kind: t.literal("demonstration"), demonstration: DemonstrationCodec }),
   ],
   "TrajectoryInit",
 );
 export type TrajectoryInit = t.TypeOf<typeof TrajectoryInitCodec>;
 
-export const IlqgOptionsCodec = t.partial(
+export const IlqgOptionsCodec = strictPartial(
   {
     muInit: NonNegative,
     muMin: NonNegative,
@@ -74,26 +79,26 @@ export type IlqgOptions = t.TypeOf<typeof IlqgOptionsCodec>;
 
 const InitializeTrajectoriesCodec = t.intersection(
   [
-    t.type({
+    strict({
       kind: t.literal("initializeTrajectories"),
       method: t.literal("ilqg"),
       from: TrajectoryInitCodec,
     }),
-    t.partial({
+    strictPartial({
       /** Tracking term weight (the papers use 0.05); needs a demonstration. */
-      track: t.type({ weight: NonNegative }),
+      track: strict({ weight: NonNegative }),
       ilqg: IlqgOptionsCodec,
     }),
   ],
   "initializeTrajectories",
 );
 
-const IlqgIterationCodec = t.type({ kind: t.literal("ilqgIteration") }, "ilqgIteration");
+const IlqgIterationCodec = strict({ kind: t.literal("ilqgIteration") }, "ilqgIteration");
 
 const EvaluateCodec = t.intersection(
   [
-    t.type({ kind: t.literal("evaluate"), noise: t.boolean }),
-    t.partial({ samples: PositiveInt }),
+    strict({ kind: t.literal("evaluate"), noise: t.boolean }),
+    strictPartial({ samples: PositiveInt }),
   ],
   "evaluate",
 );
@@ -113,11 +118,11 @@ export type PipelineItem = StageSpec | Repeat;
 export const PipelineItemCodec: t.Type<PipelineItem> = t.recursion("PipelineItem", () =>
   t.union([
     StageSpecCodec,
-    t.type({ kind: t.literal("repeat"), times: PositiveInt, body: t.array(PipelineItemCodec) }, "repeat"),
+    strict({ kind: t.literal("repeat"), times: PositiveInt, body: t.array(PipelineItemCodec) }, "repeat"),
   ]),
 );
 
-export const ExperimentCodec = t.type(
+export const ExperimentCodec = strict(
   {
     name: t.refinement(t.string, (s) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(s), "Name (letters, digits, . _ -)"),
     seed: Seed,
@@ -203,4 +208,12 @@ export function countStages(pipeline: readonly PipelineItem[]): number {
   let n = 0;
   for (const item of pipeline) n += item.kind === "repeat" ? item.times * countStages(item.body) : 1;
   return n;
+}
+
+/**
+ * A demonstration from a controller exported by `gps export` (its nominal
+ * states and actions), so one run's result can seed another's tracking.
+ */
+export function demonstrationFromExport(exported: { controller: { xbar: number[][]; ubar: number[][] } }): Demonstration {
+  return { states: exported.controller.xbar, actions: exported.controller.ubar };
 }

@@ -40,6 +40,7 @@ function describe(e: t.ValidationError): string {
 function unwrap(type: t.Decoder<unknown, unknown>): t.Decoder<unknown, unknown> {
   if (type instanceof t.RecursiveType) return unwrap(type.type);
   if (type instanceof t.RefinementType) return unwrap(type.type);
+  if (type instanceof t.ExactType) return unwrap(type.type);
   return type;
 }
 
@@ -77,5 +78,26 @@ function show(v: unknown): string {
 export function decodeExperiment(value: unknown): Experiment {
   const r = ExperimentCodec.decode(value);
   if (isLeft(r)) throw new ExperimentValidationError(formatErrors(r.left));
+  // The exact codecs dropped any field they do not know: name each one.
+  const unknown: string[] = [];
+  findDropped(value, r.right, "", unknown);
+  if (unknown.length > 0) throw new ExperimentValidationError(unknown.slice(0, 12).map((p) => `${p}: unknown field`));
   return r.right;
+}
+
+function findDropped(input: unknown, decoded: unknown, path: string, out: string[]): void {
+  if (Array.isArray(input) && Array.isArray(decoded)) {
+    input.forEach((v, i) => findDropped(v, decoded[i], `${path}[${i}]`, out));
+  } else if (isPlainObject(input) && isPlainObject(decoded)) {
+    for (const key of Object.keys(input)) {
+      const p = path ? `${path}.${key}` : key;
+      if (!(key in decoded)) {
+        if (input[key] !== undefined) out.push(p);
+      } else findDropped(input[key], decoded[key], p, out);
+    }
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
 }

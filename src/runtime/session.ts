@@ -11,6 +11,7 @@ import { unrollPipeline, type Experiment } from "../dsl/experiment.js";
 import { decodeExperiment, ExperimentValidationError } from "../dsl/validate.js";
 import { initialRunState, type RunState } from "../algorithms/state.js";
 import { taskFor } from "../tasks/index.js";
+import type { Task } from "../tasks/types.js";
 import { canonicalJson, decodeValue, diffValues, encodeValue, sha256Hex, type JsonValue, type ValueChange } from "./canonical.js";
 import { interpret, type RunEvent } from "./interpreter.js";
 import {
@@ -40,7 +41,13 @@ export async function loadExperimentFile(path: string): Promise<Experiment> {
   const abs = resolve(path);
   if (!existsSync(abs)) throw new ExperimentFileError(`experiment file not found: ${path}`);
   // A query string defeats the module cache, so a changed file is re-read.
-  const mod = (await import(`${pathToFileURL(abs).href}?t=${Date.now()}`)) as { default?: unknown; experiment?: unknown };
+  let mod: { default?: unknown; experiment?: unknown };
+  try {
+    mod = (await import(`${pathToFileURL(abs).href}?t=${Date.now()}`)) as { default?: unknown; experiment?: unknown };
+  } catch (e) {
+    // A syntax error, a failing import or a throw while building the value: bad input, named by file.
+    throw new ExperimentFileError(`cannot load ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
   const value = mod.default ?? mod.experiment;
   if (value === undefined) throw new ExperimentFileError(`${path} has no default export (export default experiment({...}))`);
   try {
@@ -78,10 +85,27 @@ export function startRun(
   options: { store: string; source?: string; stopAfterStage?: number; seedOverride?: number },
 ): StartedRun {
   const task = taskFor(experiment.task);
+  checkConditions(experiment, task, options.source);
   const state = initialRunState(experiment, task); // fails before anything is written
   const id = experimentIdentity(experiment);
   const run = createRun(options.store, id.json, id.hash, experiment.name, options.source, { seedOverride: options.seedOverride });
   return { run, startStage: 0, events: interpret({ experiment, run, state, startStage: 0, stopAfterStage: options.stopAfterStage }) };
+}
+
+/**
+ * What the codec cannot check without the task: an explicit condition's
+ * qpos/qvel lengths. Throws an ExperimentValidationError naming the field.
+ */
+export function checkConditions(experiment: Experiment, task: Task, source?: string): void {
+  const nq = task.stateLayout.qpos.length;
+  const nv = task.stateLayout.qvel.length;
+  const problems: string[] = [];
+  experiment.conditions.forEach((c, i) => {
+    if (c.kind !== "state") return;
+    if (c.qpos.length !== nq) problems.push(`conditions[${i}].qpos: ${task.name} needs ${nq} values, got ${c.qpos.length}`);
+    if (c.qvel.length !== nv) problems.push(`conditions[${i}].qvel: ${task.name} needs ${nv} values, got ${c.qvel.length}`);
+  });
+  if (problems.length > 0) throw new ExperimentValidationError(problems.map((p) => (source ? `${source}: ${p}` : p)));
 }
 
 export interface ResumeOptions {
@@ -105,6 +129,7 @@ export function resumeRun(dir: string, options: ResumeOptions = {}): StartedRun 
     experiment = options.currentExperiment;
     changed = changes.length > 0;
   }
+  checkConditions(experiment, taskFor(experiment.task));
   const total = unrollPipeline(experiment.pipeline).length;
   const latest = latestGoodCheckpoint(run);
   const lastGood = latest.index ?? -1;

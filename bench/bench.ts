@@ -1,0 +1,689 @@
+/**
+ * Performance benchmark of the MuJoCo adapter and of iLQG on the swimmer and
+ * the walker. Run with `npm run bench` (see bench/README.md for what each
+ * number means). Prints fixed-width tables and a final `BENCH_JSON {...}` line.
+ *
+ * Every random number comes from a seeded Sampler (one stream per task and
+ * measurement), so two runs drive the physics through the same states; only
+ * the timings, and how many episodes fit in a time-bound loop, vary. The iLQG
+ * and memory measurements do a fixed amount of work and are fully repeatable.
+ */
+import { readFileSync } from "node:fs";
+import os from "node:os";
+import v8 from "node:v8";
+import vm from "node:vm";
+import { Simulator } from "../src/sim/mujoco.js";
+import { swimmerTask } from "../src/tasks/swimmer.js";
+import { walker } from "../src/tasks/walker.js";
+import type { Task } from "../src/tasks/types.js";
+import type { Controller, TrajectoryDynamics } from "../src/trajopt/types.js";
+import { backwardPass, defaultIlqgSettings, ilqgIteration, initialTrajectory, lqApproximation } from "../src/trajopt/ilqg.js";
+import type { IlqgTrajectory } from "../src/trajopt/ilqg.js";
+import { Sampler, seedGenerator } from "../src/random/generator.js";
+
+// ---------------------------------------------------------------- settings
+
+/** Wall-clock budget of each time-bound measurement, in ms. */
+const MEASURE_MS = 1500;
+/** Interleaved rounds per rate measurement (MEASURE_MS split between them); the best round is reported. */
+const ROUNDS = 3;
+/** Warm-up budget before each measurement, in ms. */
+const WARMUP_MS = 300;
+/** Warm-up of every path on each model before anything is timed (lets V8 tier the WASM code up). */
+const GLOBAL_WARMUP_MS = 2000;
+/** Control steps per episode for the stepping measurements (the iLQG horizon too). */
+const EPISODE_T = 500;
+/** iLQG horizon, timed iterations (after one warm-up iteration). */
+const ILQG_T = 500;
+const ILQG_TIMED_ITERATIONS = 5;
+/** Memory check: this many rollouts of MEM_T control steps. */
+const MEM_ROLLOUTS = 1000;
+const MEM_T = 100;
+const SEED = 20240611;
+
+interface BenchTask {
+  readonly task: Task;
+  /** Standard deviation of the random actions of the stepping measurements (N·m). */
+  readonly actionScale: number;
+  /** Standard deviation of iLQG's initial random actions (N·m). */
+  readonly initScale: number;
+}
+
+const TASKS: readonly BenchTask[] = [
+  { task: swimmerTask, actionScale: 1, initScale: 0.1 },
+  { task: walker, actionScale: 10, initScale: 0.1 },
+];
+
+// ---------------------------------------------------------------- helpers
+
+// A real GC before each memory snapshot (without --expose-gc on the command line).
+v8.setFlagsFromString("--expose-gc");
+const gc = vm.runInNewContext("gc") as () => void;
+
+const now = (): number => performance.now();
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : 0.5 * (s[m - 1] + s[m]);
+}
+
+/** Run `work` (which returns how many units it did) until `budgetMs` has elapsed. */
+function timeBound(budgetMs: number, work: () => number): { units: number; ms: number } {
+  let units = 0;
+  const t0 = now();
+  let ms = 0;
+  do {
+    units += work();
+    ms = now() - t0;
+  } while (ms < budgetMs);
+  return { units, ms };
+}
+
+function progress(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+/** Bytes of the MuJoCo WASM linear memory (read through a throwaway buffer's view). */
+function wasmMemoryBytes(sim: Simulator): number {
+  const b = new sim.mj.DoubleBuffer(1);
+  const n = (b.GetView() as Float64Array).buffer.byteLength;
+  b.delete();
+  return n;
+}
+
+const MiB = 1024 * 1024;
+
+/** A controller writing N(0, scale²) actions drawn from the sampler. */
+function randomController(sampler: Sampler, nu: number, scale: number): Controller {
+  return (_t, _x, _xOff, u, uOff) => {
+    for (let i = 0; i < nu; i++) u[uOff + i] = scale * sampler.normal();
+  };
+}
+
+/** Delegates to a Simulator, counting and timing every rollout and linearization. */
+class CountingDynamics implements TrajectoryDynamics {
+  readonly nx: number;
+  readonly nu: number;
+  rollouts = 0;
+  rolloutMs = 0;
+  linearizations = 0;
+  linearizeMs = 0;
+
+  constructor(private readonly inner: Simulator) {
+    this.nx = inner.nx;
+    this.nu = inner.nu;
+  }
+
+  reset(): void {
+    this.rollouts = 0;
+    this.rolloutMs = 0;
+    this.linearizations = 0;
+    this.linearizeMs = 0;
+  }
+
+  rollout(x0: Float64Array, controller: Controller, T: number, xs: Float64Array, us: Float64Array): void {
+    const t0 = now();
+    this.inner.rollout(x0, controller, T, xs, us);
+    this.rolloutMs += now() - t0;
+    this.rollouts++;
+  }
+
+  linearize(xs: Float64Array, us: Float64Array, T: number, fx: Float64Array, fu: Float64Array): void {
+    const t0 = now();
+    this.inner.linearize(xs, us, T, fx, fu);
+    this.linearizeMs += now() - t0;
+    this.linearizations++;
+  }
+}
+
+// ---------------------------------------------------------------- measurements
+
+type Rate = { mjSteps: number; ms: number; mjStepsPerSec: number };
+type ControlRate = Rate & { controlStepsPerSec: number };
+
+interface SteppingResult {
+  substeps: number;
+  timestepMs: number;
+  episodeT: number;
+  actionScale: number;
+  rounds: number;
+  /** sim.rollout with a random-action controller (best round). */
+  rollout: ControlRate;
+  /** setState once per episode, then sim.stepControl with fresh random u each control step (best round). */
+  stepControl: ControlRate;
+  /** Bare mj_step, as many steps as the rollouts of the same round, ctrl set once per episode (best round). */
+  bare: Rate;
+  /** Bare mj_step writing recorded random actions into ctrl each control step (best round). */
+  bareReplay: Rate;
+  /** adapter steps/s ÷ bare steps/s (1 = no overhead). */
+  rolloutOverBare: number;
+  stepControlOverBare: number;
+  rolloutOverBareReplay: number;
+  /** Extra time per MuJoCo step through sim.rollout, relative to the bare loop. */
+  rolloutOverheadPct: number;
+  /** steps/s of every round, for judging the noise. */
+  perRound: { rollout: number[]; stepControl: number[]; bare: number[]; bareReplay: number[] };
+}
+
+function rate(mjSteps: number, ms: number): Rate {
+  return { mjSteps, ms, mjStepsPerSec: (mjSteps / ms) * 1000 };
+}
+
+function best<R extends Rate>(rs: readonly R[]): R {
+  return rs.reduce((a, b) => (b.mjStepsPerSec > a.mjStepsPerSec ? b : a));
+}
+
+function measureStepping(sim: Simulator, bt: BenchTask, sampler: Sampler): SteppingResult {
+  const { task, actionScale } = bt;
+  const { nx, nu, substeps, mj, model } = sim;
+  const T = EPISODE_T;
+  const x0 = task.restState;
+  const xs = new Float64Array((T + 1) * nx);
+  const us = new Float64Array(T * nu);
+  const controller = randomController(sampler, nu, actionScale);
+  const stepsPerEpisode = T * substeps;
+
+  // sim.rollout: random actions drawn by the controller, state read back each control step.
+  const rolloutEpisode = (): number => {
+    sim.rollout(x0, controller, T, xs, us);
+    return stepsPerEpisode;
+  };
+  // sim.stepControl: setState once, then fresh random u every control step.
+  const u = new Float64Array(nu);
+  const stepControlEpisode = (): number => {
+    sim.setState(x0);
+    for (let t = 0; t < T; t++) {
+      for (let i = 0; i < nu; i++) u[i] = actionScale * sampler.normal();
+      sim.stepControl(u);
+    }
+    return stepsPerEpisode;
+  };
+  // Bare mj_step with ctrl set once per episode (mj_resetData inside setState zeroes ctrl).
+  const constU = new Float64Array(nu);
+  for (let i = 0; i < nu; i++) constU[i] = actionScale * sampler.normal();
+  const bareEpisode = (): number => {
+    sim.setState(x0);
+    const data = sim.data;
+    const ctrl = data.ctrl as Float64Array;
+    for (let i = 0; i < nu; i++) ctrl[i] = constU[i];
+    for (let s = 0; s < stepsPerEpisode; s++) mj.mj_step(model, data);
+    return stepsPerEpisode;
+  };
+  // Bare mj_step replaying one recorded random-action episode (same kind of motion as the rollouts).
+  rolloutEpisode();
+  const recorded = Float64Array.from(us);
+  const bareReplayEpisode = (): number => {
+    sim.setState(x0);
+    const data = sim.data;
+    const ctrl = data.ctrl as Float64Array;
+    for (let t = 0; t < T; t++) {
+      for (let i = 0; i < nu; i++) ctrl[i] = recorded[t * nu + i];
+      for (let s = 0; s < substeps; s++) mj.mj_step(model, data);
+    }
+    return stepsPerEpisode;
+  };
+  const episodes = (n: number, episode: () => number): Rate => {
+    const t0 = now();
+    let steps = 0;
+    for (let e = 0; e < n; e++) steps += episode();
+    return rate(steps, now() - t0);
+  };
+
+  for (const ep of [rolloutEpisode, stepControlEpisode, bareEpisode, bareReplayEpisode]) timeBound(WARMUP_MS, ep);
+
+  // Interleaved rounds so that a burst of load elsewhere hits all four alike; the best round counts.
+  const roll: ControlRate[] = [];
+  const sc: ControlRate[] = [];
+  const bare: Rate[] = [];
+  const replay: Rate[] = [];
+  const withControl = (r: Rate): ControlRate => ({ ...r, controlStepsPerSec: r.mjStepsPerSec / substeps });
+  for (let round = 0; round < ROUNDS; round++) {
+    const r = timeBound(MEASURE_MS / ROUNDS, rolloutEpisode);
+    roll.push(withControl(rate(r.units, r.ms)));
+    const s = timeBound(MEASURE_MS / ROUNDS, stepControlEpisode);
+    sc.push(withControl(rate(s.units, s.ms)));
+    const n = Math.round(r.units / stepsPerEpisode); // same number of steps as this round's rollouts
+    bare.push(episodes(n, bareEpisode));
+    replay.push(episodes(n, bareReplayEpisode));
+  }
+  const rollout = best(roll);
+  const stepControl = best(sc);
+  const bareBest = best(bare);
+  const replayBest = best(replay);
+  const steps = (rs: readonly Rate[]): number[] => rs.map((x) => Math.round(x.mjStepsPerSec));
+  return {
+    substeps,
+    timestepMs: sim.timestep * 1000,
+    episodeT: T,
+    actionScale,
+    rounds: ROUNDS,
+    rollout,
+    stepControl,
+    bare: bareBest,
+    bareReplay: replayBest,
+    rolloutOverBare: rollout.mjStepsPerSec / bareBest.mjStepsPerSec,
+    stepControlOverBare: stepControl.mjStepsPerSec / bareBest.mjStepsPerSec,
+    rolloutOverBareReplay: rollout.mjStepsPerSec / replayBest.mjStepsPerSec,
+    rolloutOverheadPct: (bareBest.mjStepsPerSec / rollout.mjStepsPerSec - 1) * 100,
+    perRound: { rollout: steps(roll), stepControl: steps(sc), bare: steps(bare), bareReplay: steps(replay) },
+  };
+}
+
+interface LinRate {
+  calls: number;
+  ms: number;
+  transitionFDPerSec: number;
+  controlStepLinearizationsPerSec: number;
+}
+
+interface LinearizationResult {
+  /** Through sim.linearizeAt: each call makes `substeps` mjd_transitionFD calls (best round). */
+  linearizeAt: LinRate;
+  /** Raw mj.mjd_transitionFD calls alone, state set outside the timer (best round). */
+  raw: LinRate;
+  /** How many bare mj_step calls one transitionFD costs (bare-replay steps/s ÷ raw calls/s). */
+  mjStepsPerTransitionFD: number;
+  perRound: { linearizeAtCallsPerSec: number[]; rawCallsPerSec: number[] };
+}
+
+function measureLinearization(sim: Simulator, bt: BenchTask, sampler: Sampler, bareStepsPerSec: number): LinearizationResult {
+  const { nx, nu, substeps, mj, model } = sim;
+  const T = EPISODE_T;
+  // Linearize along a random-action rollout (contacts and all), not only at rest.
+  const xs = new Float64Array((T + 1) * nx);
+  const us = new Float64Array(T * nu);
+  sim.rollout(bt.task.restState, randomController(sampler, nu, bt.actionScale), T, xs, us);
+  const fx = new Float64Array(nx * nx);
+  const fu = new Float64Array(nx * nu);
+
+  let t = 0;
+  const linBatch = (): number => {
+    for (let i = 0; i < 10; i++) {
+      sim.linearizeAt(xs, us, fx, fu, t * nx, t * nu);
+      t = (t + 1) % T;
+    }
+    return 10;
+  };
+  const mkRate = (calls: number, ms: number): LinRate => ({
+    calls,
+    ms,
+    transitionFDPerSec: (calls / ms) * 1000,
+    controlStepLinearizationsPerSec: (calls / substeps / ms) * 1000,
+  });
+
+  // Raw mjd_transitionFD: set the state at the next point (untimed), then time 10 calls there.
+  const A = new mj.DoubleBuffer(nx * nx);
+  const B = new mj.DoubleBuffer(nx * nu);
+  const la: LinRate[] = [];
+  const raw: LinRate[] = [];
+  try {
+    const rawBatch = (): number => {
+      sim.setState(xs, t * nx);
+      const ctrl = sim.data.ctrl as Float64Array;
+      for (let i = 0; i < nu; i++) ctrl[i] = us[t * nu + i];
+      t = (t + 1) % T;
+      const t0 = now();
+      for (let i = 0; i < 10; i++) mj.mjd_transitionFD(model, sim.data, sim.fdEpsilon, 1, A, B, null, null);
+      return now() - t0;
+    };
+    timeBound(WARMUP_MS, linBatch);
+    timeBound(WARMUP_MS, () => (rawBatch(), 1));
+    for (let round = 0; round < ROUNDS; round++) {
+      const r = timeBound(MEASURE_MS / ROUNDS, linBatch);
+      la.push(mkRate(r.units * substeps, r.ms));
+      let calls = 0;
+      let ms = 0;
+      while (ms < MEASURE_MS / ROUNDS) {
+        ms += rawBatch();
+        calls += 10;
+      }
+      raw.push(mkRate(calls, ms));
+    }
+  } finally {
+    A.delete();
+    B.delete();
+  }
+  const bestLin = (rs: readonly LinRate[]): LinRate => rs.reduce((a, b) => (b.transitionFDPerSec > a.transitionFDPerSec ? b : a));
+  const rawBest = bestLin(raw);
+  return {
+    linearizeAt: bestLin(la),
+    raw: rawBest,
+    mjStepsPerTransitionFD: bareStepsPerSec / rawBest.transitionFDPerSec,
+    perRound: { linearizeAtCallsPerSec: la.map((r) => Math.round(r.transitionFDPerSec)), rawCallsPerSec: raw.map((r) => Math.round(r.transitionFDPerSec)) },
+  };
+}
+
+interface IlqgResult {
+  T: number;
+  timedIterations: number;
+  /** Medians over the timed iterations. */
+  iterationMs: number;
+  linearizeMs: number;
+  rolloutMs: number;
+  rolloutsPerIteration: number;
+  physicsMs: number;
+  physicsOverIteration: number;
+  nonPhysicsMs: number;
+  /** Timed alone on the final nominal: sim.linearize over T steps, one sim.rollout, the cost expansion and one backward pass. */
+  alone: { linearizeMs: number; rolloutMs: number; costExpansionMs: number; backwardPassMs: number };
+  iterations: { ms: number; linearizeMs: number; rolloutMs: number; rollouts: number; accepted: boolean; alpha: number; cost: number }[];
+  initialCost: number;
+}
+
+function measureIlqg(sim: Simulator, bt: BenchTask, sampler: Sampler): IlqgResult {
+  const { task, initScale } = bt;
+  const { nu } = sim;
+  const T = ILQG_T;
+  const dyn = new CountingDynamics(sim);
+  const settings = defaultIlqgSettings;
+  const usInit = new Float64Array(T * nu);
+  for (let i = 0; i < usInit.length; i++) usInit[i] = initScale * sampler.normal();
+  let traj: IlqgTrajectory = initialTrajectory(dyn, task.cost, task.restState, usInit, settings);
+  const initialCost = traj.cost;
+
+  traj = ilqgIteration(dyn, task.cost, traj, settings).trajectory; // warm-up
+  const iterations: IlqgResult["iterations"] = [];
+  for (let i = 0; i < ILQG_TIMED_ITERATIONS; i++) {
+    dyn.reset();
+    const t0 = now();
+    const r = ilqgIteration(dyn, task.cost, traj, settings);
+    const ms = now() - t0;
+    iterations.push({ ms, linearizeMs: dyn.linearizeMs, rolloutMs: dyn.rolloutMs, rollouts: dyn.rollouts, accepted: r.info.accepted, alpha: r.info.alpha, cost: r.info.cost });
+    traj = r.trajectory;
+  }
+
+  // The same pieces timed alone on the final nominal (median of 3 each).
+  const fx = new Float64Array(T * sim.nx * sim.nx);
+  const fu = new Float64Array(T * sim.nx * nu);
+  const xs = new Float64Array((T + 1) * sim.nx);
+  const us = new Float64Array(T * nu);
+  const { K, k, xbar, ubar } = traj;
+  const policy: Controller = (t, x, xOff, u, uOff) => {
+    for (let i = 0; i < nu; i++) {
+      const row = (t * nu + i) * sim.nx;
+      let v = ubar[t * nu + i] + k[t * nu + i];
+      for (let j = 0; j < sim.nx; j++) v += K[row + j] * (x[xOff + j] - xbar[t * sim.nx + j]);
+      u[uOff + i] = v;
+    }
+  };
+  const lin: number[] = [];
+  const roll: number[] = [];
+  const costExp: number[] = [];
+  const bpMs: number[] = [];
+  for (let rep = 0; rep < 3; rep++) {
+    let t0 = now();
+    sim.linearize(xbar, ubar, T, fx, fu);
+    lin.push(now() - t0);
+    t0 = now();
+    sim.rollout(xbar.subarray(0, sim.nx), policy, T, xs, us);
+    roll.push(now() - t0);
+    dyn.reset();
+    t0 = now();
+    const lq = lqApproximation(dyn, task.cost, traj);
+    costExp.push(now() - t0 - dyn.linearizeMs);
+    t0 = now();
+    backwardPass(lq, { mu: traj.mu, muFactor: traj.muFactor }, settings);
+    bpMs.push(now() - t0);
+  }
+
+  const iterationMs = median(iterations.map((it) => it.ms));
+  const linearizeMs = median(iterations.map((it) => it.linearizeMs));
+  const rolloutMs = median(iterations.map((it) => it.rolloutMs));
+  const physics = iterations.map((it) => it.linearizeMs + it.rolloutMs);
+  const physicsMs = median(physics);
+  const nonPhysicsMs = median(iterations.map((it) => it.ms - it.linearizeMs - it.rolloutMs));
+  return {
+    T,
+    timedIterations: ILQG_TIMED_ITERATIONS,
+    iterationMs,
+    linearizeMs,
+    rolloutMs,
+    rolloutsPerIteration: median(iterations.map((it) => it.rollouts)),
+    physicsMs,
+    physicsOverIteration: median(iterations.map((it) => (it.linearizeMs + it.rolloutMs) / it.ms)),
+    nonPhysicsMs,
+    alone: { linearizeMs: median(lin), rolloutMs: median(roll), costExpansionMs: median(costExp), backwardPassMs: median(bpMs) },
+    iterations,
+    initialCost,
+  };
+}
+
+interface MemoryResult {
+  rollouts: number;
+  T: number;
+  ms: number;
+  checkpoints: { after: number; rssMiB: number; heapUsedMiB: number; wasmMiB: number }[];
+  rssBeforeMiB: number;
+  rssAfterMiB: number;
+  rssDeltaMiB: number;
+  wasmBeforeMiB: number;
+  wasmAfterMiB: number;
+}
+
+function measureMemory(sim: Simulator, bt: BenchTask, sampler: Sampler): MemoryResult {
+  const { nx, nu } = sim;
+  const T = MEM_T;
+  const xs = new Float64Array((T + 1) * nx);
+  const us = new Float64Array(T * nu);
+  const controller = randomController(sampler, nu, bt.actionScale);
+  for (let i = 0; i < 20; i++) sim.rollout(bt.task.restState, controller, T, xs, us); // warm-up
+  const snap = (after: number): MemoryResult["checkpoints"][number] => {
+    gc();
+    const m = process.memoryUsage();
+    return { after, rssMiB: m.rss / MiB, heapUsedMiB: m.heapUsed / MiB, wasmMiB: wasmMemoryBytes(sim) / MiB };
+  };
+  const checkpoints = [snap(0)];
+  const t0 = now();
+  for (let i = 1; i <= MEM_ROLLOUTS; i++) {
+    sim.rollout(bt.task.restState, controller, T, xs, us);
+    if (i % (MEM_ROLLOUTS / 4) === 0) checkpoints.push(snap(i));
+  }
+  const ms = now() - t0;
+  const first = checkpoints[0];
+  const last = checkpoints[checkpoints.length - 1];
+  return {
+    rollouts: MEM_ROLLOUTS,
+    T,
+    ms,
+    checkpoints,
+    rssBeforeMiB: first.rssMiB,
+    rssAfterMiB: last.rssMiB,
+    rssDeltaMiB: last.rssMiB - first.rssMiB,
+    wasmBeforeMiB: first.wasmMiB,
+    wasmAfterMiB: last.wasmMiB,
+  };
+}
+
+/** Exercise every timed path for a while so that V8 has tiered the WASM and JS code up. */
+function globalWarmup(sim: Simulator, bt: BenchTask, sampler: Sampler): void {
+  const { nx, nu } = sim;
+  const T = 100;
+  const xs = new Float64Array((T + 1) * nx);
+  const us = new Float64Array(T * nu);
+  const fx = new Float64Array(nx * nx);
+  const fu = new Float64Array(nx * nu);
+  const controller = randomController(sampler, nu, bt.actionScale);
+  timeBound(GLOBAL_WARMUP_MS, () => {
+    sim.rollout(bt.task.restState, controller, T, xs, us);
+    for (let t = 0; t < T; t += 10) sim.linearizeAt(xs, us, fx, fu, t * nx, t * nu);
+    return 1;
+  });
+}
+
+// ---------------------------------------------------------------- printing
+
+function fmtNum(x: number, digits = 0): string {
+  if (!Number.isFinite(x)) return String(x);
+  return x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function spread(xs: readonly number[]): string {
+  return `${fmtNum(Math.min(...xs))}–${fmtNum(Math.max(...xs))}`;
+}
+
+function table(title: string, header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: readonly string[]): string => cells.map((s, c) => (c === 0 ? s.padEnd(widths[c]) : s.padStart(widths[c]))).join("   ");
+  const rule = "-".repeat(widths.reduce((a, w) => a + w, 0) + 3 * (widths.length - 1));
+  console.log(`\n${title}`);
+  console.log(rule);
+  console.log(line(header));
+  console.log(rule);
+  for (const r of rows) console.log(line(r));
+  console.log(rule);
+}
+
+// ---------------------------------------------------------------- main
+
+interface TaskResult {
+  task: string;
+  nx: number;
+  nu: number;
+  stepping: SteppingResult;
+  linearization: LinearizationResult;
+  ilqg: IlqgResult;
+  memory: MemoryResult;
+}
+
+async function main(): Promise<void> {
+  const started = now();
+  const mujocoVersion = (JSON.parse(readFileSync(new URL("../node_modules/mujoco-js/package.json", import.meta.url), "utf8")) as { version: string }).version;
+  const env = {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpu: os.cpus()[0]?.model ?? "unknown",
+    cores: os.cpus().length,
+    mujocoJs: mujocoVersion,
+    seed: SEED,
+    measureMs: MEASURE_MS,
+    rounds: ROUNDS,
+    loadAvgBefore: os.loadavg().map((l) => Number(l.toFixed(2))),
+  };
+
+  const results: TaskResult[] = [];
+  for (const [index, bt] of TASKS.entries()) {
+    const { task } = bt;
+    const sim = await Simulator.fromMjcf(task.mjcf, { substeps: task.substeps });
+    try {
+      const sampler = (k: number): Sampler => new Sampler(seedGenerator(SEED + 100 * index + k));
+      progress(`${task.name}: warm-up`);
+      globalWarmup(sim, bt, sampler(0));
+      progress(`${task.name}: stepping`);
+      const stepping = measureStepping(sim, bt, sampler(1));
+      progress(`${task.name}: linearization`);
+      const linearization = measureLinearization(sim, bt, sampler(2), stepping.bareReplay.mjStepsPerSec);
+      progress(`${task.name}: iLQG T=${ILQG_T}`);
+      const ilqg = measureIlqg(sim, bt, sampler(3));
+      progress(`${task.name}: memory (${MEM_ROLLOUTS} rollouts)`);
+      const memory = measureMemory(sim, bt, sampler(4));
+      results.push({ task: task.name, nx: sim.nx, nu: sim.nu, stepping, linearization, ilqg, memory });
+    } finally {
+      sim.dispose();
+    }
+  }
+  const totalS = (now() - started) / 1000;
+  const loadAvgAfter = os.loadavg().map((l) => Number(l.toFixed(2)));
+
+  console.log(`guided-policy-search bench — node ${env.node}, ${env.platform}, ${env.cpu} (${env.cores} cores), mujoco-js ${env.mujocoJs}`);
+  console.log(`each rate: ${ROUNDS} interleaved rounds, ${MEASURE_MS} ms in all, best round reported; ${WARMUP_MS} ms warm-up each, ${GLOBAL_WARMUP_MS} ms per model first`);
+  console.log(`seeded random actions (seed ${SEED}); load average before ${env.loadAvgBefore.join(" ")}, after ${loadAvgAfter.join(" ")}`);
+
+  const names = results.map((r) => r.task);
+  const col = (f: (r: TaskResult) => string): string[] => results.map(f);
+  const row = (label: string, f: (r: TaskResult) => string): string[] => [label, ...col(f)];
+
+  table(
+    `1. Physics stepping (episodes of ${EPISODE_T} control steps from rest, random actions N(0, σ²))`,
+    ["", ...names],
+    [
+      row("nx / nu", (r) => `${r.nx} / ${r.nu}`),
+      row("substeps × timestep", (r) => `${r.stepping.substeps} × ${r.stepping.timestepMs} ms`),
+      row("action σ (N·m)", (r) => fmtNum(r.stepping.actionScale, 1)),
+      row("sim.rollout       MuJoCo steps/s", (r) => fmtNum(r.stepping.rollout.mjStepsPerSec)),
+      row("sim.rollout       control steps/s", (r) => fmtNum(r.stepping.rollout.controlStepsPerSec)),
+      row("sim.stepControl   MuJoCo steps/s", (r) => fmtNum(r.stepping.stepControl.mjStepsPerSec)),
+      row("sim.stepControl   control steps/s", (r) => fmtNum(r.stepping.stepControl.controlStepsPerSec)),
+      row("bare mj_step (ctrl set once)  steps/s", (r) => fmtNum(r.stepping.bare.mjStepsPerSec)),
+      row("bare mj_step (replayed ctrl)  steps/s", (r) => fmtNum(r.stepping.bareReplay.mjStepsPerSec)),
+      row("steps in best bare round", (r) => fmtNum(r.stepping.bare.mjSteps)),
+      row("rounds: rollout steps/s min–max", (r) => spread(r.stepping.perRound.rollout)),
+      row("rounds: bare steps/s min–max", (r) => spread(r.stepping.perRound.bare)),
+      row("ratio rollout / bare", (r) => fmtNum(r.stepping.rolloutOverBare, 3)),
+      row("ratio stepControl / bare", (r) => fmtNum(r.stepping.stepControlOverBare, 3)),
+      row("ratio rollout / bare replay", (r) => fmtNum(r.stepping.rolloutOverBareReplay, 3)),
+      row("rollout overhead per step vs bare", (r) => `${fmtNum(r.stepping.rolloutOverheadPct, 1)} %`),
+    ],
+  );
+
+  table(
+    "2. Linearization (mjd_transitionFD, centred differences, along a random-action rollout)",
+    ["", ...names],
+    [
+      row("sim.linearizeAt  transitionFD calls/s", (r) => fmtNum(r.linearization.linearizeAt.transitionFDPerSec)),
+      row("sim.linearizeAt  control-step lin./s", (r) => fmtNum(r.linearization.linearizeAt.controlStepLinearizationsPerSec)),
+      row("raw mjd_transitionFD  calls/s", (r) => fmtNum(r.linearization.raw.transitionFDPerSec)),
+      row("raw  ÷ substeps  control-step lin./s", (r) => fmtNum(r.linearization.raw.controlStepLinearizationsPerSec)),
+      row("ms per control-step linearization", (r) => fmtNum(1000 / r.linearization.linearizeAt.controlStepLinearizationsPerSec, 3)),
+      row("rounds: linearizeAt calls/s min–max", (r) => spread(r.linearization.perRound.linearizeAtCallsPerSec)),
+      row("rounds: raw calls/s min–max", (r) => spread(r.linearization.perRound.rawCallsPerSec)),
+      row("one transitionFD ≈ bare mj_steps", (r) => fmtNum(r.linearization.mjStepsPerTransitionFD, 1)),
+    ],
+  );
+
+  table(
+    `3. One iLQG iteration, T = ${ILQG_T} (median of ${ILQG_TIMED_ITERATIONS} after 1 warm-up; init actions N(0, 0.1²) from rest)`,
+    ["", ...names],
+    [
+      row("iteration (ms)", (r) => fmtNum(r.ilqg.iterationMs, 1)),
+      row("  linearize T steps (ms)", (r) => fmtNum(r.ilqg.linearizeMs, 1)),
+      row("  line-search rollouts (ms)", (r) => fmtNum(r.ilqg.rolloutMs, 1)),
+      row("  rollouts per iteration", (r) => fmtNum(r.ilqg.rolloutsPerIteration)),
+      row("  physics = linearize + rollouts (ms)", (r) => fmtNum(r.ilqg.physicsMs, 1)),
+      row("  non-physics overhead (ms)", (r) => fmtNum(r.ilqg.nonPhysicsMs, 1)),
+      row("physics / iteration", (r) => fmtNum(r.ilqg.physicsOverIteration, 3)),
+      row("alone: sim.linearize T steps (ms)", (r) => fmtNum(r.ilqg.alone.linearizeMs, 1)),
+      row("alone: one sim.rollout T steps (ms)", (r) => fmtNum(r.ilqg.alone.rolloutMs, 1)),
+      row("alone: cost expansion T steps (ms)", (r) => fmtNum(r.ilqg.alone.costExpansionMs, 2)),
+      row("alone: backward pass (ms)", (r) => fmtNum(r.ilqg.alone.backwardPassMs, 2)),
+      row("cost: initial → after timed iters", (r) => `${fmtNum(r.ilqg.initialCost, 1)} → ${fmtNum(r.ilqg.iterations[r.ilqg.iterations.length - 1].cost, 1)}`),
+    ],
+  );
+
+  for (const r of results) {
+    table(
+      `   ${r.task}: timed iLQG iterations`,
+      ["#", "ms", "linearize ms", "rollout ms", "rollouts", "accepted", "alpha", "cost"],
+      r.ilqg.iterations.map((it, i) => [
+        String(i + 1),
+        fmtNum(it.ms, 1),
+        fmtNum(it.linearizeMs, 1),
+        fmtNum(it.rolloutMs, 1),
+        String(it.rollouts),
+        it.accepted ? "yes" : "no",
+        it.alpha.toPrecision(3),
+        fmtNum(it.cost, 2),
+      ]),
+    );
+  }
+
+  table(
+    `4. Memory over ${MEM_ROLLOUTS} rollouts of ${MEM_T} control steps (process.memoryUsage, WASM linear memory)`,
+    ["", ...names],
+    [
+      ...results[0].memory.checkpoints.map((_, c) =>
+        row(`rss after ${results[0].memory.checkpoints[c].after} rollouts (MiB)`, (r) => fmtNum(r.memory.checkpoints[c].rssMiB, 1)),
+      ),
+      row("rss growth (MiB)", (r) => fmtNum(r.memory.rssDeltaMiB, 2)),
+      row("JS heapUsed before → after (MiB)", (r) => `${fmtNum(r.memory.checkpoints[0].heapUsedMiB, 1)} → ${fmtNum(r.memory.checkpoints[r.memory.checkpoints.length - 1].heapUsedMiB, 1)}`),
+      row("WASM memory before → after (MiB)", (r) => `${fmtNum(r.memory.wasmBeforeMiB, 1)} → ${fmtNum(r.memory.wasmAfterMiB, 1)}`),
+      row("time for the rollouts (s)", (r) => fmtNum(r.memory.ms / 1000, 2)),
+    ],
+  );
+
+  console.log(`\ntotal bench time ${totalS.toFixed(1)} s`);
+  const round = (_k: string, v: unknown): unknown => (typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v);
+  console.log(`BENCH_JSON ${JSON.stringify({ env: { ...env, loadAvgAfter }, totalSeconds: totalS, tasks: results }, round)}`);
+}
+
+await main();

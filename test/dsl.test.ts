@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import { countStages, ilqg, repeat, stage, unrollPipeline, type Experiment } from "../src/dsl/experiment.js";
+import { decodeExperiment, ExperimentValidationError } from "../src/dsl/validate.js";
+import { experimentIdentity } from "../src/runtime/session.js";
+
+const base: Experiment = {
+  name: "t",
+  seed: 1,
+  task: { kind: "swimmer", horizon: 10 },
+  conditions: [{ kind: "rest" }],
+  pipeline: [...ilqg({ from: { kind: "zero" }, iterations: 3 }), stage.evaluate({ noise: false })],
+};
+
+function problems(value: unknown): string[] {
+  try {
+    decodeExperiment(value);
+  } catch (e) {
+    if (e instanceof ExperimentValidationError) return [...e.problems];
+    throw e;
+  }
+  return [];
+}
+
+describe("experiment values", () => {
+  it("unrolls repeats into stages numbered from 0 in run order", () => {
+    const pipeline = [stage.initializeTrajectories({ from: { kind: "zero" } }), repeat(2, [stage.ilqgIteration(), repeat(2, [stage.evaluate({ noise: false })])]), stage.evaluate({ noise: true, samples: 2 })];
+    const stages = unrollPipeline(pipeline);
+    expect(stages.map((s) => s.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(stages.map((s) => s.label)).toEqual([
+      "initializeTrajectories",
+      "ilqgIteration 1/2",
+      "evaluate 1/2 1/2",
+      "evaluate 1/2 2/2",
+      "ilqgIteration 2/2",
+      "evaluate 2/2 1/2",
+      "evaluate 2/2 2/2",
+      "evaluate",
+    ]);
+    expect(countStages(pipeline)).toBe(8);
+  });
+
+  it("accepts a well-formed experiment unchanged", () => {
+    expect(decodeExperiment(base)).toEqual(base);
+  });
+
+  it("has a canonical hash independent of key order, and different for a different value", () => {
+    const reordered = JSON.parse(JSON.stringify({ pipeline: base.pipeline, conditions: base.conditions, task: { horizon: 10, kind: "swimmer" }, seed: 1, name: "t" }));
+    expect(experimentIdentity(reordered).hash).toBe(experimentIdentity(base).hash);
+    expect(experimentIdentity({ ...base, seed: 2 }).hash).not.toBe(experimentIdentity(base).hash);
+  });
+
+  it("names the field of each problem", () => {
+    expect(problems({ ...base, seed: -1 })[0]).toMatch(/^seed: /);
+    expect(problems({ ...base, seed: 1.5 })[0]).toMatch(/^seed: /);
+    expect(problems({ ...base, task: { kind: "swimer", horizon: 10 } })[0]).toMatch(/^task\.kind: /);
+    expect(problems({ ...base, task: { kind: "swimmer", horizon: 0 } })[0]).toMatch(/^task\.horizon: /);
+    expect(problems({ ...base, conditions: [] })[0]).toMatch(/^conditions: /);
+    expect(problems({ ...base, conditions: [{ kind: "state", qpos: [0, "a"], qvel: [] }] })[0]).toMatch(/^conditions\[0\]\.qpos\[1\]: /);
+    expect(problems({ ...base, pipeline: [{ kind: "repeat", times: 2, body: [{ kind: "ilqgIter" }] }] })[0]).toMatch(
+      /^pipeline\[0\]\.body\[0\]\.kind: unknown kind "ilqgIter"/,
+    );
+    expect(problems({ ...base, pipeline: [{ kind: "initializeTrajectories", method: "ilqg", from: { kind: "random", std: -1 } }] })[0]).toMatch(
+      /^pipeline\[0\]\.from\.std: /,
+    );
+    expect(problems({ ...base, name: "has space" })[0]).toMatch(/^name: /);
+  });
+
+  it("rejects misspelled fields instead of ignoring them", () => {
+    expect(problems({ ...base, pipeline: [{ kind: "evaluate", noise: false, sample: 3 }] })).toEqual(["pipeline[0].sample: unknown field"]);
+    expect(problems({ ...base, task: { kind: "swimmer", horizon: 10, horizn: 3 } })).toEqual(["task.horizn: unknown field"]);
+  });
+});
