@@ -23,10 +23,13 @@ import { Sampler, seedGenerator } from "../src/random/generator.js";
 
 // ---------------------------------------------------------------- settings
 
-/** Wall-clock budget of each time-bound measurement, in ms. */
+/**
+ * Wall-clock budget of each rate measurement, in ms. Loops that are compared
+ * run interleaved (episode by episode, batch by batch), each for about this long.
+ */
 const MEASURE_MS = 1500;
-/** Interleaved rounds per rate measurement (MEASURE_MS split between them); the best round is reported. */
-const ROUNDS = 3;
+/** Seeded random-action episodes the stepping measurements cycle through. */
+const ACTION_BANK = 16;
 /** Warm-up budget before each measurement, in ms. */
 const WARMUP_MS = 300;
 /** Warm-up of every path on each model before anything is timed (lets V8 tier the WASM code up). */
@@ -139,39 +142,37 @@ class CountingDynamics implements TrajectoryDynamics {
 
 // ---------------------------------------------------------------- measurements
 
-type Rate = { mjSteps: number; ms: number; mjStepsPerSec: number };
-type ControlRate = Rate & { controlStepsPerSec: number };
+/** A loop's speed: the median over episodes (robust to bursts of load elsewhere on the machine). */
+interface StepRate {
+  episodes: number;
+  mjSteps: number;
+  totalMs: number;
+  medianEpisodeMs: number;
+  mjStepsPerSec: number;
+  controlStepsPerSec: number;
+}
 
 interface SteppingResult {
   substeps: number;
   timestepMs: number;
   episodeT: number;
   actionScale: number;
-  rounds: number;
-  /** sim.rollout with a random-action controller (best round). */
-  rollout: ControlRate;
-  /** setState once per episode, then sim.stepControl with fresh random u each control step (best round). */
-  stepControl: ControlRate;
-  /** Bare mj_step, as many steps as the rollouts of the same round, ctrl set once per episode (best round). */
-  bare: Rate;
-  /** Bare mj_step writing recorded random actions into ctrl each control step (best round). */
-  bareReplay: Rate;
-  /** adapter steps/s ÷ bare steps/s (1 = no overhead). */
-  rolloutOverBare: number;
-  stepControlOverBare: number;
-  rolloutOverBareReplay: number;
-  /** Extra time per MuJoCo step through sim.rollout, relative to the bare loop. */
+  /** sim.rollout, controller writing seeded random actions. */
+  rollout: StepRate;
+  /** setState once per episode, then one sim.stepControl per control step, same actions. */
+  stepControl: StepRate;
+  /** Bare mj_step writing the same actions into data.ctrl each control step (same motion as the adapter loops). */
+  bareSameActions: StepRate;
+  /** Bare mj_step with ctrl set once per episode (a different motion). */
+  bareCtrlOnce: StepRate;
+  /** Medians over episodes of the paired ratio adapter steps/s ÷ bare steps/s (1 = no overhead). */
+  rolloutOverBareSame: number;
+  stepControlOverBareSame: number;
+  rolloutOverBareOnce: number;
+  stepControlOverBareOnce: number;
+  /** Extra time per MuJoCo step through sim.rollout, relative to the bare loop with the same actions. */
   rolloutOverheadPct: number;
-  /** steps/s of every round, for judging the noise. */
-  perRound: { rollout: number[]; stepControl: number[]; bare: number[]; bareReplay: number[] };
-}
-
-function rate(mjSteps: number, ms: number): Rate {
-  return { mjSteps, ms, mjStepsPerSec: (mjSteps / ms) * 1000 };
-}
-
-function best<R extends Rate>(rs: readonly R[]): R {
-  return rs.reduce((a, b) => (b.mjStepsPerSec > a.mjStepsPerSec ? b : a));
+  stepControlOverheadPct: number;
 }
 
 function measureStepping(sim: Simulator, bt: BenchTask, sampler: Sampler): SteppingResult {
@@ -181,111 +182,114 @@ function measureStepping(sim: Simulator, bt: BenchTask, sampler: Sampler): Stepp
   const x0 = task.restState;
   const xs = new Float64Array((T + 1) * nx);
   const us = new Float64Array(T * nu);
-  const controller = randomController(sampler, nu, actionScale);
   const stepsPerEpisode = T * substeps;
 
-  // sim.rollout: random actions drawn by the controller, state read back each control step.
-  const rolloutEpisode = (): number => {
-    sim.rollout(x0, controller, T, xs, us);
-    return stepsPerEpisode;
-  };
-  // sim.stepControl: setState once, then fresh random u every control step.
-  const u = new Float64Array(nu);
-  const stepControlEpisode = (): number => {
-    sim.setState(x0);
-    for (let t = 0; t < T; t++) {
-      for (let i = 0; i < nu; i++) u[i] = actionScale * sampler.normal();
-      sim.stepControl(u);
-    }
-    return stepsPerEpisode;
-  };
-  // Bare mj_step with ctrl set once per episode (mj_resetData inside setState zeroes ctrl).
-  const constU = new Float64Array(nu);
-  for (let i = 0; i < nu; i++) constU[i] = actionScale * sampler.normal();
-  const bareEpisode = (): number => {
-    sim.setState(x0);
-    const data = sim.data;
-    const ctrl = data.ctrl as Float64Array;
-    for (let i = 0; i < nu; i++) ctrl[i] = constU[i];
-    for (let s = 0; s < stepsPerEpisode; s++) mj.mj_step(model, data);
-    return stepsPerEpisode;
-  };
-  // Bare mj_step replaying one recorded random-action episode (same kind of motion as the rollouts).
-  rolloutEpisode();
-  const recorded = Float64Array.from(us);
-  const bareReplayEpisode = (): number => {
-    sim.setState(x0);
-    const data = sim.data;
-    const ctrl = data.ctrl as Float64Array;
-    for (let t = 0; t < T; t++) {
-      for (let i = 0; i < nu; i++) ctrl[i] = recorded[t * nu + i];
-      for (let s = 0; s < substeps; s++) mj.mj_step(model, data);
-    }
-    return stepsPerEpisode;
-  };
-  const episodes = (n: number, episode: () => number): Rate => {
-    const t0 = now();
-    let steps = 0;
-    for (let e = 0; e < n; e++) steps += episode();
-    return rate(steps, now() - t0);
+  // A bank of seeded random-action episodes, drawn up front. The adapter loops
+  // and the bare "same actions" loop play the same episode back to back, so
+  // they simulate exactly the same motion and differ only in the adapter.
+  const bank = new Float64Array(ACTION_BANK * T * nu);
+  for (let i = 0; i < bank.length; i++) bank[i] = actionScale * sampler.normal();
+  let bankOff = 0;
+  const bankController: Controller = (t, _x, _xOff, u, uOff) => {
+    for (let i = 0; i < nu; i++) u[uOff + i] = bank[bankOff + t * nu + i];
   };
 
-  for (const ep of [rolloutEpisode, stepControlEpisode, bareEpisode, bareReplayEpisode]) timeBound(WARMUP_MS, ep);
+  const loops: readonly ((off: number) => void)[] = [
+    // sim.rollout: the controller writes the actions, the adapter reads the state back each control step.
+    (off) => {
+      bankOff = off;
+      sim.rollout(x0, bankController, T, xs, us);
+    },
+    // sim.stepControl: setState once, then one stepControl per control step.
+    (off) => {
+      sim.setState(x0);
+      for (let t = 0; t < T; t++) sim.stepControl(bank, off + t * nu);
+    },
+    // Bare mj_step writing the same actions into ctrl each control step.
+    (off) => {
+      sim.setState(x0);
+      const data = sim.data;
+      const ctrl = data.ctrl as Float64Array;
+      for (let t = 0; t < T; t++) {
+        for (let i = 0; i < nu; i++) ctrl[i] = bank[off + t * nu + i];
+        for (let s = 0; s < substeps; s++) mj.mj_step(model, data);
+      }
+    },
+    // Bare mj_step, ctrl set once (to the episode's first action; mj_resetData inside setState zeroes ctrl).
+    (off) => {
+      sim.setState(x0);
+      const data = sim.data;
+      const ctrl = data.ctrl as Float64Array;
+      for (let i = 0; i < nu; i++) ctrl[i] = bank[off + i];
+      for (let s = 0; s < stepsPerEpisode; s++) mj.mj_step(model, data);
+    },
+  ];
 
-  // Interleaved rounds so that a burst of load elsewhere hits all four alike; the best round counts.
-  const roll: ControlRate[] = [];
-  const sc: ControlRate[] = [];
-  const bare: Rate[] = [];
-  const replay: Rate[] = [];
-  const withControl = (r: Rate): ControlRate => ({ ...r, controlStepsPerSec: r.mjStepsPerSec / substeps });
-  for (let round = 0; round < ROUNDS; round++) {
-    const r = timeBound(MEASURE_MS / ROUNDS, rolloutEpisode);
-    roll.push(withControl(rate(r.units, r.ms)));
-    const s = timeBound(MEASURE_MS / ROUNDS, stepControlEpisode);
-    sc.push(withControl(rate(s.units, s.ms)));
-    const n = Math.round(r.units / stepsPerEpisode); // same number of steps as this round's rollouts
-    bare.push(episodes(n, bareEpisode));
-    replay.push(episodes(n, bareReplayEpisode));
-  }
-  const rollout = best(roll);
-  const stepControl = best(sc);
-  const bareBest = best(bare);
-  const replayBest = best(replay);
-  const steps = (rs: readonly Rate[]): number[] => rs.map((x) => Math.round(x.mjStepsPerSec));
+  // Episode e runs every loop once on bank episode e mod ACTION_BANK, each timed on its own.
+  const times: number[][] = loops.map(() => []);
+  const runEpisode = (e: number, record: boolean): void => {
+    const off = (e % ACTION_BANK) * T * nu;
+    loops.forEach((loop, k) => {
+      const t0 = now();
+      loop(off);
+      if (record) times[k].push(now() - t0);
+    });
+  };
+  let e = 0;
+  const w0 = now();
+  while (now() - w0 < WARMUP_MS * loops.length) runEpisode(e++, false);
+  e = 0;
+  const t0 = now();
+  while (now() - t0 < MEASURE_MS * loops.length) runEpisode(e++, true);
+
+  const stepRate = (ms: readonly number[]): StepRate => {
+    const med = median(ms);
+    return {
+      episodes: ms.length,
+      mjSteps: ms.length * stepsPerEpisode,
+      totalMs: ms.reduce((a, b) => a + b, 0),
+      medianEpisodeMs: med,
+      mjStepsPerSec: (stepsPerEpisode / med) * 1000,
+      controlStepsPerSec: (T / med) * 1000,
+    };
+  };
+  /** Median over episodes of bare time ÷ adapter time (= adapter speed ÷ bare speed). */
+  const pairedRatio = (adapter: number, bare: number): number => median(times[adapter].map((ms, i) => times[bare][i] / ms));
+  const [R, SC, SAME, ONCE] = [0, 1, 2, 3];
   return {
     substeps,
     timestepMs: sim.timestep * 1000,
     episodeT: T,
     actionScale,
-    rounds: ROUNDS,
-    rollout,
-    stepControl,
-    bare: bareBest,
-    bareReplay: replayBest,
-    rolloutOverBare: rollout.mjStepsPerSec / bareBest.mjStepsPerSec,
-    stepControlOverBare: stepControl.mjStepsPerSec / bareBest.mjStepsPerSec,
-    rolloutOverBareReplay: rollout.mjStepsPerSec / replayBest.mjStepsPerSec,
-    rolloutOverheadPct: (bareBest.mjStepsPerSec / rollout.mjStepsPerSec - 1) * 100,
-    perRound: { rollout: steps(roll), stepControl: steps(sc), bare: steps(bare), bareReplay: steps(replay) },
+    rollout: stepRate(times[R]),
+    stepControl: stepRate(times[SC]),
+    bareSameActions: stepRate(times[SAME]),
+    bareCtrlOnce: stepRate(times[ONCE]),
+    rolloutOverBareSame: pairedRatio(R, SAME),
+    stepControlOverBareSame: pairedRatio(SC, SAME),
+    rolloutOverBareOnce: pairedRatio(R, ONCE),
+    stepControlOverBareOnce: pairedRatio(SC, ONCE),
+    rolloutOverheadPct: (1 / pairedRatio(R, SAME) - 1) * 100,
+    stepControlOverheadPct: (1 / pairedRatio(SC, SAME) - 1) * 100,
   };
 }
 
-interface LinRate {
-  calls: number;
-  ms: number;
-  transitionFDPerSec: number;
-  controlStepLinearizationsPerSec: number;
+interface LinearizationResult {
+  /** Batches of control-step linearizations timed (each batch: LIN_BATCH points). */
+  batches: number;
+  /** Through sim.linearizeAt: each call makes `substeps` mjd_transitionFD calls (median batch). */
+  linearizeAtTransitionFDPerSec: number;
+  linearizeAtControlStepsPerSec: number;
+  /** Raw mj.mjd_transitionFD calls alone, `substeps` per point, state set outside the timer (median batch). */
+  rawTransitionFDPerSec: number;
+  rawControlStepsPerSec: number;
+  /** Median over batches of raw time ÷ linearizeAt time for the same points. */
+  linearizeAtOverRaw: number;
+  /** How many bare mj_step calls one transitionFD costs (bare same-actions steps/s ÷ raw calls/s). */
+  mjStepsPerTransitionFD: number;
 }
 
-interface LinearizationResult {
-  /** Through sim.linearizeAt: each call makes `substeps` mjd_transitionFD calls (best round). */
-  linearizeAt: LinRate;
-  /** Raw mj.mjd_transitionFD calls alone, state set outside the timer (best round). */
-  raw: LinRate;
-  /** How many bare mj_step calls one transitionFD costs (bare-replay steps/s ÷ raw calls/s). */
-  mjStepsPerTransitionFD: number;
-  perRound: { linearizeAtCallsPerSec: number[]; rawCallsPerSec: number[] };
-}
+const LIN_BATCH = 10;
 
 function measureLinearization(sim: Simulator, bt: BenchTask, sampler: Sampler, bareStepsPerSec: number): LinearizationResult {
   const { nx, nu, substeps, mj, model } = sim;
@@ -296,61 +300,56 @@ function measureLinearization(sim: Simulator, bt: BenchTask, sampler: Sampler, b
   sim.rollout(bt.task.restState, randomController(sampler, nu, bt.actionScale), T, xs, us);
   const fx = new Float64Array(nx * nx);
   const fu = new Float64Array(nx * nu);
-
-  let t = 0;
-  const linBatch = (): number => {
-    for (let i = 0; i < 10; i++) {
-      sim.linearizeAt(xs, us, fx, fu, t * nx, t * nu);
-      t = (t + 1) % T;
-    }
-    return 10;
-  };
-  const mkRate = (calls: number, ms: number): LinRate => ({
-    calls,
-    ms,
-    transitionFDPerSec: (calls / ms) * 1000,
-    controlStepLinearizationsPerSec: (calls / substeps / ms) * 1000,
-  });
-
-  // Raw mjd_transitionFD: set the state at the next point (untimed), then time 10 calls there.
   const A = new mj.DoubleBuffer(nx * nx);
   const B = new mj.DoubleBuffer(nx * nu);
-  const la: LinRate[] = [];
-  const raw: LinRate[] = [];
+  const laMs: number[] = [];
+  const rawMs: number[] = [];
   try {
-    const rawBatch = (): number => {
-      sim.setState(xs, t * nx);
-      const ctrl = sim.data.ctrl as Float64Array;
-      for (let i = 0; i < nu; i++) ctrl[i] = us[t * nu + i];
-      t = (t + 1) % T;
-      const t0 = now();
-      for (let i = 0; i < 10; i++) mj.mjd_transitionFD(model, sim.data, sim.fdEpsilon, 1, A, B, null, null);
-      return now() - t0;
-    };
-    timeBound(WARMUP_MS, linBatch);
-    timeBound(WARMUP_MS, () => (rawBatch(), 1));
-    for (let round = 0; round < ROUNDS; round++) {
-      const r = timeBound(MEASURE_MS / ROUNDS, linBatch);
-      la.push(mkRate(r.units * substeps, r.ms));
-      let calls = 0;
-      let ms = 0;
-      while (ms < MEASURE_MS / ROUNDS) {
-        ms += rawBatch();
-        calls += 10;
+    // One batch: LIN_BATCH points through sim.linearizeAt, then the same points
+    // with `substeps` raw calls each (setState and ctrl outside the timer).
+    const batch = (first: number, record: boolean): void => {
+      let t0 = now();
+      for (let j = 0; j < LIN_BATCH; j++) {
+        const t = (first + j) % T;
+        sim.linearizeAt(xs, us, fx, fu, t * nx, t * nu);
       }
-      raw.push(mkRate(calls, ms));
-    }
+      const la = now() - t0;
+      let raw = 0;
+      for (let j = 0; j < LIN_BATCH; j++) {
+        const t = (first + j) % T;
+        sim.setState(xs, t * nx);
+        const ctrl = sim.data.ctrl as Float64Array;
+        for (let i = 0; i < nu; i++) ctrl[i] = us[t * nu + i];
+        t0 = now();
+        for (let s = 0; s < substeps; s++) mj.mjd_transitionFD(model, sim.data, sim.fdEpsilon, 1, A, B, null, null);
+        raw += now() - t0;
+      }
+      if (record) {
+        laMs.push(la);
+        rawMs.push(raw);
+      }
+    };
+    let b = 0;
+    const w0 = now();
+    while (now() - w0 < 2 * WARMUP_MS) batch(LIN_BATCH * b++, false);
+    b = 0;
+    const t0 = now();
+    while (now() - t0 < 2 * MEASURE_MS) batch(LIN_BATCH * b++, true);
   } finally {
     A.delete();
     B.delete();
   }
-  const bestLin = (rs: readonly LinRate[]): LinRate => rs.reduce((a, b) => (b.transitionFDPerSec > a.transitionFDPerSec ? b : a));
-  const rawBest = bestLin(raw);
+  const calls = LIN_BATCH * substeps;
+  const laMed = median(laMs);
+  const rawMed = median(rawMs);
   return {
-    linearizeAt: bestLin(la),
-    raw: rawBest,
-    mjStepsPerTransitionFD: bareStepsPerSec / rawBest.transitionFDPerSec,
-    perRound: { linearizeAtCallsPerSec: la.map((r) => Math.round(r.transitionFDPerSec)), rawCallsPerSec: raw.map((r) => Math.round(r.transitionFDPerSec)) },
+    batches: laMs.length,
+    linearizeAtTransitionFDPerSec: (calls / laMed) * 1000,
+    linearizeAtControlStepsPerSec: (LIN_BATCH / laMed) * 1000,
+    rawTransitionFDPerSec: (calls / rawMed) * 1000,
+    rawControlStepsPerSec: (LIN_BATCH / rawMed) * 1000,
+    linearizeAtOverRaw: median(laMs.map((ms, i) => rawMs[i] / ms)),
+    mjStepsPerTransitionFD: bareStepsPerSec / ((calls / rawMed) * 1000),
   };
 }
 
@@ -518,10 +517,6 @@ function fmtNum(x: number, digits = 0): string {
   return x.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-function spread(xs: readonly number[]): string {
-  return `${fmtNum(Math.min(...xs))}–${fmtNum(Math.max(...xs))}`;
-}
-
 function table(title: string, header: readonly string[], rows: readonly (readonly string[])[]): void {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (cells: readonly string[]): string => cells.map((s, c) => (c === 0 ? s.padEnd(widths[c]) : s.padStart(widths[c]))).join("   ");
@@ -557,7 +552,6 @@ async function main(): Promise<void> {
     mujocoJs: mujocoVersion,
     seed: SEED,
     measureMs: MEASURE_MS,
-    rounds: ROUNDS,
     loadAvgBefore: os.loadavg().map((l) => Number(l.toFixed(2))),
   };
 
@@ -572,7 +566,7 @@ async function main(): Promise<void> {
       progress(`${task.name}: stepping`);
       const stepping = measureStepping(sim, bt, sampler(1));
       progress(`${task.name}: linearization`);
-      const linearization = measureLinearization(sim, bt, sampler(2), stepping.bareReplay.mjStepsPerSec);
+      const linearization = measureLinearization(sim, bt, sampler(2), stepping.bareSameActions.mjStepsPerSec);
       progress(`${task.name}: iLQG T=${ILQG_T}`);
       const ilqg = measureIlqg(sim, bt, sampler(3));
       progress(`${task.name}: memory (${MEM_ROLLOUTS} rollouts)`);
@@ -586,7 +580,7 @@ async function main(): Promise<void> {
   const loadAvgAfter = os.loadavg().map((l) => Number(l.toFixed(2)));
 
   console.log(`guided-policy-search bench — node ${env.node}, ${env.platform}, ${env.cpu} (${env.cores} cores), mujoco-js ${env.mujocoJs}`);
-  console.log(`each rate: ${ROUNDS} interleaved rounds, ${MEASURE_MS} ms in all, best round reported; ${WARMUP_MS} ms warm-up each, ${GLOBAL_WARMUP_MS} ms per model first`);
+  console.log(`rates: compared loops run interleaved, ~${MEASURE_MS} ms each, median episode/batch reported; ${WARMUP_MS} ms warm-ups, ${GLOBAL_WARMUP_MS} ms per model first`);
   console.log(`seeded random actions (seed ${SEED}); load average before ${env.loadAvgBefore.join(" ")}, after ${loadAvgAfter.join(" ")}`);
 
   const names = results.map((r) => r.task);
@@ -594,7 +588,7 @@ async function main(): Promise<void> {
   const row = (label: string, f: (r: TaskResult) => string): string[] => [label, ...col(f)];
 
   table(
-    `1. Physics stepping (episodes of ${EPISODE_T} control steps from rest, random actions N(0, σ²))`,
+    `1. Physics stepping (episodes of ${EPISODE_T} control steps from rest; ${ACTION_BANK} seeded random-action episodes N(0, σ²), cycled)`,
     ["", ...names],
     [
       row("nx / nu", (r) => `${r.nx} / ${r.nu}`),
@@ -604,30 +598,30 @@ async function main(): Promise<void> {
       row("sim.rollout       control steps/s", (r) => fmtNum(r.stepping.rollout.controlStepsPerSec)),
       row("sim.stepControl   MuJoCo steps/s", (r) => fmtNum(r.stepping.stepControl.mjStepsPerSec)),
       row("sim.stepControl   control steps/s", (r) => fmtNum(r.stepping.stepControl.controlStepsPerSec)),
-      row("bare mj_step (ctrl set once)  steps/s", (r) => fmtNum(r.stepping.bare.mjStepsPerSec)),
-      row("bare mj_step (replayed ctrl)  steps/s", (r) => fmtNum(r.stepping.bareReplay.mjStepsPerSec)),
-      row("steps in best bare round", (r) => fmtNum(r.stepping.bare.mjSteps)),
-      row("rounds: rollout steps/s min–max", (r) => spread(r.stepping.perRound.rollout)),
-      row("rounds: bare steps/s min–max", (r) => spread(r.stepping.perRound.bare)),
-      row("ratio rollout / bare", (r) => fmtNum(r.stepping.rolloutOverBare, 3)),
-      row("ratio stepControl / bare", (r) => fmtNum(r.stepping.stepControlOverBare, 3)),
-      row("ratio rollout / bare replay", (r) => fmtNum(r.stepping.rolloutOverBareReplay, 3)),
-      row("rollout overhead per step vs bare", (r) => `${fmtNum(r.stepping.rolloutOverheadPct, 1)} %`),
+      row("bare mj_step, same actions   steps/s", (r) => fmtNum(r.stepping.bareSameActions.mjStepsPerSec)),
+      row("bare mj_step, ctrl set once  steps/s", (r) => fmtNum(r.stepping.bareCtrlOnce.mjStepsPerSec)),
+      row("episodes timed per loop", (r) => `${r.stepping.rollout.episodes} × ${fmtNum(r.stepping.episodeT * r.stepping.substeps)} steps`),
+      row("ratio rollout / bare same actions", (r) => fmtNum(r.stepping.rolloutOverBareSame, 3)),
+      row("ratio stepControl / bare same actions", (r) => fmtNum(r.stepping.stepControlOverBareSame, 3)),
+      row("ratio rollout / bare ctrl set once", (r) => fmtNum(r.stepping.rolloutOverBareOnce, 3)),
+      row("ratio stepControl / bare ctrl set once", (r) => fmtNum(r.stepping.stepControlOverBareOnce, 3)),
+      row("overhead per MuJoCo step: rollout", (r) => `${fmtNum(r.stepping.rolloutOverheadPct, 1)} %`),
+      row("overhead per MuJoCo step: stepControl", (r) => `${fmtNum(r.stepping.stepControlOverheadPct, 1)} %`),
     ],
   );
 
   table(
-    "2. Linearization (mjd_transitionFD, centred differences, along a random-action rollout)",
+    "2. Linearization (mjd_transitionFD, centred differences, at points of a random-action rollout)",
     ["", ...names],
     [
-      row("sim.linearizeAt  transitionFD calls/s", (r) => fmtNum(r.linearization.linearizeAt.transitionFDPerSec)),
-      row("sim.linearizeAt  control-step lin./s", (r) => fmtNum(r.linearization.linearizeAt.controlStepLinearizationsPerSec)),
-      row("raw mjd_transitionFD  calls/s", (r) => fmtNum(r.linearization.raw.transitionFDPerSec)),
-      row("raw  ÷ substeps  control-step lin./s", (r) => fmtNum(r.linearization.raw.controlStepLinearizationsPerSec)),
-      row("ms per control-step linearization", (r) => fmtNum(1000 / r.linearization.linearizeAt.controlStepLinearizationsPerSec, 3)),
-      row("rounds: linearizeAt calls/s min–max", (r) => spread(r.linearization.perRound.linearizeAtCallsPerSec)),
-      row("rounds: raw calls/s min–max", (r) => spread(r.linearization.perRound.rawCallsPerSec)),
+      row("sim.linearizeAt  transitionFD calls/s", (r) => fmtNum(r.linearization.linearizeAtTransitionFDPerSec)),
+      row("sim.linearizeAt  control-step lin./s", (r) => fmtNum(r.linearization.linearizeAtControlStepsPerSec)),
+      row("raw mjd_transitionFD  calls/s", (r) => fmtNum(r.linearization.rawTransitionFDPerSec)),
+      row("raw ÷ substeps  control-step lin./s", (r) => fmtNum(r.linearization.rawControlStepsPerSec)),
+      row("ms per control-step linearization", (r) => fmtNum(1000 / r.linearization.linearizeAtControlStepsPerSec, 3)),
+      row("ratio linearizeAt / raw (speed)", (r) => fmtNum(r.linearization.linearizeAtOverRaw, 3)),
       row("one transitionFD ≈ bare mj_steps", (r) => fmtNum(r.linearization.mjStepsPerTransitionFD, 1)),
+      row("batches timed (10 points each)", (r) => String(r.linearization.batches)),
     ],
   );
 

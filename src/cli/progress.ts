@@ -16,6 +16,7 @@ export function headlineMetrics(m: Metrics | undefined): string {
   const parts: string[] = [];
   for (const key of ["cost", "objective", "distance", "meanVelocity"]) {
     const v = m[key];
+    if (key === "objective" && v === m.cost) continue; // no tracking term: same number
     if (typeof v === "number") parts.push(`${key === "meanVelocity" ? "v" : key} ${fmt(v)}`);
   }
   return parts.join("  ");
@@ -48,7 +49,7 @@ export function createRenderer(out: NodeJS.WriteStream, options: { tty: boolean;
     return {
       next(e) {
         if (options.quiet) return;
-        if (e.type === "run-started") write(`run ${e.run}: stages ${e.startStage}..${e.totalStages - 1}\n`);
+        if (e.type === "run-started") write(`stages ${e.startStage}..${e.totalStages - 1} of ${e.totalStages}\n`);
         if (e.type === "stage-finished") {
           write(`stage ${e.index}/${e.total - 1} ${e.label}  ${headlineMetrics(e.metrics)}  digest ${e.digest.slice(0, 12)}  ${(e.durationMs / 1000).toFixed(2)}s\n`);
         }
@@ -69,7 +70,7 @@ export function createRenderer(out: NodeJS.WriteStream, options: { tty: boolean;
     next(e) {
       switch (e.type) {
         case "run-started":
-          write(`${e.run}  stages ${e.startStage}..${e.totalStages - 1}\n`);
+          write(`stages ${e.startStage}..${e.totalStages - 1} of ${e.totalStages}\n`);
           break;
         case "stage-started":
           draw(`stage ${e.index}/${e.total - 1}  ${e.label}  ${headlineMetrics(lastMetrics)}  ${bar(e.index / e.total)} ${clock(performance.now() - started)}`, true);

@@ -11,7 +11,7 @@ import { Observable } from "rxjs";
 import { unrollPipeline, type Experiment, type StageKind } from "../dsl/experiment.js";
 import { stageFor } from "../algorithms/stages.js";
 import type { Metrics, RunState, StageEnv } from "../algorithms/state.js";
-import { Simulator } from "../sim/mujoco.js";
+import { Simulator, mujocoWarnings } from "../sim/mujoco.js";
 import { taskFor } from "../tasks/index.js";
 import { digestOf } from "./canonical.js";
 import { appendStageLog, writeCheckpoint, type RunHandle } from "./store.js";
@@ -54,6 +54,12 @@ export interface InterpretOptions {
   readonly now?: () => number;
 }
 
+function totalWarnings(): number {
+  let n = 0;
+  for (const c of mujocoWarnings().values()) n += c;
+  return n;
+}
+
 /**
  * Run stages startStage… as a cold Observable. Unsubscribing stops the run
  * after the stage in progress; everything checkpointed so far is kept.
@@ -79,6 +85,7 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
           const kind = spec.kind;
           subscriber.next({ type: "stage-started", index, total, kind, label });
           const started = now();
+          const warningsBefore = totalWarnings();
           const gen = stageFor(spec)(env, spec, state);
           let step = gen.next();
           while (!step.done) {
@@ -86,7 +93,10 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
             step = gen.next();
           }
           state = step.value.state;
-          const metrics = step.value.metrics;
+          // Unstable simulation steps tried along the way (e.g. by a line search) are
+          // counted, not printed; a stage that hit any says how many.
+          const simWarnings = totalWarnings() - warningsBefore;
+          const metrics = simWarnings > 0 ? { ...step.value.metrics, simWarnings } : step.value.metrics;
           const durationMs = now() - started;
           const digest = digestOf(state);
           subscriber.next({ type: "stage-finished", index, total, kind, label, digest, metrics, durationMs });

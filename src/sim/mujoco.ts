@@ -20,10 +20,28 @@ import { matMul } from "../linalg/dense.js";
 let modulePromise: Promise<MainModule> | undefined;
 let fileCounter = 0;
 
+/**
+ * MuJoCo's own warnings (e.g. "Nan, Inf or huge value in QACC … unstable"),
+ * counted per message instead of printed: a line search that tries a wild
+ * step would otherwise flood the terminal. `mujocoWarnings()` reads them.
+ */
+const warningCounts = new Map<string, number>();
+
+export function mujocoWarnings(): ReadonlyMap<string, number> {
+  return warningCounts;
+}
+
+function recordWarning(text: string): void {
+  const key = text.replace(/Time = [0-9.]+\.?/, "").trim();
+  if (key) warningCounts.set(key, (warningCounts.get(key) ?? 0) + 1);
+}
+
 /** The MuJoCo WASM module, loaded once per process (or worker). */
 export function mujoco(): Promise<MainModule> {
   if (!modulePromise) {
-    modulePromise = (loadMujoco as unknown as () => Promise<MainModule>)().then((mj) => {
+    const load = loadMujoco as unknown as (overrides: object) => Promise<MainModule>;
+    // mju_warning prints through stdout (printf), other errors through stderr.
+    modulePromise = load({ print: recordWarning, printErr: recordWarning }).then((mj) => {
       (mj as unknown as { FS: { mkdir(p: string): void } }).FS.mkdir("/gps");
       return mj;
     });
@@ -72,6 +90,9 @@ export class Simulator implements TrajectoryDynamics {
     if (model.opt.integrator === (mj.mjtIntegrator as unknown as { mjINT_RK4: { value: number } }).mjINT_RK4.value) {
       throw new Error("mjd_transitionFD does not support the RK4 integrator: use Euler, implicit or implicitfast in the MJCF");
     }
+    // An unstable step must show up as non-finite state (which the line search
+    // rejects), not be silently replaced by MuJoCo's automatic reset to qpos0.
+    model.opt.disableflags |= mj.mjtDisableBit.mjDSBL_AUTORESET.value;
     this.nx = 2 * this.nv;
     this.substeps = options.substeps;
     this.timestep = model.opt.timestep;
