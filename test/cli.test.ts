@@ -306,11 +306,7 @@ describe.concurrent("gps", () => {
     expect(snapshot(copy)).toEqual(before);
   });
 
-  // BUG (reported, not fixed): `gps export` silently exports the previous
-  // stage's controller when the latest checkpoint is corrupt — exit 0, nothing
-  // on stderr. A user expects a refusal (exit 2) naming the file, as every
-  // other reader of a corrupt checkpoint does. Remove `.fails` once fixed.
-  test.fails("export refuses a run whose latest checkpoint is corrupt, naming the file", async ({ expect }) => {
+  test("export refuses a run whose latest checkpoint is corrupt, naming the file", async ({ expect }) => {
     const store = tmp("flip-export");
     const copy = join(store, "copy");
     cpSync(smallBase, copy, { recursive: true });

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { lastValueFrom, tap } from "rxjs";
-import { writeFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { ExperimentValidationError } from "../dsl/validate.js";
 import type { RunEvent } from "../runtime/interpreter.js";
 import {
@@ -15,6 +15,7 @@ import {
   resumeRun,
   startRun,
   formatChanges,
+  ResumeError,
   type StartedRun,
 } from "../runtime/session.js";
 import { listRuns, openRun, readRunMeta, stageRecords, CorruptCheckpointError, writeFileAtomic } from "../runtime/store.js";
@@ -34,13 +35,22 @@ usage:
   gps show <run> [--json]
   gps list [--store DIR] [--json]
   gps diff <runA> <runB> [--json]
-  gps export <run> --out FILE [--condition I]
+  gps export <run> --out FILE [--condition I] [--stage K]
 
 A run is named by its directory (gps run prints it). --json prints
 machine-readable output (for run/resume: one event per line).`;
 
 const out = process.stdout;
 const err = process.stderr;
+// A reader that goes away (`gps run … | head -1`) must not stop the run:
+// once stdout is closed, further output is dropped and the work goes on.
+let stdoutClosed = false;
+out.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") stdoutClosed = true;
+  else throw e;
+});
+const originalWrite = out.write.bind(out);
+out.write = ((chunk: string | Uint8Array, ...rest: never[]) => (stdoutClosed ? true : originalWrite(chunk, ...rest))) as typeof out.write;
 
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -79,6 +89,7 @@ function report(e: unknown): number {
     e instanceof ExperimentFileError ||
     e instanceof ExperimentChangedError ||
     e instanceof CorruptCheckpointError ||
+    e instanceof ResumeError ||
     (e instanceof Error && (e as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") ||
     (e instanceof Error && (e as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") ||
     (e instanceof Error && (e as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL");
@@ -147,15 +158,13 @@ async function cmdResume(argv: readonly string[]): Promise<number> {
   const run = openRun(dir);
   const meta = readRunMeta(run);
   // Compare with the experiment file as it reads now, if it is still there.
+  // A file that exists but no longer loads is an error, not a reason to ignore it.
   let currentExperiment;
-  if (meta.source) {
-    try {
-      currentExperiment = await loadExperimentFile(meta.source);
-      if (meta.seedOverride !== undefined) currentExperiment = { ...currentExperiment, seed: meta.seedOverride };
-    } catch (e) {
-      if (!(e instanceof ExperimentFileError)) throw e;
-      err.write(`gps: note: ${e.message}; resuming with the stored experiment\n`);
-    }
+  if (meta.source && existsSync(meta.source)) {
+    currentExperiment = await loadExperimentFile(meta.source);
+    if (meta.seedOverride !== undefined) currentExperiment = { ...currentExperiment, seed: meta.seedOverride };
+  } else if (meta.source) {
+    err.write(`gps: note: ${meta.source} is gone; resuming with the experiment stored in the run\n`);
   }
   const started = resumeRun(dir, {
     fromStage: intOption(values["from-stage"], "from-stage"),
@@ -173,7 +182,16 @@ function cmdShow(argv: readonly string[]): number {
   const [dir] = positional(positionals, 1, "one run directory: gps show <run>");
   const run = openRun(dir);
   const meta = readRunMeta(run);
-  const stages = stageRecords(run).map((r) => ({ index: r.index, kind: r.kind, label: r.label, digest: r.digest, metrics: r.metrics, durationMs: r.durationMs }));
+  const stages = stageRecords(run).map((r) => ({
+    index: r.index,
+    kind: r.kind,
+    label: r.label,
+    digest: r.digest,
+    metrics: r.metrics,
+    durationMs: r.durationMs,
+    status: r.status,
+    ...(r.problem ? { problem: r.problem } : {}),
+  }));
   if (values.json) {
     out.write(`${JSON.stringify({ run: run.dir, experimentName: meta.experimentName, experimentHash: meta.experimentHash, source: meta.source ?? null, stages }, null, 2)}\n`);
     return 0;
@@ -181,8 +199,11 @@ function cmdShow(argv: readonly string[]): number {
   out.write(`run         ${run.dir}\nexperiment  ${meta.experimentName} (${meta.experimentHash.slice(0, 16)})\nsource      ${meta.source ?? "-"}\nstages      ${stages.length} done\n\n`);
   out.write(`${"stage".padStart(5)}  ${"kind".padEnd(26)} ${"digest".padEnd(12)}  ${"time".padStart(7)}  metrics\n`);
   for (const s of stages) {
-    out.write(`${String(s.index).padStart(5)}  ${s.label.padEnd(26)} ${s.digest.slice(0, 12)}  ${(s.durationMs / 1000).toFixed(2).padStart(6)}s  ${headlineMetrics(s.metrics)}\n`);
+    out.write(`${String(s.index).padStart(5)}  ${s.label.padEnd(26)} ${s.digest.slice(0, 12).padEnd(12)}  ${(s.durationMs / 1000).toFixed(2).padStart(6)}s  ${headlineMetrics(s.metrics)}\n`);
+    if (s.status !== "ok") out.write(`       ! ${s.status}: ${s.problem ?? ""}\n`);
   }
+  const bad = stages.filter((s) => s.status !== "ok").length;
+  if (bad > 0) err.write(`gps: warning: ${bad} stage(s) without a good checkpoint (marked !)\n`);
   return 0;
 }
 
@@ -228,10 +249,14 @@ function cmdDiff(argv: readonly string[]): number {
 }
 
 function cmdExport(argv: readonly string[]): number {
-  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { out: { type: "string" }, condition: { type: "string", default: "0" } } });
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { out: { type: "string" }, condition: { type: "string", default: "0" }, stage: { type: "string" } },
+  });
   const [dir] = positional(positionals, 1, "one run directory: gps export <run> --out FILE");
   if (!values.out) throw new UsageError("export needs --out FILE");
-  const exported = exportRun(openRun(dir), { condition: intOption(values.condition, "condition") ?? 0 });
+  const exported = exportRun(openRun(dir), { condition: intOption(values.condition, "condition") ?? 0, stage: intOption(values.stage, "stage") });
   writeFileAtomic(values.out, `${JSON.stringify(exported)}\n`);
   out.write(`wrote ${values.out} (${exported.horizon} steps, controller ${exported.controller.kind})\n`);
   return 0;

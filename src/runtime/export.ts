@@ -7,7 +7,7 @@ import { decodeExperiment } from "../dsl/validate.js";
 import type { RunState } from "../algorithms/state.js";
 import { taskFor } from "../tasks/index.js";
 import { decodeValue, type JsonValue } from "./canonical.js";
-import { latestGoodCheckpoint, readCheckpoint, readExperiment, type RunHandle } from "./store.js";
+import { listCheckpointIndices, readCheckpoint, readExperiment, type RunHandle } from "./store.js";
 
 export interface LinearGaussianExport {
   readonly kind: "linear-gaussian";
@@ -36,12 +36,19 @@ function rows(a: Float64Array, n: number, count: number): number[][] {
   return Array.from({ length: count }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n)));
 }
 
-export function exportRun(run: RunHandle, options: { condition: number }): ControllerExport {
+/**
+ * Export the controller of one condition at a stage (default: the run's last
+ * checkpoint). A corrupt checkpoint is refused (CorruptCheckpointError names
+ * the file) rather than silently exporting an older stage.
+ */
+export function exportRun(run: RunHandle, options: { condition: number; stage?: number }): ControllerExport {
   const experiment = decodeExperiment(decodeValue(readExperiment(run)));
   const task = taskFor(experiment.task);
-  const latest = latestGoodCheckpoint(run);
-  if (latest.index === null) throw new Error(`${run.dir} has no checkpoint yet: nothing to export`);
-  const record = readCheckpoint(run, latest.index);
+  const indices = listCheckpointIndices(run);
+  if (indices.length === 0) throw new Error(`${run.dir} has no checkpoint yet: nothing to export`);
+  const stage = options.stage ?? indices[indices.length - 1];
+  const record = readCheckpoint(run, stage);
+  const latest = { index: stage };
   const state = decodeValue(record.state as JsonValue) as RunState;
   const c = state.conditions[options.condition];
   if (!c) throw new Error(`condition ${options.condition} does not exist (the run has ${state.conditions.length})`);

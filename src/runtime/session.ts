@@ -62,6 +62,11 @@ export class ExperimentFileError extends Error {
   override name = "ExperimentFileError";
 }
 
+/** A resume that cannot start where asked (no good checkpoint before it, past the end). */
+export class ResumeError extends Error {
+  override name = "ResumeError";
+}
+
 export class ExperimentChangedError extends Error {
   override name = "ExperimentChangedError";
   constructor(readonly changes: readonly ValueChange[]) {
@@ -135,9 +140,9 @@ export function resumeRun(dir: string, options: ResumeOptions = {}): StartedRun 
   const lastGood = latest.index ?? -1;
   const startStage = options.fromStage ?? lastGood + 1;
   if (startStage < 0 || startStage > lastGood + 1) {
-    throw new Error(`cannot resume from stage ${startStage}: the last good checkpoint is stage ${lastGood}${latest.corrupt.length ? ` (corrupt: ${latest.corrupt.join(", ")})` : ""}`);
+    throw new ResumeError(`cannot resume from stage ${startStage}: the last good checkpoint is stage ${lastGood}${latest.corrupt.length ? ` (corrupt: ${latest.corrupt.join(", ")})` : ""}`);
   }
-  if (startStage > total) throw new Error(`stage ${startStage} is past the end of the pipeline (${total} stages)`);
+  if (startStage > total) throw new ResumeError(`stage ${startStage} is past the end of the pipeline (${total} stages)`);
   let state: RunState;
   if (startStage === 0) state = initialRunState(experiment, taskFor(experiment.task));
   else state = decodeValue(readCheckpoint(run, startStage - 1).state as JsonValue) as RunState;
