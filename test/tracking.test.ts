@@ -23,7 +23,7 @@ describe("initializing from a demonstration with the tracking term", () => {
   it("tracks a demonstrated gait and keeps the objective = task cost + 0.05·squared deviation", () => {
     const T = 40;
     const experiment: Experiment = { name: "t", seed: 2, task: { kind: "swimmer", horizon: T }, conditions: [{ kind: "rest" }], pipeline: [] };
-    const env: StageEnv = { experiment, task, horizon: T, sim };
+    const env: StageEnv = { experiment, horizon: T, worlds: [{ task, sim }] };
     // A demonstration: the gait iLQG finds from random torques.
     let state = initialRunState(experiment, task);
     state = runStage(env, { kind: "initializeTrajectories", method: "ilqg", from: { kind: "random", std: 1 } }, state).state;
@@ -65,7 +65,7 @@ describe("initializing from a demonstration with the tracking term", () => {
   it("rejects tracking without a demonstration, and a demonstration of the wrong shape", () => {
     const T = 10;
     const experiment: Experiment = { name: "t", seed: 2, task: { kind: "swimmer", horizon: T }, conditions: [{ kind: "rest" }], pipeline: [] };
-    const env: StageEnv = { experiment, task, horizon: T, sim };
+    const env: StageEnv = { experiment, horizon: T, worlds: [{ task, sim }] };
     const s0 = initialRunState(experiment, task);
     expect(() => runStage(env, { kind: "initializeTrajectories", method: "ilqg", from: { kind: "zero" }, track: { weight: 0.05 } }, s0)).toThrow(/track needs/);
     const short = { states: [[0]], actions: [[0, 0]] };

@@ -12,18 +12,19 @@ import { Sampler } from "../random/generator.js";
 import { trajectoryCost, withTracking } from "../tasks/cost.js";
 import { defaultIlqgSettings, ilqgIteration, initialTrajectory, type IlqgSettings } from "../trajopt/ilqg.js";
 import type { Cost } from "../trajopt/types.js";
+import type { Task } from "../tasks/types.js";
 import type { ConditionState, Stage, StageEnv } from "./state.js";
 import { rolloutSummary } from "./evaluate.js";
 
 type InitSpec = Extract<StageSpec, { kind: "initializeTrajectories" }>;
 
 /** The objective iLQG minimizes for one condition: task cost, plus tracking if any. */
-export function objectiveFor(env: StageEnv, c: ConditionState): Cost {
-  return c.tracking ? withTracking(env.task.cost, c.tracking.xs, c.tracking.us, c.tracking.weight) : env.task.cost;
+export function objectiveFor(task: Task, c: ConditionState): Cost {
+  return c.tracking ? withTracking(task.cost, c.tracking.xs, c.tracking.us, c.tracking.weight) : task.cost;
 }
 
-function demonstrationArrays(env: StageEnv, init: Extract<TrajectoryInit, { kind: "demonstration" }>): { xs: Float64Array; us: Float64Array } {
-  const { nx, nu } = env.task;
+function demonstrationArrays(env: StageEnv, task: Task, init: Extract<TrajectoryInit, { kind: "demonstration" }>): { xs: Float64Array; us: Float64Array } {
+  const { nx, nu } = task;
   const T = env.horizon;
   const { states, actions } = init.demonstration;
   if (states.length < T + 1 || actions.length < T) {
@@ -43,15 +44,16 @@ function demonstrationArrays(env: StageEnv, init: Extract<TrajectoryInit, { kind
 }
 
 export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, state) {
-  const { nu } = env.task;
   const T = env.horizon;
   const settings: IlqgSettings = { ...defaultIlqgSettings, ...spec.ilqg };
   const sampler = new Sampler(state.rng);
   const conditions: ConditionState[] = [];
-  const demo = spec.from.kind === "demonstration" ? demonstrationArrays(env, spec.from) : null;
-  if (spec.track && !demo) throw new Error("initializeTrajectories: track needs from: { kind: \"demonstration\" }");
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
+    const { task, sim } = env.worlds[i];
+    const { nu } = task;
+    const demo = spec.from.kind === "demonstration" ? demonstrationArrays(env, task, spec.from) : null;
+    if (spec.track && !demo) throw new Error("initializeTrajectories: track needs from: { kind: \"demonstration\" }");
     let us: Float64Array;
     if (spec.from.kind === "zero") us = new Float64Array(T * nu);
     else if (spec.from.kind === "random") {
@@ -60,7 +62,7 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
     } else us = Float64Array.from(demo!.us);
     const tracking = spec.track && demo ? { xs: demo.xs, us: demo.us, weight: spec.track.weight } : null;
     const withObjective: ConditionState = { ...c, tracking, settings };
-    const trajectory = initialTrajectory(env.sim, objectiveFor(env, withObjective), c.x0, us, settings);
+    const trajectory = initialTrajectory(sim, objectiveFor(task, withObjective), c.x0, us, settings);
     conditions.push({ ...withObjective, trajectory });
     yield { fraction: (i + 1) / state.conditions.length, message: `condition ${i + 1}/${state.conditions.length} cost ${trajectory.cost.toFixed(2)}` };
   }
@@ -76,7 +78,8 @@ export const ilqgIterationStage: Stage = function* (env, _spec, state) {
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
     if (!c.trajectory || !c.settings) throw new Error("ilqgIteration needs initializeTrajectories before it");
-    const { trajectory, info } = ilqgIteration(env.sim, objectiveFor(env, c), c.trajectory, c.settings);
+    const { task, sim } = env.worlds[i];
+    const { trajectory, info } = ilqgIteration(sim, objectiveFor(task, c), c.trajectory, c.settings);
     conditions.push({ ...c, trajectory });
     accepted.push(info.accepted ? 1 : 0);
     alphas.push(info.alpha);
@@ -99,14 +102,15 @@ function trajectoryMetrics(env: StageEnv, conditions: readonly ConditionState[])
   const objectives: number[] = [];
   const velocities: number[] = [];
   const distances: number[] = [];
-  for (const c of conditions) {
+  conditions.forEach((c, i) => {
+    const { task } = env.worlds[i];
     const tr = c.trajectory!;
-    const s = rolloutSummary(env, tr.xbar, tr.ubar);
-    costs.push(trajectoryCost(env.task.cost, tr.xbar, tr.ubar, env.horizon));
+    const s = rolloutSummary(task, env.horizon, tr.xbar, tr.ubar);
+    costs.push(s.cost);
     objectives.push(tr.cost);
     velocities.push(s.meanVelocity);
     distances.push(s.distance);
-  }
+  });
   return {
     cost: mean(costs),
     costs,

@@ -31,13 +31,22 @@ export interface RunState {
   readonly conditions: readonly ConditionState[];
 }
 
+/**
+ * A condition's world: its task (model, terrain, pushes, cost) and a MuJoCo
+ * instance of it (deterministic: every use resets it). Conditions on the same
+ * terrain share one world.
+ */
+export interface World {
+  readonly task: Task;
+  readonly sim: Simulator;
+}
+
 /** What a stage needs besides the state: fixed for the whole run. */
 export interface StageEnv {
   readonly experiment: Experiment;
-  readonly task: Task;
   readonly horizon: number;
-  /** A MuJoCo instance of the task's model (deterministic: every use resets it). */
-  readonly sim: Simulator;
+  /** One world per condition, in the order of `experiment.conditions`. */
+  readonly worlds: readonly World[];
 }
 
 export type Metrics = Readonly<Record<string, number | readonly number[]>>;

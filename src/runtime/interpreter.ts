@@ -10,7 +10,8 @@
 import { Observable } from "rxjs";
 import { unrollPipeline, type Experiment, type StageKind } from "../dsl/experiment.js";
 import { stageFor } from "../algorithms/stages.js";
-import type { Metrics, RunState, StageEnv } from "../algorithms/state.js";
+import type { Metrics, RunState, StageEnv, World } from "../algorithms/state.js";
+import type { Task } from "../tasks/types.js";
 import { Simulator, mujocoWarnings } from "../sim/mujoco.js";
 import { taskFor } from "../tasks/index.js";
 import { digestOf } from "./canonical.js";
@@ -54,6 +55,22 @@ export interface InterpretOptions {
   readonly now?: () => number;
 }
 
+/** One world per condition; conditions with the same task share a simulator. */
+export async function createWorlds(experiment: Experiment): Promise<{ worlds: World[]; dispose: () => void }> {
+  const sims = new Map<Task, Simulator>();
+  const worlds: World[] = [];
+  for (let i = 0; i < experiment.conditions.length; i++) {
+    const task = taskFor(experiment.task);
+    let sim = sims.get(task);
+    if (!sim) {
+      sim = await Simulator.fromMjcf(task.mjcf, { substeps: task.substeps });
+      sims.set(task, sim);
+    }
+    worlds.push({ task, sim });
+  }
+  return { worlds, dispose: () => sims.forEach((s) => s.dispose()) };
+}
+
 function totalWarnings(): number {
   let n = 0;
   for (const c of mujocoWarnings().values()) n += c;
@@ -74,10 +91,9 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
       const total = stages.length;
       const last = Math.min(total - 1, options.stopAfterStage ?? Number.POSITIVE_INFINITY);
       subscriber.next({ type: "run-started", run: run.dir, totalStages: total, startStage: options.startStage });
-      const task = taskFor(experiment.task);
-      const sim = await Simulator.fromMjcf(task.mjcf, { substeps: task.substeps });
+      const { worlds, dispose } = await createWorlds(experiment);
       try {
-        const env: StageEnv = { experiment, task, horizon: experiment.task.horizon, sim };
+        const env: StageEnv = { experiment, horizon: experiment.task.horizon, worlds };
         let state = options.state;
         let index = options.startStage;
         for (; index <= last && !cancelled; index++) {
@@ -110,7 +126,7 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
         subscriber.next({ type: "run-finished", run: run.dir, lastStage: index - 1, totalStages: total, complete: index >= total });
         subscriber.complete();
       } finally {
-        sim.dispose();
+        dispose();
       }
     };
     run().catch((err) => subscriber.error(err));
