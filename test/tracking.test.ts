@@ -25,7 +25,7 @@ describe("initializing from a demonstration with the tracking term", () => {
     const experiment: Experiment = { name: "t", seed: 2, task: { kind: "swimmer", horizon: T }, conditions: [{ kind: "rest" }], pipeline: [] };
     const env: StageEnv = { experiment, horizon: T, worlds: [{ task, sim }] };
     // A demonstration: the gait iLQG finds from random torques.
-    let state = initialRunState(experiment, task);
+    let state = initialRunState(experiment, [{ task, sim }]);
     state = runStage(env, { kind: "initializeTrajectories", method: "ilqg", from: { kind: "random", std: 1 } }, state).state;
     for (let i = 0; i < 8; i++) state = runStage(env, { kind: "ilqgIteration" }, state).state;
     const demo = state.conditions[0].trajectory!;
@@ -35,12 +35,12 @@ describe("initializing from a demonstration with the tracking term", () => {
     const demonstration = { states, actions };
 
     // Replaying the demonstration from its own start: nothing to track, objective = task cost.
-    const same = runStage(env, { kind: "initializeTrajectories", method: "ilqg", from: { kind: "demonstration", demonstration }, track: { weight: 0.05 } }, initialRunState(experiment, task));
+    const same = runStage(env, { kind: "initializeTrajectories", method: "ilqg", from: { kind: "demonstration", demonstration }, track: { weight: 0.05 } }, initialRunState(experiment, [{ task, sim }]));
     expect(same.metrics.objective).toBe(same.metrics.cost);
 
     // From a perturbed start the open-loop replay drifts; iLQG on cost + tracking pulls it back.
     const perturbed: Experiment = { ...experiment, conditions: [{ kind: "state", qpos: [0, 0, 0.3, 0.4, -0.3], qvel: [0, 0, 0, 0, 0] }] };
-    let tracked = initialRunState(perturbed, task);
+    let tracked = initialRunState(perturbed, [{ task, sim }]);
     const init = runStage({ ...env, experiment: perturbed }, { kind: "initializeTrajectories", method: "ilqg", from: { kind: "demonstration", demonstration }, track: { weight: 0.05 } }, tracked);
     tracked = init.state;
     const deviation = (xs: Float64Array, us: Float64Array) => {
@@ -66,7 +66,7 @@ describe("initializing from a demonstration with the tracking term", () => {
     const T = 10;
     const experiment: Experiment = { name: "t", seed: 2, task: { kind: "swimmer", horizon: T }, conditions: [{ kind: "rest" }], pipeline: [] };
     const env: StageEnv = { experiment, horizon: T, worlds: [{ task, sim }] };
-    const s0 = initialRunState(experiment, task);
+    const s0 = initialRunState(experiment, [{ task, sim }]);
     expect(() => runStage(env, { kind: "initializeTrajectories", method: "ilqg", from: { kind: "zero" }, track: { weight: 0.05 } }, s0)).toThrow(/track needs/);
     const short = { states: [[0]], actions: [[0, 0]] };
     expect(() => runStage(env, { kind: "initializeTrajectories", method: "ilqg", from: { kind: "demonstration", demonstration: short } }, s0)).toThrow(/horizon 10 needs/);

@@ -6,14 +6,19 @@
  * task's fall criteria), and the root path.
  *
  * Noise-free by default; with noise, `samples` seeded rollouts per condition
- * from q(u|x) (plus the condition's motor noise, when one is set).
+ * from q(u|x) (plus the condition's motor noise, when one is set). With
+ * `controller: "demonstration"` it rolls out the hand-crafted controller that
+ * recorded the condition's demonstration instead (noise: motor noise only).
  */
 import type { StageSpec } from "../dsl/experiment.js";
 import { Sampler } from "../random/generator.js";
 import { trajectoryCost } from "../tasks/cost.js";
 import type { Task } from "../tasks/types.js";
 import { linearGaussianController } from "../trajopt/linear-gaussian.js";
-import { mean } from "./ilqg-stages.js";
+import { summarize } from "./ilqg-stages.js";
+import { demoController } from "../demos/index.js";
+import type { DemoController } from "../dsl/experiment.js";
+import type { Controller } from "../trajopt/types.js";
 import type { Stage } from "./state.js";
 
 type EvaluateSpec = Extract<StageSpec, { kind: "evaluate" }>;
@@ -38,56 +43,58 @@ export function firstFall(task: Task, xs: Float64Array, T: number): number | nul
   return null;
 }
 
+/** u ← u + σ ⊙ ε after the controller: noisy motors (σ per action). */
+function withMotorNoise(controller: Controller, std: Float64Array, sampler: Sampler): Controller {
+  return (t, x, xOff, u, uOff) => {
+    controller(t, x, xOff, u, uOff);
+    for (let j = 0; j < std.length; j++) u[uOff + j] += std[j] * sampler.normal();
+  };
+}
+
 export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
   const T = env.horizon;
   const sampler = new Sampler(state.rng);
   const samples = spec.noise ? (spec.samples ?? 10) : 1;
-  const costs: number[] = [];
-  const distances: number[] = [];
-  const velocities: number[] = [];
-  const falls: number[] = [];
-  const fallSteps: number[] = [];
+  const which = spec.controller ?? "trajectory";
+  const rows = [];
+  const fallCounts: number[] = [];
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
     const { task, sim } = env.worlds[i];
     const xs = new Float64Array((T + 1) * task.nx);
     const us = new Float64Array(T * task.nu);
-    if (!c.trajectory) throw new Error("evaluate needs a controller: run initializeTrajectories first");
-    const controller = linearGaussianController(c.trajectory, { noise: spec.noise, sampler });
-    const perSample = { cost: 0, distance: 0, velocity: 0, falls: 0, firstFall: -1 };
+    const row = { cost: 0, distance: 0, meanVelocity: 0, fallStep: null as number | null };
+    let falls = 0;
     for (let s = 0; s < samples; s++) {
+      // The demonstration controllers keep state: a fresh one per rollout.
+      let controller: Controller;
+      if (which === "demonstration") {
+        if (!c.demonstration) throw new Error("evaluate controller: demonstration needs a demonstrate stage before it");
+        controller = demoController(c.demonstration.controller as DemoController, task);
+      } else {
+        if (!c.trajectory) throw new Error("evaluate needs a controller: run initializeTrajectories first");
+        controller = linearGaussianController(c.trajectory, { noise: spec.noise, sampler });
+      }
+      if (spec.noise && c.motorNoise) controller = withMotorNoise(controller, c.motorNoise, sampler);
       sim.rollout(c.x0, controller, T, xs, us);
       const r = rolloutSummary(task, T, xs, us);
-      perSample.cost += r.cost / samples;
-      perSample.distance += r.distance / samples;
-      perSample.velocity += r.meanVelocity / samples;
+      row.cost += r.cost / samples;
+      row.distance += r.distance / samples;
+      row.meanVelocity += r.meanVelocity / samples;
       if (r.fallStep !== null) {
-        perSample.falls++;
-        if (perSample.firstFall < 0 || r.fallStep < perSample.firstFall) perSample.firstFall = r.fallStep;
+        falls++;
+        row.fallStep = row.fallStep === null ? r.fallStep : Math.min(row.fallStep, r.fallStep);
       }
     }
-    costs.push(perSample.cost);
-    distances.push(perSample.distance);
-    velocities.push(perSample.velocity);
-    falls.push(perSample.falls);
-    fallSteps.push(perSample.firstFall);
+    rows.push(row);
+    fallCounts.push(falls);
     yield {
       fraction: (i + 1) / state.conditions.length,
-      message: `condition ${i + 1}/${state.conditions.length} cost ${perSample.cost.toFixed(2)} distance ${perSample.distance.toFixed(2)} m${perSample.falls ? ` fell ${perSample.falls}/${samples}` : ""}`,
+      message: `condition ${i + 1}/${state.conditions.length} cost ${row.cost.toFixed(2)} distance ${row.distance.toFixed(2)} m${falls ? ` fell ${falls}/${samples}` : ""}`,
     };
   }
   return {
     state: { rng: sampler.state(), conditions: state.conditions },
-    metrics: {
-      cost: mean(costs),
-      costs,
-      distance: mean(distances),
-      distances,
-      meanVelocity: mean(velocities),
-      meanVelocities: velocities,
-      falls: falls.reduce((a, b) => a + b, 0),
-      fallsPerCondition: falls,
-      firstFallStep: fallSteps,
-    },
+    metrics: { ...summarize(rows), samples, fallsPerCondition: fallCounts },
   };
 };

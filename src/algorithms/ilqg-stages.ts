@@ -9,7 +9,7 @@
  */
 import type { StageSpec, TrajectoryInit } from "../dsl/experiment.js";
 import { Sampler } from "../random/generator.js";
-import { trajectoryCost, withTracking } from "../tasks/cost.js";
+import { withTracking } from "../tasks/cost.js";
 import { defaultIlqgSettings, ilqgIteration, initialTrajectory, type IlqgSettings } from "../trajopt/ilqg.js";
 import type { Cost } from "../trajopt/types.js";
 import type { Task } from "../tasks/types.js";
@@ -21,6 +21,32 @@ type InitSpec = Extract<StageSpec, { kind: "initializeTrajectories" }>;
 /** The objective iLQG minimizes for one condition: task cost, plus tracking if any. */
 export function objectiveFor(task: Task, c: ConditionState): Cost {
   return c.tracking ? withTracking(task.cost, c.tracking.xs, c.tracking.us, c.tracking.weight) : task.cost;
+}
+
+/** The demonstration to start from and track: inline in the spec, or recorded by a demonstrate stage. */
+function demonstrationFor(env: StageEnv, task: Task, c: ConditionState, init: TrajectoryInit): { xs: Float64Array; us: Float64Array } | null {
+  if (init.kind === "demonstration") return demonstrationArrays(env, task, init);
+  if (init.kind !== "recorded") return null;
+  if (!c.demonstration) throw new Error("initializeTrajectories from: recorded needs a demonstrate stage before it");
+  return { xs: c.demonstration.xs, us: c.demonstration.us };
+}
+
+/**
+ * Motor noise of the 2013 paper: per joint, `fraction` × the std over time of
+ * the demonstration's torque on that joint.
+ */
+export function motorNoiseFrom(us: Float64Array, nu: number, fraction: number): Float64Array {
+  const T = us.length / nu;
+  const std = new Float64Array(nu);
+  for (let j = 0; j < nu; j++) {
+    let m = 0;
+    for (let t = 0; t < T; t++) m += us[t * nu + j];
+    m /= T;
+    let v = 0;
+    for (let t = 0; t < T; t++) v += (us[t * nu + j] - m) ** 2;
+    std[j] = fraction * Math.sqrt(v / T);
+  }
+  return std;
 }
 
 function demonstrationArrays(env: StageEnv, task: Task, init: Extract<TrajectoryInit, { kind: "demonstration" }>): { xs: Float64Array; us: Float64Array } {
@@ -52,8 +78,9 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
     const c = state.conditions[i];
     const { task, sim } = env.worlds[i];
     const { nu } = task;
-    const demo = spec.from.kind === "demonstration" ? demonstrationArrays(env, task, spec.from) : null;
-    if (spec.track && !demo) throw new Error("initializeTrajectories: track needs from: { kind: \"demonstration\" }");
+    const demo = demonstrationFor(env, task, c, spec.from);
+    if (spec.track && !demo) throw new Error("initializeTrajectories: track needs a demonstration (from: demonstration or recorded)");
+    if (spec.motorNoise && !demo) throw new Error("initializeTrajectories: motorNoise is relative to a demonstration's torques");
     let us: Float64Array;
     if (spec.from.kind === "zero") us = new Float64Array(T * nu);
     else if (spec.from.kind === "random") {
@@ -61,7 +88,8 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
       for (let j = 0; j < us.length; j++) us[j] = spec.from.std * sampler.normal();
     } else us = Float64Array.from(demo!.us);
     const tracking = spec.track && demo ? { xs: demo.xs, us: demo.us, weight: spec.track.weight } : null;
-    const withObjective: ConditionState = { ...c, tracking, settings };
+    const motorNoise = spec.motorNoise && demo ? motorNoiseFrom(demo.us, nu, spec.motorNoise.fraction) : c.motorNoise;
+    const withObjective: ConditionState = { ...c, tracking, settings, motorNoise };
     const trajectory = initialTrajectory(sim, objectiveFor(task, withObjective), c.x0, us, settings);
     conditions.push({ ...withObjective, trajectory });
     yield { fraction: (i + 1) / state.conditions.length, message: `condition ${i + 1}/${state.conditions.length} cost ${trajectory.cost.toFixed(2)}` };
@@ -96,27 +124,24 @@ export const ilqgIterationStage: Stage = function* (env, _spec, state) {
   };
 };
 
-/** Task cost, objective and speed of each condition's nominal trajectory. */
+/** Task cost, objective, distance and speed of each condition's nominal trajectory. */
 function trajectoryMetrics(env: StageEnv, conditions: readonly ConditionState[]) {
-  const costs: number[] = [];
-  const objectives: number[] = [];
-  const velocities: number[] = [];
-  const distances: number[] = [];
-  conditions.forEach((c, i) => {
-    const { task } = env.worlds[i];
-    const tr = c.trajectory!;
-    const s = rolloutSummary(task, env.horizon, tr.xbar, tr.ubar);
-    costs.push(s.cost);
-    objectives.push(tr.cost);
-    velocities.push(s.meanVelocity);
-    distances.push(s.distance);
-  });
+  const rows = conditions.map((c, i) => rolloutSummary(env.worlds[i].task, env.horizon, c.trajectory!.xbar, c.trajectory!.ubar));
+  const objectives = conditions.map((c) => c.trajectory!.cost);
+  return { ...summarize(rows), objective: mean(objectives) };
+}
+
+/** The metrics every rollout-producing stage reports, averaged and per condition. */
+export function summarize(rows: readonly { cost: number; distance: number; meanVelocity: number; fallStep: number | null }[]) {
   return {
-    cost: mean(costs),
-    costs,
-    objective: mean(objectives),
-    meanVelocity: mean(velocities),
-    distance: mean(distances),
+    cost: mean(rows.map((r) => r.cost)),
+    costs: rows.map((r) => r.cost),
+    distance: mean(rows.map((r) => r.distance)),
+    distances: rows.map((r) => r.distance),
+    meanVelocity: mean(rows.map((r) => r.meanVelocity)),
+    falls: rows.filter((r) => r.fallStep !== null).length,
+    /** −1 where the rollout did not fall. */
+    fallSteps: rows.map((r) => r.fallStep ?? -1),
   };
 }
 

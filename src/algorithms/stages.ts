@@ -1,11 +1,14 @@
 /** Stage kind → implementation. A new stage kind adds one line here. */
 import type { StageSpec } from "../dsl/experiment.js";
+import { demonstrate } from "./demonstrate.js";
 import { evaluate } from "./evaluate.js";
 import { ilqgIterationStage, initializeTrajectories } from "./ilqg-stages.js";
 import type { Stage } from "./state.js";
 
 export function stageFor(spec: StageSpec): Stage {
   switch (spec.kind) {
+    case "demonstrate":
+      return demonstrate as Stage;
     case "initializeTrajectories":
       return initializeTrajectories as Stage;
     case "ilqgIteration":

@@ -13,6 +13,7 @@ import { seedGenerator } from "../random/generator.js";
 import type { Simulator } from "../sim/mujoco.js";
 import type { Task } from "../tasks/types.js";
 import type { IlqgSettings, IlqgTrajectory } from "../trajopt/ilqg.js";
+import { gaitPhaseStates } from "../demos/index.js";
 
 /** Per-condition state of trajectory optimization. */
 export interface ConditionState {
@@ -23,6 +24,10 @@ export interface ConditionState {
   /** The demonstration tracked by the initial optimization, if any. */
   readonly tracking: { readonly xs: Float64Array; readonly us: Float64Array; readonly weight: number } | null;
   readonly settings: IlqgSettings | null;
+  /** A demonstration recorded by a `demonstrate` stage: T+1 states, T actions. */
+  readonly demonstration: { readonly controller: string; readonly xs: Float64Array; readonly us: Float64Array } | null;
+  /** Per-action std of motor noise added when sampling (null: none). */
+  readonly motorNoise: Float64Array | null;
 }
 
 export interface RunState {
@@ -69,21 +74,29 @@ export type Stage<S extends StageSpec = StageSpec> = (
   state: RunState,
 ) => Generator<StageProgress, StageOutcome, void>;
 
-/** The state before stage 0: the seeded generator and each condition's x_0. */
-export function initialRunState(experiment: Experiment, task: Task): RunState {
-  const nq = task.stateLayout.qpos.length;
-  const nv = task.stateLayout.qvel.length;
+/**
+ * The state before stage 0: the seeded generator and each condition's x_0.
+ * A `gaitPhase` condition runs its demonstration controller from rest in its
+ * world (deterministic) to find the state at that phase of the gait.
+ */
+export function initialRunState(experiment: Experiment, worlds: readonly World[]): RunState {
   const conditions = experiment.conditions.map((c, i): ConditionState => {
+    const { task, sim } = worlds[i];
+    const nq = task.stateLayout.qpos.length;
+    const nv = task.stateLayout.qvel.length;
     let x0: Float64Array;
     if (c.kind === "rest") {
       x0 = Float64Array.from(task.restState);
-    } else {
+    } else if (c.kind === "state") {
       if (c.qpos.length !== nq || c.qvel.length !== nv) {
         throw new Error(`conditions[${i}]: ${task.name} needs qpos of length ${nq} and qvel of length ${nv}, got ${c.qpos.length} and ${c.qvel.length}`);
       }
       x0 = Float64Array.from([...c.qpos, ...c.qvel]);
+    } else {
+      if (c.index >= c.of) throw new Error(`conditions[${i}].index: ${c.index} must be below of = ${c.of}`);
+      x0 = gaitPhaseStates(c.controller, task, sim, c.of)[c.index];
     }
-    return { x0, trajectory: null, tracking: null, settings: null };
+    return { x0, trajectory: null, tracking: null, settings: null, demonstration: null, motorNoise: null };
   });
   return { rng: seedGenerator(experiment.seed), conditions };
 }

@@ -26,20 +26,98 @@ const NonNegative = t.refinement(t.number, (n) => Number.isFinite(n) && n >= 0, 
 const Finite = t.refinement(t.number, (n) => Number.isFinite(n), "FiniteNumber");
 const Seed = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, "Seed (integer in [0, 2^32))");
 
-export const TaskSpecCodec = strict(
-  {
-    kind: t.keyof({ swimmer: null, hopper: null, walker: null }),
-    horizon: PositiveInt,
-  },
+const Positive = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0, "PositiveNumber");
+const SlopeBound = t.refinement(t.number, (n) => Number.isFinite(n) && n >= 0 && n < 80, "SlopeDegrees (in [0, 80))");
+const InclineAngle = t.refinement(t.number, (n) => Number.isFinite(n) && Math.abs(n) < 80, "InclineDegrees (in (-80, 80))");
+const SegmentLengths = t.refinement(t.array(Positive), (a) => a.length > 0, "NonEmptySegmentLengths");
+
+/**
+ * The ground (hopper and walker; docs/tasks.md "Terrain"). Flat: the plane
+ * z = 0. Uneven: a seeded random piecewise-planar profile (2013 paper §6.3:
+ * 1 m and 2 m segments of varying slope) after `flatStart` metres of flat
+ * ground. Incline: flat up to x = `start`, then a constant slope.
+ */
+export const TerrainSpecCodec = t.union(
+  [
+    strict({ kind: t.literal("flat") }, "flat"),
+    t.intersection(
+      [
+        strict({ kind: t.literal("uneven"), seed: Seed }),
+        strictPartial({
+          /** Horizontal extent of the profile from x = -2, metres (default 30). */
+          length: Positive,
+          /** Slopes are uniform in ±maxSlopeDeg degrees (default 10). */
+          maxSlopeDeg: SlopeBound,
+          /** Horizontal segment lengths drawn uniformly from this list (default [1, 2]). */
+          segmentLengths: SegmentLengths,
+          /** Flat ground from x = -2 up to x = flatStart before the first slope (default 1). */
+          flatStart: NonNegative,
+        }),
+      ],
+      "uneven",
+    ),
+    t.intersection(
+      [
+        /** Flat up to x = start (metres), then the slope. */
+        strict({ kind: t.literal("incline"), start: Finite }),
+        /** angleDeg: default 10 (negative: downhill); length: horizontal metres of slope (default 30), flat after it. */
+        strictPartial({ angleDeg: InclineAngle, length: Positive }),
+      ],
+      "incline",
+    ),
+  ],
+  "Terrain",
+);
+export type TerrainSpec = t.TypeOf<typeof TerrainSpecCodec>;
+
+/** A horizontal push on the torso's centre of mass (2014 paper §4.3: 250–500 N for 100 ms). */
+export const PushSpecCodec = t.intersection(
+  [
+    strict({
+      /** Magnitude in newtons. */
+      force: NonNegative,
+      /** "forward" = +x, "backward" = −x. */
+      direction: t.keyof({ forward: null, backward: null }),
+      /** Start time in seconds from t = 0 of a rollout. */
+      onset: NonNegative,
+    }),
+    /** Seconds (default 0.1). */
+    strictPartial({ duration: Positive }),
+  ],
+  "Push",
+);
+export type PushSpec = t.TypeOf<typeof PushSpecCodec>;
+
+export const TaskSpecCodec = t.intersection(
+  [
+    strict({
+      kind: t.keyof({ swimmer: null, hopper: null, walker: null }),
+      horizon: PositiveInt,
+    }),
+    /** Environment variations (hopper and walker only); absent = flat ground, no pushes. */
+    strictPartial({
+      terrain: TerrainSpecCodec,
+      pushes: t.array(PushSpecCodec),
+    }),
+  ],
   "TaskSpec",
 );
 export type TaskSpec = t.TypeOf<typeof TaskSpecCodec>;
 
-/** An initial state: the task's resting state, or explicit qpos/qvel. */
+/** Hand-crafted controllers that produce demonstrations (src/demos/). */
+export const DemoControllerCodec = t.keyof({ simbicon: null, "hopper-hop": null }, "DemoController");
+export type DemoController = t.TypeOf<typeof DemoControllerCodec>;
+
+/**
+ * An initial state: the task's resting state, explicit qpos/qvel, or the
+ * `index`-th of `of` states spread over one steady cycle of a demonstration
+ * controller's gait (started from rest, on flat ground).
+ */
 export const ConditionCodec = t.union(
   [
     strict({ kind: t.literal("rest") }),
     strict({ kind: t.literal("state"), qpos: t.array(Finite), qvel: t.array(Finite) }),
+    strict({ kind: t.literal("gaitPhase"), controller: DemoControllerCodec, index: NonNegativeInt, of: PositiveInt }),
   ],
   "Condition",
 );
@@ -59,6 +137,8 @@ export const TrajectoryInitCodec = t.union(
     // Small seeded random torques break the symmetry of a resting start.
     strict({ kind: t.literal("random"), std: NonNegative }),
     strict({ kind: t.literal("demonstration"), demonstration: DemonstrationCodec }),
+    // The demonstration a `demonstrate` stage recorded for each condition.
+    strict({ kind: t.literal("recorded") }),
   ],
   "TrajectoryInit",
 );
@@ -87,6 +167,11 @@ const InitializeTrajectoriesCodec = t.intersection(
     strictPartial({
       /** Tracking term weight (the papers use 0.05); needs a demonstration. */
       track: strict({ weight: NonNegative }),
+      /**
+       * Motor noise for sampling: per-joint std = fraction × the std over time
+       * of the demonstration's torque on that joint (2013 paper: 0.1; 0.01 variant).
+       */
+      motorNoise: strict({ fraction: NonNegative }),
       ilqg: IlqgOptionsCodec,
     }),
   ],
@@ -95,16 +180,23 @@ const InitializeTrajectoriesCodec = t.intersection(
 
 const IlqgIterationCodec = strict({ kind: t.literal("ilqgIteration") }, "ilqgIteration");
 
+/** Record a demonstration per condition by running a hand-crafted controller. */
+const DemonstrateCodec = strict({ kind: t.literal("demonstrate"), controller: DemoControllerCodec }, "demonstrate");
+
 const EvaluateCodec = t.intersection(
   [
     strict({ kind: t.literal("evaluate"), noise: t.boolean }),
-    strictPartial({ samples: PositiveInt }),
+    strictPartial({
+      samples: PositiveInt,
+      /** Which controller to roll out: the trajectory distribution (default) or the demonstration controller. */
+      controller: t.keyof({ trajectory: null, demonstration: null }),
+    }),
   ],
   "evaluate",
 );
 
 /** The stage kinds. Later issues add optimizeQ, fitTheta, updateLambda, adaptWr, … here. */
-export const StageSpecCodec = t.union([InitializeTrajectoriesCodec, IlqgIterationCodec, EvaluateCodec], "StageSpec");
+export const StageSpecCodec = t.union([DemonstrateCodec, InitializeTrajectoriesCodec, IlqgIterationCodec, EvaluateCodec], "StageSpec");
 export type StageSpec = t.TypeOf<typeof StageSpecCodec>;
 export type StageKind = StageSpec["kind"];
 
@@ -150,6 +242,7 @@ type InitStage = Extract<StageSpec, { kind: "initializeTrajectories" }>;
 type EvalStage = Extract<StageSpec, { kind: "evaluate" }>;
 
 export const stage = {
+  demonstrate: (o: { controller: DemoController }): StageSpec => ({ kind: "demonstrate", ...o }),
   initializeTrajectories: (o: Without<InitStage, "kind" | "method"> & { method?: "ilqg" }): InitStage => ({
     kind: "initializeTrajectories",
     method: "ilqg",
@@ -159,15 +252,25 @@ export const stage = {
   evaluate: (o: Without<EvalStage, "kind">): EvalStage => ({ kind: "evaluate", ...o }),
 };
 
+/** Options of a legged task: the horizon and, optionally, the ground and pushes. */
+export interface LeggedTaskOptions {
+  readonly horizon: number;
+  readonly terrain?: TerrainSpec;
+  readonly pushes?: PushSpec[];
+}
+
 export const task = {
   swimmer: (o: { horizon: number }): TaskSpec => ({ kind: "swimmer", ...o }),
-  hopper: (o: { horizon: number }): TaskSpec => ({ kind: "hopper", ...o }),
-  walker: (o: { horizon: number }): TaskSpec => ({ kind: "walker", ...o }),
+  hopper: (o: LeggedTaskOptions): TaskSpec => ({ kind: "hopper", ...o }),
+  walker: (o: LeggedTaskOptions): TaskSpec => ({ kind: "walker", ...o }),
 };
 
 export const condition = {
   rest: (): Condition => ({ kind: "rest" }),
   state: (qpos: number[], qvel: number[]): Condition => ({ kind: "state", qpos, qvel }),
+  /** `of` initial states spread over one cycle of the controller's gait. */
+  gaitPhases: (controller: DemoController, of: number): Condition[] =>
+    Array.from({ length: of }, (_, index) => ({ kind: "gaitPhase" as const, controller, index, of })),
 };
 
 /** iLQG from an initial nominal, as one init stage plus `iterations` iteration stages. */

@@ -10,7 +10,7 @@
 import { Observable } from "rxjs";
 import { unrollPipeline, type Experiment, type StageKind } from "../dsl/experiment.js";
 import { stageFor } from "../algorithms/stages.js";
-import type { Metrics, RunState, StageEnv, World } from "../algorithms/state.js";
+import { initialRunState, type Metrics, type RunState, type StageEnv, type World } from "../algorithms/state.js";
 import type { Task } from "../tasks/types.js";
 import { Simulator, mujocoWarnings } from "../sim/mujoco.js";
 import { taskFor } from "../tasks/index.js";
@@ -46,8 +46,8 @@ export type RunEvent =
 export interface InterpretOptions {
   readonly experiment: Experiment;
   readonly run: RunHandle;
-  /** The state before stage `startStage` (initial state, or a checkpoint's). */
-  readonly state: RunState;
+  /** The state before stage `startStage` (a checkpoint's); absent at stage 0: the initial state is built here. */
+  readonly state?: RunState;
   readonly startStage: number;
   /** Stop after this stage index (inclusive), e.g. to test resumption. */
   readonly stopAfterStage?: number;
@@ -94,7 +94,7 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
       const { worlds, dispose } = await createWorlds(experiment);
       try {
         const env: StageEnv = { experiment, horizon: experiment.task.horizon, worlds };
-        let state = options.state;
+        let state = options.state ?? initialRunState(experiment, worlds);
         let index = options.startStage;
         for (; index <= last && !cancelled; index++) {
           const { spec, label } = stages[index];

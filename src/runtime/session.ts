@@ -7,9 +7,9 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Observable } from "rxjs";
-import { unrollPipeline, type Experiment } from "../dsl/experiment.js";
+import { unrollPipeline, type DemoController, type Experiment } from "../dsl/experiment.js";
 import { decodeExperiment, ExperimentValidationError } from "../dsl/validate.js";
-import { initialRunState, type RunState } from "../algorithms/state.js";
+import type { RunState } from "../algorithms/state.js";
 import { taskFor } from "../tasks/index.js";
 import type { Task } from "../tasks/types.js";
 import { canonicalJson, decodeValue, diffValues, encodeValue, sha256Hex, type JsonValue, type ValueChange } from "./canonical.js";
@@ -90,25 +90,36 @@ export function startRun(
   options: { store: string; source?: string; stopAfterStage?: number; seedOverride?: number },
 ): StartedRun {
   const task = taskFor(experiment.task);
-  checkConditions(experiment, task, options.source);
-  const state = initialRunState(experiment, task); // fails before anything is written
+  checkConditions(experiment, task, options.source); // fails before anything is written
   const id = experimentIdentity(experiment);
   const run = createRun(options.store, id.json, id.hash, experiment.name, options.source, { seedOverride: options.seedOverride });
-  return { run, startStage: 0, events: interpret({ experiment, run, state, startStage: 0, stopAfterStage: options.stopAfterStage }) };
+  return { run, startStage: 0, events: interpret({ experiment, run, startStage: 0, stopAfterStage: options.stopAfterStage }) };
 }
 
 /**
  * What the codec cannot check without the task: an explicit condition's
  * qpos/qvel lengths. Throws an ExperimentValidationError naming the field.
  */
+/** Which task each demonstration controller drives. */
+const DEMO_TASK: Record<DemoController, string> = { simbicon: "walker", "hopper-hop": "hopper" };
+
 export function checkConditions(experiment: Experiment, task: Task, source?: string): void {
   const nq = task.stateLayout.qpos.length;
   const nv = task.stateLayout.qvel.length;
   const problems: string[] = [];
   experiment.conditions.forEach((c, i) => {
+    if (c.kind === "gaitPhase") {
+      if (DEMO_TASK[c.controller] !== task.name) problems.push(`conditions[${i}].controller: ${c.controller} drives the ${DEMO_TASK[c.controller]}, not the ${task.name}`);
+      if (c.index >= c.of) problems.push(`conditions[${i}].index: ${c.index} must be below of = ${c.of}`);
+    }
     if (c.kind !== "state") return;
     if (c.qpos.length !== nq) problems.push(`conditions[${i}].qpos: ${task.name} needs ${nq} values, got ${c.qpos.length}`);
     if (c.qvel.length !== nv) problems.push(`conditions[${i}].qvel: ${task.name} needs ${nv} values, got ${c.qvel.length}`);
+  });
+  unrollPipeline(experiment.pipeline).forEach(({ spec, index }) => {
+    if (spec.kind === "demonstrate" && DEMO_TASK[spec.controller] !== task.name) {
+      problems.push(`stage ${index} (demonstrate).controller: ${spec.controller} drives the ${DEMO_TASK[spec.controller]}, not the ${task.name}`);
+    }
   });
   if (problems.length > 0) throw new ExperimentValidationError(problems.map((p) => (source ? `${source}: ${p}` : p)));
 }
@@ -143,9 +154,8 @@ export function resumeRun(dir: string, options: ResumeOptions = {}): StartedRun 
     throw new ResumeError(`cannot resume from stage ${startStage}: the last good checkpoint is stage ${lastGood}${latest.corrupt.length ? ` (corrupt: ${latest.corrupt.join(", ")})` : ""}`);
   }
   if (startStage > total) throw new ResumeError(`stage ${startStage} is past the end of the pipeline (${total} stages)`);
-  let state: RunState;
-  if (startStage === 0) state = initialRunState(experiment, taskFor(experiment.task));
-  else state = decodeValue(readCheckpoint(run, startStage - 1).state as JsonValue) as RunState;
+  // Stage 0 starts from the initial state, which the interpreter builds.
+  const state = startStage === 0 ? undefined : (decodeValue(readCheckpoint(run, startStage - 1).state as JsonValue) as RunState);
   // Checkpoints at or after the restart point (good or corrupt) are moved
   // aside, never overwritten or deleted.
   if (listCheckpointIndices(run).some((i) => i >= startStage)) truncateAfter(run, startStage - 1);

@@ -1,0 +1,42 @@
+/**
+ * Demonstration controllers by name, and what the pipeline needs from them:
+ * a fresh controller per rollout (they are finite-state machines with memory),
+ * and initial states spread over one cycle of their gait.
+ */
+import type { DemoController } from "../dsl/experiment.js";
+import type { Simulator } from "../sim/mujoco.js";
+import type { Task } from "../tasks/types.js";
+import type { Controller } from "../trajopt/types.js";
+import { hopperController } from "./hopper-hop.js";
+
+/** A new controller (with fresh internal state) for one rollout on `task`. */
+export function demoController(name: DemoController, task: Task): Controller {
+  switch (name) {
+    case "hopper-hop":
+      if (task.name !== "hopper") throw new Error(`the hopper-hop controller drives the hopper, not the ${task.name}`);
+      return hopperController(task);
+    case "simbicon":
+      throw new Error("the simbicon controller is not available yet");
+  }
+}
+
+/** Steps of warm-up from rest before a gait counts as steady, and the span sampled. */
+const SETTLE_SECONDS = 1.0;
+const CYCLE_SECONDS = 1.0;
+
+/**
+ * `k` states spread evenly over one gait cycle: the controller walks (or hops)
+ * from rest for SETTLE_SECONDS, then states are taken every CYCLE_SECONDS / k.
+ */
+export function gaitPhaseStates(name: DemoController, task: Task, sim: Simulator, k: number): Float64Array[] {
+  const settle = Math.round(SETTLE_SECONDS / task.dt);
+  const span = Math.round(CYCLE_SECONDS / task.dt);
+  const T = settle + span;
+  const xs = new Float64Array((T + 1) * task.nx);
+  const us = new Float64Array(T * task.nu);
+  sim.rollout(task.restState, demoController(name, task), T, xs, us);
+  return Array.from({ length: k }, (_, j) => {
+    const t = settle + Math.floor((j * span) / k);
+    return xs.slice(t * task.nx, (t + 1) * task.nx);
+  });
+}
