@@ -76,10 +76,12 @@ export type Stage<S extends StageSpec = StageSpec> = (
 
 /**
  * The state before stage 0: the seeded generator and each condition's x_0.
- * A `gaitPhase` condition runs its demonstration controller from rest in its
- * world (deterministic) to find the state at that phase of the gait.
+ * A `gaitPhase` condition runs its demonstration controller from rest in the
+ * plain world (flat ground, no pushes; deterministic) to find the state at
+ * that phase of the gait, then moves it back to rootx = 0 (the start of every
+ * terrain is flat), so every condition starts at the same place.
  */
-export function initialRunState(experiment: Experiment, worlds: readonly World[]): RunState {
+export function initialRunState(experiment: Experiment, worlds: readonly World[], plain: World = worlds[0]): RunState {
   const conditions = experiment.conditions.map((c, i): ConditionState => {
     const { task, sim } = worlds[i];
     const nq = task.stateLayout.qpos.length;
@@ -94,7 +96,8 @@ export function initialRunState(experiment: Experiment, worlds: readonly World[]
       x0 = Float64Array.from([...c.qpos, ...c.qvel]);
     } else {
       if (c.index >= c.of) throw new Error(`conditions[${i}].index: ${c.index} must be below of = ${c.of}`);
-      x0 = gaitPhaseStates(c.controller, task, sim, c.of)[c.index];
+      x0 = gaitPhaseStates(c.controller, plain.task, plain.sim, c.of)[c.index];
+      x0[0] = 0; // qpos.rootx: the gait is the same anywhere on flat ground
     }
     return { x0, trajectory: null, tracking: null, settings: null, demonstration: null, motorNoise: null };
   });

@@ -113,15 +113,25 @@ export type DemoController = t.TypeOf<typeof DemoControllerCodec>;
  * `index`-th of `of` states spread over one steady cycle of a demonstration
  * controller's gait (started from rest, on flat ground).
  */
-export const ConditionCodec = t.union(
+export const ConditionCodec = t.intersection(
   [
-    strict({ kind: t.literal("rest") }),
-    strict({ kind: t.literal("state"), qpos: t.array(Finite), qvel: t.array(Finite) }),
-    strict({ kind: t.literal("gaitPhase"), controller: DemoControllerCodec, index: NonNegativeInt, of: PositiveInt }),
+    t.union([
+      strict({ kind: t.literal("rest") }),
+      strict({ kind: t.literal("state"), qpos: t.array(Finite), qvel: t.array(Finite) }),
+      strict({ kind: t.literal("gaitPhase"), controller: DemoControllerCodec, index: NonNegativeInt, of: PositiveInt }),
+    ]),
+    /** This condition's own environment, in place of the task's (e.g. one of several training terrains). */
+    strictPartial({ terrain: TerrainSpecCodec, pushes: t.array(PushSpecCodec) }),
   ],
   "Condition",
 );
 export type Condition = t.TypeOf<typeof ConditionCodec>;
+
+/** The task spec of condition i: the experiment's, with the condition's environment overrides. */
+export function conditionTaskSpec(e: { task: TaskSpec; conditions: readonly Condition[] }, i: number): TaskSpec {
+  const c = e.conditions[i];
+  return { ...e.task, ...(c.terrain ? { terrain: c.terrain } : {}), ...(c.pushes ? { pushes: c.pushes } : {}) };
+}
 
 /** A recorded demonstration: T+1 states and T actions, each a row of numbers. */
 export const DemonstrationCodec = strict(
@@ -265,9 +275,11 @@ export const task = {
   walker: (o: LeggedTaskOptions): TaskSpec => ({ kind: "walker", ...o }),
 };
 
+type Environment = { terrain?: TerrainSpec; pushes?: PushSpec[] };
+
 export const condition = {
-  rest: (): Condition => ({ kind: "rest" }),
-  state: (qpos: number[], qvel: number[]): Condition => ({ kind: "state", qpos, qvel }),
+  rest: (env: Environment = {}): Condition => ({ kind: "rest", ...env }),
+  state: (qpos: number[], qvel: number[], env: Environment = {}): Condition => ({ kind: "state", qpos, qvel, ...env }),
   /** `of` initial states spread over one cycle of the controller's gait. */
   gaitPhases: (controller: DemoController, of: number): Condition[] =>
     Array.from({ length: of }, (_, index) => ({ kind: "gaitPhase" as const, controller, index, of })),

@@ -4,6 +4,7 @@
  * controller, as plain JSON anyone with MuJoCo can replay.
  */
 import { decodeExperiment } from "../dsl/validate.js";
+import { conditionTaskSpec } from "../dsl/experiment.js";
 import type { RunState } from "../algorithms/state.js";
 import { taskFor } from "../tasks/index.js";
 import { decodeValue, type JsonValue } from "./canonical.js";
@@ -28,8 +29,21 @@ export interface ControllerExport {
   readonly stateLayout: { readonly qpos: readonly number[]; readonly qvel: readonly number[] };
   readonly initialState: { readonly qpos: number[]; readonly qvel: number[] };
   readonly controller: LinearGaussianExport;
+  /** External pushes to replay: xfrc_applied force on `body` during control steps [fromStep, toStep). */
+  readonly perturbations: readonly { readonly body: string; readonly force: readonly number[]; readonly fromStep: number; readonly toStep: number }[];
   readonly meanAction: string;
-  readonly source: { readonly run: string; readonly stage: number; readonly condition: number; readonly digest: string };
+  readonly source: { readonly run: string; readonly stage: number; readonly condition: number; readonly digest: string; readonly what: string };
+}
+
+/**
+ * A recorded demonstration in the linear-Gaussian format: its states as x̄,
+ * its actions as ū, no feedback and no noise, so the mean action replays the
+ * demonstration open loop (MuJoCo is deterministic).
+ */
+function demonstrationAsController(c: RunState["conditions"][number], nx: number, nu: number) {
+  if (!c.demonstration) return null;
+  const T = c.demonstration.us.length / nu;
+  return { T, xbar: c.demonstration.xs, ubar: c.demonstration.us, K: new Float64Array(T * nu * nx), k: new Float64Array(T * nu), cov: new Float64Array(T * nu * nu) };
 }
 
 function rows(a: Float64Array, n: number, count: number): number[][] {
@@ -41,9 +55,12 @@ function rows(a: Float64Array, n: number, count: number): number[][] {
  * checkpoint). A corrupt checkpoint is refused (CorruptCheckpointError names
  * the file) rather than silently exporting an older stage.
  */
-export function exportRun(run: RunHandle, options: { condition: number; stage?: number }): ControllerExport {
+export function exportRun(run: RunHandle, options: { condition: number; stage?: number; what?: "trajectory" | "demonstration" }): ControllerExport {
   const experiment = decodeExperiment(decodeValue(readExperiment(run)));
-  const task = taskFor(experiment.task);
+  if (!Number.isInteger(options.condition) || options.condition < 0 || options.condition >= experiment.conditions.length) {
+    throw new Error(`condition ${options.condition} does not exist (the experiment has ${experiment.conditions.length})`);
+  }
+  const task = taskFor(conditionTaskSpec(experiment, options.condition));
   const indices = listCheckpointIndices(run);
   if (indices.length === 0) throw new Error(`${run.dir} has no checkpoint yet: nothing to export`);
   const stage = options.stage ?? indices[indices.length - 1];
@@ -52,9 +69,9 @@ export function exportRun(run: RunHandle, options: { condition: number; stage?: 
   const state = decodeValue(record.state as JsonValue) as RunState;
   const c = state.conditions[options.condition];
   if (!c) throw new Error(`condition ${options.condition} does not exist (the run has ${state.conditions.length})`);
-  const tr = c.trajectory;
-  if (!tr) throw new Error(`condition ${options.condition} has no controller yet at stage ${latest.index}`);
   const { nx, nu } = task;
+  const tr = options.what === "demonstration" ? demonstrationAsController(c, nx, nu) : c.trajectory;
+  if (!tr) throw new Error(`condition ${options.condition} has no ${options.what ?? "trajectory"} yet at stage ${latest.index}`);
   const T = tr.T;
   const nq = task.stateLayout.qpos.length;
   return {
@@ -72,7 +89,8 @@ export function exportRun(run: RunHandle, options: { condition: number; stage?: 
       k: rows(tr.k, nu, T),
       cov: Array.from({ length: T }, (_, t) => rows(tr.cov.subarray(t * nu * nu, (t + 1) * nu * nu), nu, nu)),
     },
+    perturbations: task.perturbations ?? [],
     meanAction: "u_t = ubar[t] + k[t] + K[t] (x_t - xbar[t]), x = [qpos[stateLayout.qpos], qvel[stateLayout.qvel]]",
-    source: { run: run.dir, stage: latest.index, condition: options.condition, digest: record.digest },
+    source: { run: run.dir, stage: latest.index, condition: options.condition, digest: record.digest, what: options.what ?? "trajectory" },
   };
 }

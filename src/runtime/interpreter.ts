@@ -8,7 +8,7 @@
  * themselves are pure functions of (state, generator state).
  */
 import { Observable } from "rxjs";
-import { unrollPipeline, type Experiment, type StageKind } from "../dsl/experiment.js";
+import { conditionTaskSpec, unrollPipeline, type Experiment, type StageKind, type TaskSpec } from "../dsl/experiment.js";
 import { stageFor } from "../algorithms/stages.js";
 import { initialRunState, type Metrics, type RunState, type StageEnv, type World } from "../algorithms/state.js";
 import type { Task } from "../tasks/types.js";
@@ -55,20 +55,26 @@ export interface InterpretOptions {
   readonly now?: () => number;
 }
 
-/** One world per condition; conditions with the same task share a simulator. */
-export async function createWorlds(experiment: Experiment): Promise<{ worlds: World[]; dispose: () => void }> {
+/**
+ * One world per condition (its terrain and pushes), plus the plain world: flat
+ * ground, no pushes, where gait-phase initial states are found. Conditions with
+ * the same task share a simulator.
+ */
+export async function createWorlds(experiment: Experiment): Promise<{ worlds: World[]; plain: World; dispose: () => void }> {
   const sims = new Map<Task, Simulator>();
-  const worlds: World[] = [];
-  for (let i = 0; i < experiment.conditions.length; i++) {
-    const task = taskFor(experiment.task);
+  const world = async (spec: TaskSpec): Promise<World> => {
+    const task = taskFor(spec);
     let sim = sims.get(task);
     if (!sim) {
-      sim = await Simulator.fromMjcf(task.mjcf, { substeps: task.substeps });
+      sim = await Simulator.fromMjcf(task.mjcf, { substeps: task.substeps, perturbations: task.perturbations });
       sims.set(task, sim);
     }
-    worlds.push({ task, sim });
-  }
-  return { worlds, dispose: () => sims.forEach((s) => s.dispose()) };
+    return { task, sim };
+  };
+  const worlds: World[] = [];
+  for (let i = 0; i < experiment.conditions.length; i++) worlds.push(await world(conditionTaskSpec(experiment, i)));
+  const plain = await world({ kind: experiment.task.kind, horizon: experiment.task.horizon });
+  return { worlds, plain, dispose: () => sims.forEach((s) => s.dispose()) };
 }
 
 function totalWarnings(): number {
@@ -91,10 +97,10 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
       const total = stages.length;
       const last = Math.min(total - 1, options.stopAfterStage ?? Number.POSITIVE_INFINITY);
       subscriber.next({ type: "run-started", run: run.dir, totalStages: total, startStage: options.startStage });
-      const { worlds, dispose } = await createWorlds(experiment);
+      const { worlds, plain, dispose } = await createWorlds(experiment);
       try {
         const env: StageEnv = { experiment, horizon: experiment.task.horizon, worlds };
-        let state = options.state ?? initialRunState(experiment, worlds);
+        let state = options.state ?? initialRunState(experiment, worlds, plain);
         let index = options.startStage;
         for (; index <= last && !cancelled; index++) {
           const { spec, label } = stages[index];

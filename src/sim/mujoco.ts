@@ -49,11 +49,27 @@ export function mujoco(): Promise<MainModule> {
   return modulePromise;
 }
 
+/**
+ * An external force on a body's centre of mass (through `xfrc_applied`),
+ * active during control steps fromStep ≤ t < toStep of every rollout and
+ * linearization (t counts control steps from the rollout's x_0).
+ */
+export interface Perturbation {
+  /** Body name in the MJCF. */
+  readonly body: string;
+  /** World-frame force in newtons. */
+  readonly force: readonly [number, number, number];
+  readonly fromStep: number;
+  readonly toStep: number;
+}
+
 export interface SimulatorOptions {
   /** MuJoCo steps per control step (controls are held constant across them). */
   readonly substeps: number;
   /** Finite-difference step for mjd_transitionFD. */
   readonly fdEpsilon?: number;
+  /** Time-indexed pushes (none: the dynamics are time-invariant, as before). */
+  readonly perturbations?: readonly Perturbation[];
 }
 
 export class Simulator implements TrajectoryDynamics {
@@ -73,6 +89,14 @@ export class Simulator implements TrajectoryDynamics {
   private readonly accB: Float64Array;
   private readonly tmpA: Float64Array;
   private readonly tmpB: Float64Array;
+  /** The perturbations, resolved: body id, force (3 per entry) and step window. */
+  readonly perturbations: readonly Perturbation[];
+  private readonly pertBody: Int32Array;
+  private readonly pertForce: Float64Array;
+  private readonly pertFrom: Int32Array;
+  private readonly pertTo: Int32Array;
+  /** Distinct perturbed body ids: their xfrc_applied rows are rewritten at every step. */
+  private readonly pertBodies: Int32Array;
   private disposed = false;
 
   private constructor(
@@ -105,6 +129,22 @@ export class Simulator implements TrajectoryDynamics {
     this.accB = new Float64Array(this.nx * this.nu);
     this.tmpA = new Float64Array(this.nx * this.nx);
     this.tmpB = new Float64Array(this.nx * this.nu);
+    const perts = options.perturbations ?? [];
+    this.perturbations = perts;
+    this.pertBody = new Int32Array(perts.length);
+    this.pertForce = new Float64Array(3 * perts.length);
+    this.pertFrom = new Int32Array(perts.length);
+    this.pertTo = new Int32Array(perts.length);
+    perts.forEach((p, k) => {
+      const id = mj.mj_name2id(model, mj.mjtObj.mjOBJ_BODY.value, p.body);
+      if (id < 0) throw new Error(`perturbation: the model has no body named "${p.body}"`);
+      if (!p.force.every(Number.isFinite)) throw new Error(`perturbation on "${p.body}": force must be finite`);
+      this.pertBody[k] = id;
+      for (let i = 0; i < 3; i++) this.pertForce[3 * k + i] = p.force[i];
+      this.pertFrom[k] = p.fromStep;
+      this.pertTo[k] = p.toStep;
+    });
+    this.pertBodies = Int32Array.from(new Set(this.pertBody));
   }
 
   /** Load an MJCF model from text. */
@@ -177,13 +217,43 @@ export class Simulator implements TrajectoryDynamics {
     return this.model.nbody;
   }
 
+  /** Whether any perturbation was given (otherwise the dynamics do not depend on t). */
+  get hasPerturbations(): boolean {
+    return this.pertBody.length > 0;
+  }
+
+  /**
+   * Write the perturbation forces of control step t into xfrc_applied: the
+   * sum of the perturbations active at t on each perturbed body, zero on a
+   * perturbed body with none active (other bodies' rows are left alone).
+   * Call after `setState` (which clears xfrc_applied) and before stepping.
+   */
+  applyPerturbations(t: number): void {
+    const n = this.pertBody.length;
+    if (n === 0) return;
+    const xfrc = this.data.xfrc_applied as Float64Array;
+    for (let j = 0; j < this.pertBodies.length; j++) {
+      const o = 6 * this.pertBodies[j];
+      for (let i = 0; i < 6; i++) xfrc[o + i] = 0;
+    }
+    for (let k = 0; k < n; k++) {
+      if (t < this.pertFrom[k] || t >= this.pertTo[k]) continue;
+      const o = 6 * this.pertBody[k];
+      xfrc[o] += this.pertForce[3 * k];
+      xfrc[o + 1] += this.pertForce[3 * k + 1];
+      xfrc[o + 2] += this.pertForce[3 * k + 2];
+    }
+  }
+
   rollout(x0: Float64Array, controller: Controller, T: number, xs: Float64Array, us: Float64Array): void {
     const nx = this.nx;
     const nu = this.nu;
+    const perturbed = this.pertBody.length > 0;
     for (let i = 0; i < nx; i++) xs[i] = x0[i];
     this.setState(x0);
     for (let t = 0; t < T; t++) {
       controller(t, xs, t * nx, us, t * nu);
+      if (perturbed) this.applyPerturbations(t);
       this.stepControl(us, t * nu);
       this.getState(xs, (t + 1) * nx);
     }
@@ -193,10 +263,22 @@ export class Simulator implements TrajectoryDynamics {
    * Jacobians of the control-period map at (x, u). With s substeps and
    * per-substep Jacobians (A_j, B_j) from centered finite differences,
    * A = A_s⋯A_1 and B = Σ_j A_s⋯A_{j+1} B_j (u is held across substeps).
+   * `t` is the control step, for the perturbations active then (omitted: none).
    */
-  linearizeAt(x: Float64Array, u: Float64Array, fx: Float64Array, fu: Float64Array, xOff = 0, uOff = 0, fxOff = 0, fuOff = 0): void {
+  linearizeAt(
+    x: Float64Array,
+    u: Float64Array,
+    fx: Float64Array,
+    fu: Float64Array,
+    xOff = 0,
+    uOff = 0,
+    fxOff = 0,
+    fuOff = 0,
+    t?: number,
+  ): void {
     const { mj, model, data, nx, nu } = this;
     this.setState(x, xOff);
+    if (t !== undefined) this.applyPerturbations(t);
     this.setControl(u, uOff);
     const accA = this.accA;
     const accB = this.accB;
@@ -221,7 +303,7 @@ export class Simulator implements TrajectoryDynamics {
 
   linearize(xs: Float64Array, us: Float64Array, T: number, fx: Float64Array, fu: Float64Array): void {
     const { nx, nu } = this;
-    for (let t = 0; t < T; t++) this.linearizeAt(xs, us, fx, fu, t * nx, t * nu, t * nx * nx, t * nx * nu);
+    for (let t = 0; t < T; t++) this.linearizeAt(xs, us, fx, fu, t * nx, t * nu, t * nx * nx, t * nx * nu, t);
   }
 
   dispose(): void {
@@ -233,4 +315,16 @@ export class Simulator implements TrajectoryDynamics {
     this.data.delete();
     this.model.delete();
   }
+}
+
+/**
+ * The simulator of a task: its MJCF, substeps and (for a task with pushes)
+ * perturbations. Typed structurally so sim/ does not import tasks/.
+ */
+export function createSimulator(task: {
+  readonly mjcf: string;
+  readonly substeps: number;
+  readonly perturbations?: readonly Perturbation[];
+}): Promise<Simulator> {
+  return Simulator.fromMjcf(task.mjcf, { substeps: task.substeps, perturbations: task.perturbations });
 }

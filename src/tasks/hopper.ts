@@ -9,8 +9,9 @@
  *   cost: w_u 1e-3, w_v 1, w_h 10, v* = 1.5 m/s, p* = HOPPER_STANDING_HEIGHT
  */
 import { locomotionCost } from "./cost.js";
-import type { Task } from "./types.js";
-import { PLANAR_FLOOR, fmt, identityLayout, planarDefaults, planarOption, planarRootJoints, stateNamesFor } from "./planar.js";
+import type { LeggedTask } from "./types.js";
+import type { GroundProfile } from "./terrain.js";
+import { fmt, identityLayout, leggedEnvironment, leggedFall, planarDefaults, planarGround, planarOption, planarRootJoints, stateNamesFor, type EnvironmentOptions } from "./planar.js";
 
 /** Link lengths and radii in metres. */
 export const HOPPER_DIMENSIONS = {
@@ -46,12 +47,17 @@ export const HOPPER_CTRL_RANGE = 20;
 export const HOPPER_JOINTS = ["rootx", "rootz", "rooty", "hip", "knee", "ankle"] as const;
 export const HOPPER_ACTUATORS = ["hip", "knee", "ankle"] as const;
 
-export const HOPPER_MJCF = `<mujoco model="gps-hopper">
+/**
+ * The hopper MJCF on the given ground: the plane z = 0 when `ground` is null
+ * (= HOPPER_MJCF), else the terrain boxes of the profile (planarGround).
+ */
+export function hopperMjcf(ground: GroundProfile | null = null): string {
+  return `<mujoco model="gps-hopper">
   <compiler angle="degree" inertiafromgeom="true"/>
   ${planarOption(HOPPER_TIMESTEP)}
   ${planarDefaults({ armature: 0.1, damping: 0.5, ctrlRange: HOPPER_CTRL_RANGE })}
   <worldbody>
-    ${PLANAR_FLOOR}
+    ${planarGround(ground ? ground.points : null)}
     <body name="torso" pos="0 0 ${fmt(HOPPER_STANDING_HEIGHT)}">
       ${planarRootJoints(HOPPER_STANDING_HEIGHT)}
       <geom name="torso" fromto="0 0 ${fmt(-D.torsoLength / 2)} 0 0 ${fmt(D.torsoLength / 2)}" size="${D.torsoRadius}"/>
@@ -76,8 +82,11 @@ export const HOPPER_MJCF = `<mujoco model="gps-hopper">
   </actuator>
 </mujoco>
 `;
+}
 
-export interface HopperOptions {
+export const HOPPER_MJCF = hopperMjcf(null);
+
+export interface HopperOptions extends EnvironmentOptions {
   /** Cost overrides (defaults: the 2013 paper's hopper weights with this model's p*). */
   readonly wu?: number;
   readonly wv?: number;
@@ -86,13 +95,20 @@ export interface HopperOptions {
   readonly targetHeight?: number;
 }
 
-/** The hopper task; options override the cost weights and targets. */
-export function hopperTask(options: HopperOptions = {}): Task {
+/**
+ * The hopper task; options override the cost weights and targets and set the
+ * environment: `terrain` (MJCF ground, and the cost's height becomes relative
+ * to the ground) and `pushes` (perturbations on the torso).
+ */
+export function hopperTask(options: HopperOptions = {}): LeggedTask {
   const nq = HOPPER_JOINTS.length;
   const nx = 2 * nq;
   const nu = HOPPER_ACTUATORS.length;
+  const dt = HOPPER_TIMESTEP * HOPPER_SUBSTEPS;
+  const env = leggedEnvironment(options, dt);
   const restState = new Float64Array(nx);
-  restState[1] = HOPPER_STANDING_HEIGHT; // rootz; every other entry is 0 in the nominal pose
+  // rootz; every other entry is 0 in the nominal pose. Generated terrain is flat at x = 0 (height 0).
+  restState[1] = HOPPER_STANDING_HEIGHT + env.groundHeight(0);
   const forwardVelocityIndex = nq + 0; // qvel.rootx
   const heightIndex = 1; // qpos.rootz
   const cost = locomotionCost(nx, nu, {
@@ -103,12 +119,14 @@ export function hopperTask(options: HopperOptions = {}): Task {
     targetHeight: options.targetHeight ?? HOPPER_STANDING_HEIGHT,
     velocityIndex: forwardVelocityIndex,
     heightIndex,
+    ground: env.costGround,
+    rootXIndex: 0, // qpos.rootx
   });
   return {
     name: "hopper",
-    mjcf: HOPPER_MJCF,
+    mjcf: env.ground ? hopperMjcf(env.ground) : HOPPER_MJCF,
     substeps: HOPPER_SUBSTEPS,
-    dt: HOPPER_TIMESTEP * HOPPER_SUBSTEPS,
+    dt,
     nx,
     nu,
     stateLayout: identityLayout(nq),
@@ -118,8 +136,14 @@ export function hopperTask(options: HopperOptions = {}): Task {
     forwardVelocityIndex,
     heightIndex,
     cost,
+    terrain: env.terrain,
+    ground: env.ground,
+    groundHeight: env.groundHeight,
+    pushes: env.pushes,
+    perturbations: env.perturbations,
+    fall: leggedFall(HOPPER_STANDING_HEIGHT, 2), // qpos.rooty
   };
 }
 
 /** The hopper with the papers' weights. */
-export const hopper: Task = hopperTask();
+export const hopper: LeggedTask = hopperTask();

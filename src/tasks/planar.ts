@@ -11,7 +11,9 @@
  * torso (positive = rotation about +y, i.e. leaning forward, since +x is
  * forward and +z is up).
  */
-import type { StateLayout } from "./types.js";
+import type { PushSpec, TerrainSpec } from "../dsl/experiment.js";
+import type { FallCriteria, Perturbation, StateLayout } from "./types.js";
+import { groundHeight, groundOf, groundProfile, isFlatTerrain, normalizePushes, normalizeTerrain, pushPerturbations, type Ground, type GroundProfile } from "./terrain.js";
 
 /**
  * Softened contacts (Tassa, Erez & Todorov 2012 in spirit): a contact time
@@ -43,8 +45,56 @@ export function planarDefaults(options: { armature: number; damping: number; ctr
   </default>`;
 }
 
+/** Contact attributes shared by every ground geom (the plane or the terrain boxes). */
+const GROUND_CONTACT = `contype="1" conaffinity="1" condim="3" friction="0.9 0.005 0.0001" solref="${SOFT_CONTACT_SOLREF}" solimp="${SOFT_CONTACT_SOLIMP}"`;
+
 /** The floor: a plane through z = 0 that collides with every link. */
-export const PLANAR_FLOOR = `<geom name="floor" type="plane" size="40 2 0.1" pos="0 0 0" contype="1" conaffinity="1" condim="3" friction="0.9 0.005 0.0001" solref="${SOFT_CONTACT_SOLREF}" solimp="${SOFT_CONTACT_SOLIMP}" rgba="0.3 0.35 0.4 1"/>`;
+export const PLANAR_FLOOR = `<geom name="floor" type="plane" size="40 2 0.1" pos="0 0 0" ${GROUND_CONTACT} rgba="0.3 0.35 0.4 1"/>`;
+
+/** Thickness of each terrain box (m): thick enough that no link passes through a slab. */
+export const TERRAIN_BOX_THICKNESS = 0.5;
+/** Length (m) of the flat boxes that continue the terrain beyond each end of the profile. */
+export const TERRAIN_EXTENSION = 20;
+
+/**
+ * The ground as MJCF: the plane for flat ground (`points` null), otherwise
+ * one box geom per segment of the polyline (x–z plane), rotated about y so its
+ * top face lies exactly on the segment, TERRAIN_BOX_THICKNESS thick below it,
+ * 4 m wide in y, with the same contact parameters as the plane; plus a flat
+ * box of TERRAIN_EXTENSION metres beyond each end. Consecutive top faces share
+ * their end points, so the surface is continuous (under a convex kink the two
+ * slabs leave a wedge below the surface, which nothing can reach from above).
+ * Geoms are named `ground0`, `ground1`, … from the back.
+ */
+export function planarGround(points: readonly { readonly x: number; readonly z: number }[] | null): string {
+  if (points === null) return PLANAR_FLOOR;
+  if (points.length < 2) throw new Error("a terrain profile needs at least two points");
+  const first = points[0];
+  const last = points[points.length - 1];
+  const segments: [number, number, number, number][] = [[first.x - TERRAIN_EXTENSION, first.z, first.x, first.z]];
+  for (let i = 0; i + 1 < points.length; i++) {
+    const a = points[i];
+    const b = points[i + 1];
+    if (b.x > a.x) segments.push([a.x, a.z, b.x, b.z]);
+  }
+  segments.push([last.x, last.z, last.x + TERRAIN_EXTENSION, last.z]);
+  const h = TERRAIN_BOX_THICKNESS / 2;
+  return segments
+    .map(([x1, z1, x2, z2], i) => {
+      const dx = x2 - x1;
+      const dz = z2 - z1;
+      const len = Math.hypot(dx, dz);
+      const a = Math.atan2(dz, dx);
+      // Top-face normal n = (−sin a, 0, cos a); the box centre is h below the segment's midpoint.
+      const cx = (x1 + x2) / 2 + h * Math.sin(a);
+      const cz = (z1 + z2) / 2 - h * Math.cos(a);
+      // Rotation by −a about +y maps the box's local x to (cos a, 0, sin a) and its local z to n.
+      const quat = `${fmtFine(Math.cos(a / 2))} 0 ${fmtFine(-Math.sin(a / 2))} 0`;
+      const shade = i % 2 === 0 ? "0.3 0.35 0.4 1" : "0.35 0.4 0.45 1";
+      return `<geom name="ground${i}" type="box" size="${fmtFine(len / 2)} 2 ${fmtFine(h)}" pos="${fmtFine(cx)} 0 ${fmtFine(cz)}" quat="${quat}" ${GROUND_CONTACT} rgba="${shade}"/>`;
+    })
+    .join("\n    ");
+}
 
 /**
  * The planar root joints, to be placed first inside the root body: slide
@@ -72,4 +122,52 @@ export function stateNamesFor(joints: readonly string[]): string[] {
 /** Fixed-precision number formatting for MJCF attributes (no exponent notation). */
 export function fmt(v: number): string {
   return Number(v.toFixed(6)).toString();
+}
+
+/** 12 decimals, for terrain geometry that must match the profile to well below a micron. */
+export function fmtFine(v: number): string {
+  const r = Number(v.toFixed(12));
+  return r === 0 ? "0" : r.toFixed(12).replace(/\.?0+$/, "");
+}
+
+/** Environment parameters of a legged task (both optional: flat ground, no pushes). */
+export interface EnvironmentOptions {
+  readonly terrain?: TerrainSpec;
+  readonly pushes?: readonly PushSpec[];
+}
+
+/** What a legged task derives from its environment parameters. */
+export interface LeggedEnvironment {
+  readonly terrain: TerrainSpec;
+  /** null: the flat plane. */
+  readonly ground: GroundProfile | null;
+  groundHeight(x: number): number;
+  /** The cost's ground (undefined on flat ground: the absolute height term, as before). */
+  readonly costGround: Ground | undefined;
+  readonly pushes: readonly PushSpec[];
+  readonly perturbations: readonly Perturbation[];
+}
+
+/** Resolve terrain and pushes for a legged task with control period dt (pushes act on the body "torso"). */
+export function leggedEnvironment(options: EnvironmentOptions, dt: number): LeggedEnvironment {
+  const terrain = normalizeTerrain(options.terrain);
+  const ground = isFlatTerrain(terrain) ? null : groundProfile(terrain);
+  return {
+    terrain,
+    ground,
+    groundHeight: ground ? (x: number) => groundHeight(ground, x) : () => 0,
+    costGround: ground ? groundOf(ground) : undefined,
+    pushes: normalizePushes(options.pushes),
+    perturbations: pushPerturbations(options.pushes, dt, "torso"),
+  };
+}
+
+/** Fallen: the torso centre below this fraction of the standing height H above the ground. */
+export const FALL_HEIGHT_FRACTION = 0.6;
+/** Fallen: |torso pitch| above this many radians (about 57°). */
+export const FALL_MAX_PITCH = 1.0;
+
+/** The legged models' fall criteria: root below 0.6·H above the ground, or |qpos.rooty| > 1 rad. */
+export function leggedFall(standingHeight: number, pitchIndex = 2): FallCriteria {
+  return { minHeightAboveGround: FALL_HEIGHT_FRACTION * standingHeight, maxAbsPitch: FALL_MAX_PITCH, pitchIndex };
 }

@@ -1,4 +1,24 @@
+import type { PushSpec, TerrainSpec } from "../dsl/experiment.js";
+import type { Perturbation } from "../sim/mujoco.js";
 import type { Cost } from "../trajopt/types.js";
+import type { GroundProfile } from "./terrain.js";
+
+export type { Perturbation } from "../sim/mujoco.js";
+export type { GroundProfile } from "./terrain.js";
+
+/**
+ * When a rollout counts as fallen (evaluation; `hasFallen` in tasks/index.ts):
+ * the root (torso centre) lower than `minHeightAboveGround` above the ground
+ * directly below it, or the torso pitch x[pitchIndex] beyond ±maxAbsPitch.
+ */
+export interface FallCriteria {
+  /** Metres, measured vertically from the ground under qpos.rootx. */
+  readonly minHeightAboveGround: number;
+  /** Radians. */
+  readonly maxAbsPitch: number;
+  /** Index in x of the torso pitch (qpos.rooty). */
+  readonly pitchIndex: number;
+}
 
 /**
  * Which MuJoCo qpos/qvel entries make up the state x, in order:
@@ -31,6 +51,30 @@ export interface Task {
   /** Index in x of the root's forward velocity and of the root height (or -1). */
   readonly forwardVelocityIndex: number;
   readonly heightIndex: number;
-  /** The papers' running cost l(x, u) (gps-math §1). */
+  /** The papers' running cost l(x, u) (gps-math §1); on terrain its height term is relative to the ground. */
   readonly cost: Cost;
+  // Environment (optional: the swimmer has none; the hopper and walker always set them, see
+  // LeggedTask; read them through `taskGroundHeight`, `taskPerturbations`, `hasFallen`).
+  /** The ground this task was built with, defaults filled in ({ kind: "flat" } for the plane). */
+  readonly terrain?: TerrainSpec;
+  /** The ground polyline, or null for the flat plane z = 0. */
+  readonly ground?: GroundProfile | null;
+  /** Ground height under x (0 on flat ground). */
+  readonly groundHeight?: (x: number) => number;
+  /** The pushes this task was built with, defaults filled in. */
+  readonly pushes?: readonly PushSpec[];
+  /** The pushes as simulator perturbations (control steps at this task's dt); pass them to the Simulator. */
+  readonly perturbations?: readonly Perturbation[];
+  /** Fall criteria for evaluation; null or absent where falling means nothing (the swimmer). */
+  readonly fall?: FallCriteria | null;
+}
+
+/** A hopper or walker task: the environment fields are always there. */
+export interface LeggedTask extends Task {
+  readonly terrain: TerrainSpec;
+  readonly ground: GroundProfile | null;
+  readonly groundHeight: (x: number) => number;
+  readonly pushes: readonly PushSpec[];
+  readonly perturbations: readonly Perturbation[];
+  readonly fall: FallCriteria;
 }

@@ -10,8 +10,9 @@
  *   cost: w_u 1e-4, w_v 1, w_h 10, v* = 1.2 m/s, p* = WALKER_STANDING_HEIGHT
  */
 import { locomotionCost } from "./cost.js";
-import type { Task } from "./types.js";
-import { PLANAR_FLOOR, fmt, identityLayout, planarDefaults, planarOption, planarRootJoints, stateNamesFor } from "./planar.js";
+import type { LeggedTask } from "./types.js";
+import type { GroundProfile } from "./terrain.js";
+import { fmt, identityLayout, leggedEnvironment, leggedFall, planarDefaults, planarGround, planarOption, planarRootJoints, stateNamesFor, type EnvironmentOptions } from "./planar.js";
 
 /** Link lengths and radii in metres (both legs are identical). */
 export const WALKER_DIMENSIONS = {
@@ -71,12 +72,17 @@ function leg(side: "right" | "left", rgba: string): string {
       </body>`;
 }
 
-export const WALKER_MJCF = `<mujoco model="gps-walker">
+/**
+ * The walker MJCF on the given ground: the plane z = 0 when `ground` is null
+ * (= WALKER_MJCF), else the terrain boxes of the profile (planarGround).
+ */
+export function walkerMjcf(ground: GroundProfile | null = null): string {
+  return `<mujoco model="gps-walker">
   <compiler angle="degree" inertiafromgeom="true"/>
   ${planarOption(WALKER_TIMESTEP)}
   ${planarDefaults({ armature: 0.1, damping: 0.5, ctrlRange: WALKER_CTRL_RANGE })}
   <worldbody>
-    ${PLANAR_FLOOR}
+    ${planarGround(ground ? ground.points : null)}
     <body name="torso" pos="0 0 ${fmt(WALKER_STANDING_HEIGHT)}">
       ${planarRootJoints(WALKER_STANDING_HEIGHT)}
       <geom name="torso" fromto="0 0 ${fmt(-D.torsoLength / 2)} 0 0 ${fmt(D.torsoLength / 2)}" size="${D.torsoRadius}"/>
@@ -89,8 +95,11 @@ ${WALKER_ACTUATORS.map((j) => `    <motor name="${j}" joint="${j}" gear="${WALKE
   </actuator>
 </mujoco>
 `;
+}
 
-export interface WalkerOptions {
+export const WALKER_MJCF = walkerMjcf(null);
+
+export interface WalkerOptions extends EnvironmentOptions {
   /** Cost overrides (defaults: the 2013 paper's walker weights with this model's p*). */
   readonly wu?: number;
   readonly wv?: number;
@@ -99,13 +108,20 @@ export interface WalkerOptions {
   readonly targetHeight?: number;
 }
 
-/** The walker task; options override the cost weights and targets. */
-export function walkerTask(options: WalkerOptions = {}): Task {
+/**
+ * The walker task; options override the cost weights and targets and set the
+ * environment: `terrain` (MJCF ground, and the cost's height becomes relative
+ * to the ground) and `pushes` (perturbations on the torso).
+ */
+export function walkerTask(options: WalkerOptions = {}): LeggedTask {
   const nq = WALKER_JOINTS.length;
   const nx = 2 * nq;
   const nu = WALKER_ACTUATORS.length;
+  const dt = WALKER_TIMESTEP * WALKER_SUBSTEPS;
+  const env = leggedEnvironment(options, dt);
   const restState = new Float64Array(nx);
-  restState[1] = WALKER_STANDING_HEIGHT; // rootz; every other entry is 0 in the nominal pose
+  // rootz; every other entry is 0 in the nominal pose. Generated terrain is flat at x = 0 (height 0).
+  restState[1] = WALKER_STANDING_HEIGHT + env.groundHeight(0);
   const forwardVelocityIndex = nq + 0; // qvel.rootx
   const heightIndex = 1; // qpos.rootz
   const cost = locomotionCost(nx, nu, {
@@ -116,12 +132,14 @@ export function walkerTask(options: WalkerOptions = {}): Task {
     targetHeight: options.targetHeight ?? WALKER_STANDING_HEIGHT,
     velocityIndex: forwardVelocityIndex,
     heightIndex,
+    ground: env.costGround,
+    rootXIndex: 0, // qpos.rootx
   });
   return {
     name: "walker",
-    mjcf: WALKER_MJCF,
+    mjcf: env.ground ? walkerMjcf(env.ground) : WALKER_MJCF,
     substeps: WALKER_SUBSTEPS,
-    dt: WALKER_TIMESTEP * WALKER_SUBSTEPS,
+    dt,
     nx,
     nu,
     stateLayout: identityLayout(nq),
@@ -131,8 +149,14 @@ export function walkerTask(options: WalkerOptions = {}): Task {
     forwardVelocityIndex,
     heightIndex,
     cost,
+    terrain: env.terrain,
+    ground: env.ground,
+    groundHeight: env.groundHeight,
+    pushes: env.pushes,
+    perturbations: env.perturbations,
+    fall: leggedFall(WALKER_STANDING_HEIGHT, 2), // qpos.rooty
   };
 }
 
 /** The walker with the papers' weights. */
-export const walker: Task = walkerTask();
+export const walker: LeggedTask = walkerTask();
