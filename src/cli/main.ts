@@ -21,6 +21,8 @@ import {
 import { listRuns, openRun, readRunMeta, stageRecords, CorruptCheckpointError, writeFileAtomic } from "../runtime/store.js";
 import { diffRuns } from "../runtime/diff.js";
 import { exportRun } from "../runtime/export.js";
+import { writeRunReport } from "../report/run-report.js";
+import { join } from "node:path";
 import { createRenderer, fmt, headlineMetrics } from "./progress.js";
 
 class UsageError extends Error {
@@ -36,9 +38,12 @@ usage:
   gps list [--store DIR] [--json]
   gps diff <runA> <runB> [--json]
   gps export <run> --out FILE [--condition I] [--stage K] [--demonstration]
+  gps report <run> [--out DIR]
 
 A run is named by its directory (gps run prints it). --json prints
-machine-readable output (for run/resume: one event per line).`;
+machine-readable output (for run/resume: one event per line). run and resume
+write the report (<run>/report/index.html) when the pipeline completes,
+unless --no-report.`;
 
 const out = process.stdout;
 const err = process.stderr;
@@ -68,6 +73,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return cmdDiff(rest);
       case "export":
         return cmdExport(rest);
+      case "report":
+        return await cmdReport(rest);
       case undefined:
       case "help":
       case "--help":
@@ -111,11 +118,23 @@ function positional(args: readonly string[], n: number, what: string): string[] 
   return [...args];
 }
 
-async function drive(started: StartedRun, json: boolean): Promise<number> {
+async function drive(started: StartedRun, json: boolean, report: boolean): Promise<number> {
   const renderer = createRenderer(out, { tty: Boolean(out.isTTY) && !json });
   const sink = json ? (e: RunEvent) => out.write(`${JSON.stringify(e)}\n`) : (e: RunEvent) => renderer.next(e);
-  await lastValueFrom(started.events.pipe(tap(sink)), { defaultValue: undefined });
+  const last = await lastValueFrom(started.events.pipe(tap(sink)), { defaultValue: undefined });
   renderer.done();
+  if (report && last?.type === "run-finished" && last.complete) {
+    const r = await writeRunReport(started.run);
+    if (!json) out.write(`report: ${join(r.dir, "index.html")}\n`);
+  }
+  return 0;
+}
+
+async function cmdReport(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, options: { out: { type: "string" } } });
+  const [dir] = positional(positionals, 1, "one run directory: gps report <run>");
+  const r = await writeRunReport(openRun(dir), values.out);
+  out.write(`wrote ${r.files.length} files to ${r.dir}; open ${join(r.dir, "index.html")}\n`);
   return 0;
 }
 
@@ -128,6 +147,7 @@ async function cmdRun(argv: readonly string[]): Promise<number> {
       seed: { type: "string" },
       "stop-after-stage": { type: "string" },
       json: { type: "boolean", default: false },
+      "no-report": { type: "boolean", default: false },
     },
   });
   const [file] = positional(positionals, 1, "one experiment file: gps run <experiment.ts>");
@@ -140,7 +160,7 @@ async function cmdRun(argv: readonly string[]): Promise<number> {
   }
   const started = startRun(experiment, { store: values.store!, source: file, stopAfterStage, seedOverride: seed });
   if (!values.json) out.write(`${started.run.dir}\n`);
-  return drive(started, values.json!);
+  return drive(started, values.json!, !values["no-report"]);
 }
 
 async function cmdResume(argv: readonly string[]): Promise<number> {
@@ -152,6 +172,7 @@ async function cmdResume(argv: readonly string[]): Promise<number> {
       "stop-after-stage": { type: "string" },
       force: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
+      "no-report": { type: "boolean", default: false },
     },
   });
   const [dir] = positional(positionals, 1, "one run directory: gps resume <run>");
@@ -174,7 +195,7 @@ async function cmdResume(argv: readonly string[]): Promise<number> {
   });
   for (const c of started.corrupt) err.write(`gps: warning: ${c}\n`);
   if (!values.json) out.write(`resuming ${started.run.dir} at stage ${started.startStage}\n`);
-  return drive(started, values.json!);
+  return drive(started, values.json!, !values["no-report"]);
 }
 
 function cmdShow(argv: readonly string[]): number {

@@ -8,6 +8,7 @@ import type { Simulator } from "../sim/mujoco.js";
 import type { Task } from "../tasks/types.js";
 import type { Controller } from "../trajopt/types.js";
 import { hopperController } from "./hopper-hop.js";
+import { simbiconController } from "./simbicon.js";
 
 /** A new controller (with fresh internal state) for one rollout on `task`. */
 export function demoController(name: DemoController, task: Task): Controller {
@@ -16,7 +17,8 @@ export function demoController(name: DemoController, task: Task): Controller {
       if (task.name !== "hopper") throw new Error(`the hopper-hop controller drives the hopper, not the ${task.name}`);
       return hopperController(task);
     case "simbicon":
-      throw new Error("the simbicon controller is not available yet");
+      if (task.name !== "walker") throw new Error(`the simbicon controller drives the walker, not the ${task.name}`);
+      return simbiconController(task);
   }
 }
 

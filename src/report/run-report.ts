@@ -1,0 +1,157 @@
+/**
+ * `gps report`: pictures and a page for a run, written into `<run>/report/`.
+ *
+ *   index.html                      the page: stage table, cost curve, gaits
+ *   cost.svg                        cost (and distance) after every stage
+ *   condition-<i>-root.svg          root path: demonstration, trajectory (Figure 1 of the 2013 paper)
+ *   condition-<i>-<what>-strip.svg  chronophotograph of the planar links
+ *   condition-<i>-<what>-panels.svg small multiples of the same frames
+ *   condition-<i>-<what>.anim.svg   animation that plays in a browser
+ *
+ * The gaits are the last good checkpoint's: each condition's recorded
+ * demonstration and its trajectory distribution's nominal (noise-free) path.
+ * Body positions come from MuJoCo (the condition's own world: terrain too).
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { conditionTaskSpec, type Experiment } from "../dsl/experiment.js";
+import { decodeExperiment } from "../dsl/validate.js";
+import type { RunState } from "../algorithms/state.js";
+import { firstFall } from "../algorithms/evaluate.js";
+import { Simulator } from "../sim/mujoco.js";
+import { taskFor } from "../tasks/index.js";
+import type { Task } from "../tasks/types.js";
+import { decodeValue, type JsonValue } from "../runtime/canonical.js";
+import { latestGoodCheckpoint, readCheckpoint, readExperiment, stageRecords, writeFileAtomic, type RunHandle } from "../runtime/store.js";
+import { bodyTrajectory, rootTrajectoryPlot, stickFigureAnimation, stickFigurePanels, stickFigureStrip, type GaitTask, type GroundPoint } from "./gait.js";
+import { esc, linePlot } from "./svg.js";
+
+export interface ReportResult {
+  readonly dir: string;
+  readonly files: readonly string[];
+}
+
+interface Gait {
+  readonly what: "demonstration" | "trajectory";
+  readonly label: string;
+  readonly xs: Float64Array;
+  readonly T: number;
+}
+
+function gaitsOf(state: RunState, i: number, nu: number): Gait[] {
+  const c = state.conditions[i];
+  const out: Gait[] = [];
+  if (c.demonstration) out.push({ what: "demonstration", label: `demonstration (${c.demonstration.controller})`, xs: c.demonstration.xs, T: c.demonstration.us.length / nu });
+  if (c.trajectory) out.push({ what: "trajectory", label: "iLQG trajectory (nominal)", xs: c.trajectory.xbar, T: c.trajectory.T });
+  return out;
+}
+
+function groundPoints(task: Task): GroundPoint[] | undefined {
+  return task.ground ? task.ground.points.map((p) => ({ x: p.x, z: p.z })) : undefined;
+}
+
+/** Write the report for the run's last good checkpoint; returns the files written. */
+export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "report")): Promise<ReportResult> {
+  const experiment: Experiment = decodeExperiment(decodeValue(readExperiment(run)));
+  const latest = latestGoodCheckpoint(run);
+  mkdirSync(outDir, { recursive: true });
+  const files: string[] = [];
+  const write = (name: string, content: string) => {
+    writeFileAtomic(join(outDir, name), content);
+    files.push(name);
+  };
+  const records = stageRecords(run).filter((r) => r.status === "ok");
+  write("cost.svg", costCurve(records, experiment.name));
+
+  const sections: string[] = [];
+  if (latest.index !== null) {
+    const state = decodeValue(readCheckpoint(run, latest.index).state as JsonValue) as RunState;
+    const sims = new Map<Task, Simulator>();
+    try {
+      for (let i = 0; i < state.conditions.length; i++) {
+        const task = taskFor(conditionTaskSpec(experiment, i));
+        let sim = sims.get(task);
+        if (!sim) {
+          sim = await Simulator.fromMjcf(task.mjcf, { substeps: task.substeps });
+          sims.set(task, sim);
+        }
+        sections.push(conditionPictures(i, task, sim, gaitsOf(state, i, task.nu), write));
+      }
+    } finally {
+      sims.forEach((s) => s.dispose());
+    }
+  }
+  write("index.html", page(run, experiment, records, latest.index, sections));
+  return { dir: outDir, files };
+}
+
+function conditionPictures(i: number, task: Task, sim: Simulator, gaits: readonly Gait[], write: (name: string, s: string) => void): string {
+  if (gaits.length === 0) return `<h2>Condition ${i}</h2><p>No demonstration or trajectory yet.</p>`;
+  const kind = task.name as GaitTask;
+  const ground = groundPoints(task);
+  const root = rootTrajectoryPlot(
+    gaits.map((g) => ({ label: g.label, xs: g.xs, nx: task.nx, T: g.T, dt: task.dt, fellAt: firstFall(task, g.xs, g.T) })),
+    { task: kind, title: `Condition ${i}: root path`, ground, idPrefix: `c${i}` },
+  );
+  write(`condition-${i}-root.svg`, root);
+  let html = `<h2>Condition ${i}</h2>\n<figure><img src="condition-${i}-root.svg" alt="root path of condition ${i}"><figcaption>Root path${kind === "swimmer" ? " (top view)" : " (height against forward position)"}; dots every second, × where a fall begins.</figcaption></figure>\n`;
+  for (const g of gaits) {
+    const frames = bodyTrajectory(sim, g.xs, g.T);
+    const every = Math.max(1, Math.round(0.1 / task.dt) * (kind === "swimmer" ? 5 : 2));
+    const base = `condition-${i}-${g.what}`;
+    write(`${base}-strip.svg`, stickFigureStrip(frames, { task: kind, every, ground, dt: task.dt, title: `Condition ${i}: ${g.label}` }));
+    write(`${base}-panels.svg`, stickFigurePanels(frames, { task: kind, every: every * 2, ground, dt: task.dt, title: `Condition ${i}: ${g.label}` }));
+    write(`${base}.anim.svg`, stickFigureAnimation(frames, { task: kind, dt: task.dt, ground }));
+    html += `<h3>${esc(g.label)}</h3>\n<figure><img src="${base}-strip.svg" alt="${esc(g.label)}"></figure>\n<figure><img src="${base}-panels.svg" alt="${esc(g.label)} panels"></figure>\n<p><a href="${base}.anim.svg">animation</a> (opens in a browser)</p>\n`;
+  }
+  return html;
+}
+
+type Record_ = ReturnType<typeof stageRecords>[number];
+
+function costCurve(records: readonly Record_[], name: string): string {
+  const pts = (key: string) =>
+    records.flatMap((r) => {
+      const v = (r.metrics as Record<string, unknown>)[key];
+      return typeof v === "number" && Number.isFinite(v) ? [[r.index, v] as const] : [];
+    });
+  return linePlot([{ label: "cost (task cost, Σ over the horizon, mean over conditions)", points: pts("cost") }], {
+    title: `${name}: cost after each stage`,
+    xLabel: "stage",
+    yLabel: "cost",
+  });
+}
+
+function fmt(v: unknown): string {
+  if (typeof v !== "number") return "";
+  if (!Number.isFinite(v)) return String(v);
+  return Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(3);
+}
+
+function page(run: RunHandle, experiment: Experiment, records: readonly Record_[], lastStage: number | null, sections: readonly string[]): string {
+  const rows = records
+    .map((r) => {
+      const m = r.metrics as Record<string, unknown>;
+      const falls = typeof m.falls === "number" ? m.falls : "";
+      return `<tr><td>${r.index}</td><td>${esc(r.label)}</td><td>${fmt(m.cost)}</td><td>${fmt(m.distance)}</td><td>${fmt(m.meanVelocity)}</td><td>${falls}</td><td>${(r.durationMs / 1000).toFixed(2)} s</td><td><code>${r.digest.slice(0, 12)}</code></td></tr>`;
+    })
+    .join("\n");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(experiment.name)} — gps report</title>
+<style>
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; font-size: 13px; } td, th { padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: right; }
+td:nth-child(2), th:nth-child(2) { text-align: left; } img { max-width: 100%; } figure { margin: 1em 0; }
+details { margin: 1em 0; } code { font-size: 12px; }
+</style></head><body>
+<h1>${esc(experiment.name)}</h1>
+<p>Run <code>${esc(run.dir)}</code>, task <b>${esc(experiment.task.kind)}</b>, horizon ${experiment.task.horizon}, seed ${experiment.seed}, ${experiment.conditions.length} condition(s). Pictures are of the last good checkpoint (stage ${lastStage ?? "none"}).</p>
+<figure><img src="cost.svg" alt="cost after each stage"></figure>
+${sections.join("\n")}
+<details><summary>Stages (${records.length})</summary>
+<table><tr><th>stage</th><th>kind</th><th>cost</th><th>distance (m)</th><th>speed (m/s)</th><th>falls</th><th>time</th><th>digest</th></tr>
+${rows}
+</table></details>
+</body></html>
+`;
+}
