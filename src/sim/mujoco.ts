@@ -98,6 +98,8 @@ export class Simulator implements TrajectoryDynamics {
   /** Distinct perturbed body ids: their xfrc_applied rows are rewritten at every step. */
   private readonly pertBodies: Int32Array;
   private disposed = false;
+  private readonly ctrlLow: Float64Array;
+  private readonly ctrlHigh: Float64Array;
 
   private constructor(
     readonly mj: MainModule,
@@ -108,6 +110,17 @@ export class Simulator implements TrajectoryDynamics {
     this.nq = model.nq;
     this.nv = model.nv;
     this.nu = model.nu;
+    // Actuator limits (±∞ where unlimited), read once from the model.
+    const limited = model.actuator_ctrllimited as Uint8Array;
+    const range = model.actuator_ctrlrange as Float64Array;
+    this.ctrlLow = new Float64Array(this.nu).fill(Number.NEGATIVE_INFINITY);
+    this.ctrlHigh = new Float64Array(this.nu).fill(Number.POSITIVE_INFINITY);
+    for (let i = 0; i < this.nu; i++) {
+      if (limited[i]) {
+        this.ctrlLow[i] = range[2 * i];
+        this.ctrlHigh[i] = range[2 * i + 1];
+      }
+    }
     if (this.nq !== this.nv || model.na !== 0) {
       throw new Error(`Simulator supports models with hinge/slide joints only (nq = nv, no actuator state); got nq=${this.nq} nv=${this.nv} na=${model.na}`);
     }
@@ -245,6 +258,22 @@ export class Simulator implements TrajectoryDynamics {
     }
   }
 
+  /**
+   * Clip u to the actuators' ctrlrange in place, as MuJoCo would when it
+   * applies it, so the recorded actions (and any cost of them) are the torques
+   * the model really received, not commands beyond its limits.
+   */
+  clampControl(u: Float64Array, uOff = 0): void {
+    const lo = this.ctrlLow;
+    const hi = this.ctrlHigh;
+    for (let i = 0; i < this.nu; i++) {
+      const v = u[uOff + i];
+      if (v < lo[i]) u[uOff + i] = lo[i];
+      else if (v > hi[i]) u[uOff + i] = hi[i];
+    }
+  }
+
+  /** Roll out from x0; the recorded actions are the clipped ones the model applied. */
   rollout(x0: Float64Array, controller: Controller, T: number, xs: Float64Array, us: Float64Array): void {
     const nx = this.nx;
     const nu = this.nu;
@@ -253,6 +282,7 @@ export class Simulator implements TrajectoryDynamics {
     this.setState(x0);
     for (let t = 0; t < T; t++) {
       controller(t, xs, t * nx, us, t * nu);
+      this.clampControl(us, t * nu);
       if (perturbed) this.applyPerturbations(t);
       this.stepControl(us, t * nu);
       this.getState(xs, (t + 1) * nx);
