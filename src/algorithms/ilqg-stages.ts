@@ -20,7 +20,9 @@ type InitSpec = Extract<StageSpec, { kind: "initializeTrajectories" }>;
 
 /** The objective iLQG minimizes for one condition: task cost, plus tracking if any. */
 export function objectiveFor(task: Task, c: ConditionState): Cost {
-  return c.tracking ? withTracking(task.cost, c.tracking.xs, c.tracking.us, c.tracking.weight) : task.cost;
+  if (!c.tracking) return task.cost;
+  if (!c.demonstration) throw new Error("tracking needs the condition's demonstration");
+  return withTracking(task.cost, c.demonstration.xs, c.demonstration.us, c.tracking.weight);
 }
 
 /** The demonstration to start from and track: inline in the spec, or recorded by a demonstrate stage. */
@@ -87,9 +89,11 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
       us = new Float64Array(T * nu);
       for (let j = 0; j < us.length; j++) us[j] = spec.from.std * sampler.normal();
     } else us = Float64Array.from(demo!.us);
-    const tracking = spec.track && demo ? { xs: demo.xs, us: demo.us, weight: spec.track.weight } : null;
+    const tracking = spec.track && demo ? { weight: spec.track.weight } : null;
+    // An inline demonstration is kept like a recorded one: tracking refers to it.
+    const demonstration = spec.from.kind === "demonstration" && demo ? { controller: "inline", xs: demo.xs, us: demo.us } : c.demonstration;
     const motorNoise = spec.motorNoise && demo ? motorNoiseFrom(demo.us, nu, spec.motorNoise.fraction) : c.motorNoise;
-    const withObjective: ConditionState = { ...c, tracking, settings, motorNoise };
+    const withObjective: ConditionState = { ...c, demonstration, tracking, settings, motorNoise };
     const trajectory = initialTrajectory(sim, objectiveFor(task, withObjective), c.x0, us, settings);
     conditions.push({ ...withObjective, trajectory });
     yield { fraction: (i + 1) / state.conditions.length, message: `condition ${i + 1}/${state.conditions.length} cost ${trajectory.cost.toFixed(2)}` };

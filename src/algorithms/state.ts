@@ -21,10 +21,10 @@ export interface ConditionState {
   readonly x0: Float64Array;
   /** The current linear-Gaussian trajectory distribution, once initialized. */
   readonly trajectory: IlqgTrajectory | null;
-  /** The demonstration tracked by the initial optimization, if any. */
-  readonly tracking: { readonly xs: Float64Array; readonly us: Float64Array; readonly weight: number } | null;
+  /** Weight of the term tracking `demonstration` in the iLQG objective, if any. */
+  readonly tracking: { readonly weight: number } | null;
   readonly settings: IlqgSettings | null;
-  /** A demonstration recorded by a `demonstrate` stage: T+1 states, T actions. */
+  /** A demonstration: recorded by a `demonstrate` stage, or given inline ("inline"); T+1 states, T actions. */
   readonly demonstration: { readonly controller: string; readonly xs: Float64Array; readonly us: Float64Array } | null;
   /** Per-action std of motor noise added when sampling (null: none). */
   readonly motorNoise: Float64Array | null;
