@@ -19,6 +19,7 @@ export function headlineMetrics(m: Metrics | undefined): string {
     if (key === "objective" && v === m.cost) continue; // no tracking term: same number
     if (typeof v === "number") parts.push(`${key === "meanVelocity" ? "v" : key} ${fmt(v)}`);
   }
+  if (typeof m.falls === "number") parts.push(`falls ${m.falls}`);
   return parts.join("  ");
 }
 

@@ -46,8 +46,25 @@ function gaitsOf(state: RunState, i: number, nu: number): Gait[] {
   return out;
 }
 
-function groundPoints(task: Task): GroundPoint[] | undefined {
-  return task.ground ? task.ground.points.map((p) => ({ x: p.x, z: p.z })) : undefined;
+/** The ground under the gaits (1 m either side of where they go), so the plot frames the motion, not 30 m of terrain. */
+function groundPoints(task: Task, gaits: readonly Gait[]): GroundPoint[] | undefined {
+  if (!task.ground) return undefined;
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const g of gaits) {
+    for (let t = 0; t <= g.T; t++) {
+      const x = g.xs[t * task.nx];
+      if (Number.isFinite(x)) {
+        lo = Math.min(lo, x);
+        hi = Math.max(hi, x);
+      }
+    }
+  }
+  lo -= 1;
+  hi += 1;
+  const pts = task.ground.points.filter((p) => p.x >= lo && p.x <= hi).map((p) => ({ x: p.x, z: p.z }));
+  const at = (x: number) => ({ x, z: task.groundHeight ? task.groundHeight(x) : 0 });
+  return [at(lo), ...pts, at(hi)];
 }
 
 /** Write the report for the run's last good checkpoint; returns the files written. */
@@ -88,7 +105,7 @@ export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "rep
 function conditionPictures(i: number, task: Task, sim: Simulator, gaits: readonly Gait[], write: (name: string, s: string) => void): string {
   if (gaits.length === 0) return `<h2>Condition ${i}</h2><p>No demonstration or trajectory yet.</p>`;
   const kind = task.name as GaitTask;
-  const ground = groundPoints(task);
+  const ground = groundPoints(task, gaits);
   const root = rootTrajectoryPlot(
     gaits.map((g) => ({ label: g.label, xs: g.xs, nx: task.nx, T: g.T, dt: task.dt, fellAt: firstFall(task, g.xs, g.T) })),
     { task: kind, title: `Condition ${i}: root path`, ground, idPrefix: `c${i}` },
