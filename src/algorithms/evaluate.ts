@@ -19,7 +19,7 @@ import { summarize } from "./ilqg-stages.js";
 import { demoController } from "../demos/index.js";
 import type { DemoController } from "../dsl/experiment.js";
 import type { Controller } from "../trajopt/types.js";
-import type { Stage } from "./state.js";
+import type { ConditionState, EvaluationRecord, Stage } from "./state.js";
 
 type EvaluateSpec = Extract<StageSpec, { kind: "evaluate" }>;
 
@@ -43,6 +43,16 @@ export function firstFall(task: Task, xs: Float64Array, T: number): number | nul
   return null;
 }
 
+/** Root x and the second root coordinate (height, or y for the swimmer) over the rollout. */
+function rootPath(xs: Float64Array, nx: number, T: number): Float64Array {
+  const out = new Float64Array((T + 1) * 2);
+  for (let t = 0; t <= T; t++) {
+    out[2 * t] = xs[t * nx];
+    out[2 * t + 1] = xs[t * nx + 1];
+  }
+  return out;
+}
+
 /** u ← u + σ ⊙ ε after the controller: noisy motors (σ per action). */
 function withMotorNoise(controller: Controller, std: Float64Array, sampler: Sampler): Controller {
   return (t, x, xOff, u, uOff) => {
@@ -58,6 +68,7 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
   const which = spec.controller ?? "trajectory";
   const rows = [];
   const fallCounts: number[] = [];
+  const conditions: ConditionState[] = [];
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
     const { task, sim } = env.worlds[i];
@@ -65,6 +76,7 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
     const us = new Float64Array(T * task.nu);
     const row = { cost: 0, distance: 0, meanVelocity: 0, fallStep: null as number | null };
     let falls = 0;
+    let evaluation: EvaluationRecord | null = null;
     for (let s = 0; s < samples; s++) {
       // The demonstration controllers keep state: a fresh one per rollout.
       let controller: Controller;
@@ -78,6 +90,7 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
       if (spec.noise && c.motorNoise) controller = withMotorNoise(controller, c.motorNoise, sampler);
       sim.rollout(c.x0, controller, T, xs, us);
       const r = rolloutSummary(task, T, xs, us);
+      if (s === 0) evaluation = { controller: which, noise: spec.noise, root: rootPath(xs, task.nx, T), fallStep: r.fallStep ?? -1 };
       row.cost += r.cost / samples;
       row.distance += r.distance / samples;
       row.meanVelocity += r.meanVelocity / samples;
@@ -88,13 +101,14 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
     }
     rows.push(row);
     fallCounts.push(falls);
+    conditions.push({ ...c, evaluation });
     yield {
       fraction: (i + 1) / state.conditions.length,
       message: `condition ${i + 1}/${state.conditions.length} cost ${row.cost.toFixed(2)} distance ${row.distance.toFixed(2)} m${falls ? ` fell ${falls}/${samples}` : ""}`,
     };
   }
   return {
-    state: { rng: sampler.state(), conditions: state.conditions },
+    state: { rng: sampler.state(), conditions },
     metrics: { ...summarize(rows), samples, fallsPerCondition: fallCounts },
   };
 };

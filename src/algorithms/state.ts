@@ -28,6 +28,17 @@ export interface ConditionState {
   readonly demonstration: { readonly controller: string; readonly xs: Float64Array; readonly us: Float64Array } | null;
   /** Per-action std of motor noise added when sampling (null: none). */
   readonly motorNoise: Float64Array | null;
+  /** The last evaluate stage's first rollout of this condition. */
+  readonly evaluation: EvaluationRecord | null;
+}
+
+export interface EvaluationRecord {
+  readonly controller: string;
+  readonly noise: boolean;
+  /** (T+1)·2: root x and root height (hopper, walker) or y (swimmer) at every step. */
+  readonly root: Float64Array;
+  /** First step at which it fell, −1 if it did not. */
+  readonly fallStep: number;
 }
 
 export interface RunState {
@@ -99,7 +110,7 @@ export function initialRunState(experiment: Experiment, worlds: readonly World[]
       x0 = gaitPhaseStates(c.controller, plain.task, plain.sim, c.of)[c.index];
       x0[0] = 0; // qpos.rootx: the gait is the same anywhere on flat ground
     }
-    return { x0, trajectory: null, tracking: null, settings: null, demonstration: null, motorNoise: null };
+    return { x0, trajectory: null, tracking: null, settings: null, demonstration: null, motorNoise: null, evaluation: null };
   });
   return { rng: seedGenerator(experiment.seed), conditions };
 }

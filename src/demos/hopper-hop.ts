@@ -1,54 +1,64 @@
 /**
- * A hand-crafted Raibert-style hopping controller for the planar hopper
+ * A hand-crafted, Raibert-style hopping controller for the planar hopper
  * (src/tasks/hopper.ts), used as a demonstration: iLQG from scratch does not
- * find a hopping gait on this model (docs/results.md), so a demonstration
- * trajectory recorded with this controller seeds the trajectory optimization.
+ * find a hopping gait on this model (docs/results.md), so a trajectory
+ * recorded with this controller can seed trajectory optimization.
  *
- * The controller is a finite-state machine over three phases:
+ * A finite-state machine over four phases:
  *
- *  - FLIGHT: the leg (hip → ankle) is held at a flight length and swung so the
- *    foot lands at Raibert's neutral point ahead of the centre of mass,
- *    x_f = v·T_s/2 + k_v·(v − v*), where T_s is the last stance duration; the
- *    ankle keeps the foot level with the floor.
- *  - COMPRESSION (stance, falling): the knee is a virtual spring-damper that
- *    lets the leg shorten and absorbs the landing; the hip servos the torso
- *    pitch to its target (the ground reaction carries the leg).
- *  - THRUST (stance, rising): the knee extends the leg with a large torque
- *    (the energy injected each hop), the ankle pushes off, the hip keeps
- *    servoing the pitch.
+ *  - CROUCH (once, from the straight standing pose): the knee bends to
+ *    `crouchKnee` while the stance laws below run; then THRUST.
+ *  - FLIGHT: Raibert foot placement. The hip aims the leg (hip → ankle, held at
+ *    `flightLegLength`) so that a point of the foot lands
+ *    x_f = v·T_s/2 + k_v (v − v*) ahead of the centre of mass (v: its forward
+ *    speed, T_s: the last stance duration), plus joint-space corrections for
+ *    speed and torso pitch; the knee holds the leg length, the ankle holds the
+ *    foot at `flightFootAngle`.
+ *  - COMPRESSION (stance while the torso falls) and THRUST (stance while it
+ *    rises): the hip servos the torso pitch (Raibert's attitude control);
+ *    a virtual force on the torso — vertical: a spring-damper toward
+ *    `stanceHeight` in compression, a constant `thrustForce` in thrust;
+ *    horizontal: `stanceSpeedGain`·(v* − v), plus `thrustFx` in thrust — is mapped to hip,
+ *    knee and ankle torques through the leg's Jacobian transpose with the foot
+ *    as the fixed base (virtual model control). The ankle torque is bounded by
+ *    [−ankleMin, ankleMax] so the foot pushes off with its toes without
+ *    tipping the other way.
  *
- * Every quantity it needs (foot height, centre of mass, leg length and angle)
- * comes from x by planar forward kinematics with the link lengths of
- * HOPPER_DIMENSIONS, so the controller is deterministic: its output is a pure
- * function of x and the FSM state (phase, time in phase, last stance duration).
- * The FSM state lives in the closure made by `hopperController`, so every
- * rollout needs a fresh controller.
+ * The defaults were tuned with CMA-ES (seeded, deterministic rollouts from the
+ * rest pose and from perturbed starts; docs/demonstrations-hopper.md). With this
+ * model's mass distribution (the leg and its heavy foot have ~28× the torso's
+ * inertia about the hip) swinging the leg in flight mostly rotates the torso,
+ * so foot placement acts weakly; the tuned gait is a stiff-legged hop on the
+ * toes driven by the ankle push-off, ~2.5 hops/s at ~1.5 m/s.
+ *
+ * Every quantity the controller needs (foot clearance, centre of mass and its
+ * velocity, leg geometry) comes from x by planar forward kinematics with the
+ * link lengths of HOPPER_DIMENSIONS, so the controller is deterministic: its
+ * output is a pure function of x and the FSM state (phase, steps in phase,
+ * last stance duration). The FSM state lives in the closure made by
+ * `hopperController`, so every rollout needs a fresh controller.
  */
 import { HOPPER_CTRL_RANGE, HOPPER_DIMENSIONS as D, HOPPER_GEAR, HOPPER_STANDING_HEIGHT } from "../tasks/hopper.js";
 import type { Task } from "../tasks/types.js";
 import type { Controller } from "../trajopt/types.js";
 import type { Simulator } from "../sim/mujoco.js";
 
-/** Tunable gains and targets of the hopping controller (u in actuator units: 1 = 10 N·m, forces in N). */
+/** Gains and targets of the hopping controller (u in actuator units: 1 = 10 N·m; forces in N). */
 export interface HopperParams {
   /** Desired forward speed v* (m/s). */
   readonly targetSpeed: number;
   // --- flight: Raibert foot placement ---
-  /** Speed gain k_v in x_f = v·T_s/2 + k_v (v − v*) + footOffset (s). */
+  /** k_v in x_f = v·T_s/2 + k_v (v − v*) (s). */
   readonly speedGain: number;
-  /** Constant added to the foot placement x_f (m). */
-  readonly footOffset: number;
-  /** Stance duration assumed before the first hop has been measured (s). */
-  readonly initialStanceTime: number;
-  /** Point along the foot (from the ankle; the foot spans −0.12 … +0.24 m) that is placed at x_f ahead of the centre of mass. */
+  /** Point along the foot, from the ankle (m; the foot spans −0.12 … +0.24), that is aimed at x_f. */
   readonly footPoint: number;
-  /** Leg length (hip to ankle) held in flight (m; straight is 0.90). */
-  readonly flightLegLength: number;
-  /** Largest leg swing from vertical in flight (rad). */
+  /** Stance duration assumed before the first one has been measured (s). */
+  readonly initialStanceTime: number;
+  /** Largest leg angle from the vertical that the placement asks for (rad). */
   readonly maxLegAngle: number;
-  /** Weight of the Raibert placement in the flight hip target (1: the hip aims the leg at x_f; 0: joint-space targets only). */
-  readonly raibertWeight: number;
-  /** Joint-space flight hip target: constant (rad), per m/s of speed error, per rad of pitch error. */
+  /** Leg length, hip to ankle, held in flight (m; straight is 0.90). */
+  readonly flightLegLength: number;
+  /** Joint-space terms added to the flight hip target: constant (rad), per m/s of speed error, per rad of pitch error. */
   readonly flightHip: number;
   readonly flightHipSpeedGain: number;
   readonly flightPitchGain: number;
@@ -61,31 +71,26 @@ export interface HopperParams {
   readonly ankleKd: number;
   /** Foot pitch held in flight (rad, + = toes up). */
   readonly flightFootAngle: number;
-  // --- stance: virtual model control on the torso (foot as the fixed base) ---
-  /** Torso pitch target (rad, + = leaning forward) and the virtual pitch spring and damper (N·m per rad, per rad/s). */
+  // --- stance ---
+  /** Torso pitch target (rad, + = leaning forward); also the reference of flightPitchGain. */
   readonly pitchTarget: number;
-  readonly pitchKp: number;
-  readonly pitchKd: number;
-  /** Hip-only torso pitch servo added in stance (u per rad, u per rad/s), Raibert's attitude control. */
+  /** Stance hip servo of the torso pitch (u per rad, u per rad/s). */
   readonly hipPitchKp: number;
   readonly hipPitchKd: number;
-  /** Horizontal virtual force per m/s of speed error (N·s/m), and a constant forward force added in thrust (N). */
+  /** Horizontal virtual force per m/s of speed error (N·s/m), and a constant added in thrust (N). */
   readonly stanceSpeedGain: number;
   readonly thrustFx: number;
-  /** Compression: vertical force = weight + stiffness (height − z) − damping ż. */
+  /** Vertical virtual force: stanceWeight + stanceKz (stanceHeight − z) − stanceDz ż in compression, thrustForce in thrust (stanceWeight alone while crouching). */
   readonly stanceWeight: number;
   readonly stanceHeight: number;
   readonly stanceKz: number;
   readonly stanceDz: number;
-  /** Vertical virtual force in thrust (N). */
   readonly thrustForce: number;
-  /** Thrust ends (vertical force back to weight support) once the knee extends past this angle (rad). */
-  readonly thrustEndKnee: number;
-  /** Ankle torque bounds in stance (u; − toes down), so the foot stays flat. */
+  /** Ankle torque bounds in stance (u): down to −ankleMin (toes push down), up to ankleMax. */
   readonly ankleMin: number;
   readonly ankleMax: number;
   // --- start from the straight standing pose ---
-  /** Initial crouch: knee target (rad), gains, longest duration (steps). */
+  /** Initial crouch: knee target (rad), PD gains, longest duration (steps). */
   readonly crouchKnee: number;
   readonly crouchKp: number;
   readonly crouchKd: number;
@@ -94,45 +99,41 @@ export interface HopperParams {
   /** Foot clearance (m) above which the foot has left the ground, and below which it has touched down. */
   readonly liftoffHeight: number;
   readonly touchdownHeight: number;
-  /** Fewest control steps spent in flight before a touchdown counts (debounce). */
+  /** Fewest control steps in flight before a touchdown counts (debounce). */
   readonly minFlightSteps: number;
 }
 
+/** Tuned defaults (CMA-ES; see the module comment). */
 export const defaultHopperParams: HopperParams = {
   targetSpeed: 1.5,
-  speedGain: 0.1,
-  footOffset: 0,
+  speedGain: 0.804,
+  footPoint: 0.4894,
   initialStanceTime: 0.2,
-  footPoint: 0.06,
-  flightLegLength: 0.82,
   maxLegAngle: 0.6,
-  raibertWeight: 1,
-  flightHip: 0,
-  flightHipSpeedGain: 0,
-  flightPitchGain: 0,
-  flightHipKp: 15,
-  flightHipKd: 0.6,
-  flightKneeKp: 30,
-  flightKneeKd: 2,
-  ankleKp: 10,
-  ankleKd: 0.5,
-  flightFootAngle: 0,
-  pitchTarget: 0.1,
-  pitchKp: 1000,
-  pitchKd: 100,
-  hipPitchKp: 0,
-  hipPitchKd: 0,
-  stanceSpeedGain: 100,
-  thrustFx: 0,
-  stanceWeight: 150,
-  stanceHeight: 1.0,
-  stanceKz: 1000,
-  stanceDz: 100,
-  thrustForce: 1500,
-  thrustEndKnee: 0,
-  ankleMin: 3,
-  ankleMax: 6,
-  crouchKnee: -1.2,
+  flightLegLength: 0.9,
+  flightHip: 2.313,
+  flightHipSpeedGain: 1.241,
+  flightPitchGain: -7.999,
+  flightHipKp: 9.029,
+  flightHipKd: 1.2,
+  flightKneeKp: 23.25,
+  flightKneeKd: 0.8113,
+  ankleKp: 3.151,
+  ankleKd: 0.3767,
+  flightFootAngle: -0.7926,
+  pitchTarget: -0.3837,
+  hipPitchKp: 46.98,
+  hipPitchKd: 1.213,
+  stanceSpeedGain: 308.7,
+  thrustFx: -8.474,
+  stanceWeight: -196.8,
+  stanceHeight: 1.56,
+  stanceKz: 1905,
+  stanceDz: 7.075,
+  thrustForce: 338.4,
+  ankleMin: 20.13,
+  ankleMax: 1.629,
+  crouchKnee: -0.3239,
   crouchKp: 20,
   crouchKd: 2,
   crouchSteps: 30,
@@ -191,7 +192,7 @@ export interface HopperKinematics {
 export function hopperKinematics(x: Float64Array, xOff = 0): HopperKinematics {
   const rx = x[xOff], rz = x[xOff + 1], th = x[xOff + 2];
   const qh = x[xOff + 3], qk = x[xOff + 4], qa = x[xOff + 5];
-  const vx = x[xOff + 6], vz = x[xOff + 7], wth = x[xOff + 8];
+  const vx = x[xOff + 6], wth = x[xOff + 8];
   const wh = x[xOff + 9], wk = x[xOff + 10], wa = x[xOff + 11];
   const a0 = th, a1 = th - qh, a2 = a1 - qk, a3 = a2 - qa;
   const w0 = wth, w1 = w0 - wh, w2 = w1 - wk, w3 = w2 - wa;
@@ -223,7 +224,6 @@ export function hopperKinematics(x: Float64Array, xOff = 0): HopperKinematics {
   const comVX = (M_TORSO * tVX + M_THIGH * thVX + M_SHIN * shVX + M_FOOT * ftVX) / M_TOTAL;
   const comZ =
     (M_TORSO * rz + M_THIGH * (hipZ - (THIGH / 2) * c1) + M_SHIN * (kneeZ - (SHIN / 2) * c2) + M_FOOT * (ankleZ - FOOT_CENTRE * s3)) / M_TOTAL;
-  void vz;
   const dx = ankleX - hipX, dz = ankleZ - hipZ;
   return {
     hipX,
@@ -307,13 +307,13 @@ export function hopperController(task: Task, params: Partial<HopperParams> = {},
     if (phase === "flight") {
       const l = p.flightLegLength;
       const v = k.comVX;
-      const xf = (v * stanceTime) / 2 + p.speedGain * (v - p.targetSpeed) + p.footOffset;
+      const xf = (v * stanceTime) / 2 + p.speedGain * (v - p.targetSpeed);
       // Where the ankle must be so that the chosen foot point lands at com + xf.
       const ankleX = k.comX + xf - p.footPoint;
       const sMax = Math.sin(p.maxLegAngle);
       const psi = Math.asin(clamp((ankleX - k.hipX) / l, -sMax, sMax));
-      const qhDes =
-        p.raibertWeight * (th + psi + thighOffset(l)) + p.flightHip + p.flightHipSpeedGain * (v - p.targetSpeed) + p.flightPitchGain * (th - p.pitchTarget);
+      // Hip angle that puts the leg at absolute angle psi, plus the joint-space terms.
+      const qhDes = th + psi + thighOffset(l) + p.flightHip + p.flightHipSpeedGain * (v - p.targetSpeed) + p.flightPitchGain * (th - p.pitchTarget);
       uh = p.flightHipKp * (qhDes - qh) - p.flightHipKd * wh;
       uk = p.flightKneeKp * (kneeForLength(l) - qk) - p.flightKneeKd * wk;
       // Foot pitch −(th − qh − qk − qa) held at flightFootAngle.
@@ -323,27 +323,27 @@ export function hopperController(task: Task, params: Partial<HopperParams> = {},
       u[uOff + 2] = clamp(ua, -lim, lim);
     } else {
       stanceSteps++;
-      // Virtual model control with the foot as a fixed base: the wrench
-      // W = (Fx, Fz, M) on the torso maps to joint torques τ = Jᵀ W with
-      // J = ∂(root x, root z, pitch)/∂(ankle, knee, hip), scaled down as a
-      // whole when a torque would leave the control range.
+      // Virtual model control with the foot as the fixed base: a force
+      // (Fx, Fz) on the torso maps to joint torques τ = Jᵀ F with
+      // J = ∂(root x, root z)/∂(ankle, knee, hip); hip and knee are scaled
+      // down together when one would leave the control range.
       const a0 = th, a1 = th - qh, a2 = a1 - qk;
       const cx0 = HALF_TORSO * Math.cos(a0), cz0 = -HALF_TORSO * Math.sin(a0);
       const cx1 = THIGH * Math.cos(a1), cz1 = -THIGH * Math.sin(a1);
       const cx2 = SHIN * Math.cos(a2), cz2 = -SHIN * Math.sin(a2);
       const vx = x[xOff + 6], z = x[xOff + 1];
       let fx = p.stanceSpeedGain * (p.targetSpeed - vx);
-      const m = -p.pitchKp * (th - p.pitchTarget) - p.pitchKd * wth;
       let fz: number;
       if (phase === "crouch") fz = p.stanceWeight;
-      else if (phase === "compression" || qk > p.thrustEndKnee) fz = p.stanceWeight + p.stanceKz * (p.stanceHeight - z) - p.stanceDz * vz;
+      else if (phase === "compression") fz = p.stanceWeight + p.stanceKz * (p.stanceHeight - z) - p.stanceDz * vz;
       else {
         fz = p.thrustForce;
         fx += p.thrustFx;
       }
-      uh = (cx0 * fx + cz0 * fz + m) / HOPPER_GEAR;
-      uk = ((cx0 + cx1) * fx + (cz0 + cz1) * fz + m) / HOPPER_GEAR;
-      ua = ((cx0 + cx1 + cx2) * fx + (cz0 + cz1 + cz2) * fz + m) / HOPPER_GEAR;
+      uh = (cx0 * fx + cz0 * fz) / HOPPER_GEAR;
+      uk = ((cx0 + cx1) * fx + (cz0 + cz1) * fz) / HOPPER_GEAR;
+      ua = ((cx0 + cx1 + cx2) * fx + (cz0 + cz1 + cz2) * fz) / HOPPER_GEAR;
+      // Raibert's attitude control: the hip servos the torso pitch.
       uh += -p.hipPitchKp * (th - p.pitchTarget) - p.hipPitchKd * wth;
       if (phase === "crouch") uk = p.crouchKp * (p.crouchKnee - qk) - p.crouchKd * wk;
       const scale = Math.max(1, Math.abs(uh) / lim, Math.abs(uk) / lim);

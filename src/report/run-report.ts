@@ -23,7 +23,7 @@ import { taskFor } from "../tasks/index.js";
 import type { Task } from "../tasks/types.js";
 import { decodeValue, type JsonValue } from "../runtime/canonical.js";
 import { latestGoodCheckpoint, readCheckpoint, readExperiment, stageRecords, writeFileAtomic, type RunHandle } from "../runtime/store.js";
-import { bodyTrajectory, rootTrajectoryPlot, stickFigureAnimation, stickFigurePanels, stickFigureStrip, type GaitTask, type GroundPoint } from "./gait.js";
+import { bodyTrajectory, rootTrajectoryPlot, stickFigureAnimation, stickFigurePanels, stickFigureStrip, type GaitTask, type GroundPoint, type RootSeries } from "./gait.js";
 import { esc, linePlot } from "./svg.js";
 
 export interface ReportResult {
@@ -36,6 +36,14 @@ interface Gait {
   readonly label: string;
   readonly xs: Float64Array;
   readonly T: number;
+}
+
+/** The last evaluation's root path, as a plot series (x and height / y are columns 0 and 1). */
+function evaluationSeries(state: RunState, i: number, dt: number) {
+  const e = state.conditions[i].evaluation;
+  if (!e) return [];
+  const T = e.root.length / 2 - 1;
+  return [{ label: `evaluation: ${e.controller}${e.noise ? ", noisy sample" : ", noise-free"}`, xs: e.root, nx: 2, T, dt, fellAt: e.fallStep >= 0 ? e.fallStep : null, dash: "6 4" }];
 }
 
 function gaitsOf(state: RunState, i: number, nu: number): Gait[] {
@@ -92,7 +100,7 @@ export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "rep
           sim = await Simulator.fromMjcf(task.mjcf, { substeps: task.substeps });
           sims.set(task, sim);
         }
-        sections.push(conditionPictures(i, task, sim, gaitsOf(state, i, task.nu), write));
+        sections.push(conditionPictures(i, task, sim, gaitsOf(state, i, task.nu), evaluationSeries(state, i, task.dt), write));
       }
     } finally {
       sims.forEach((s) => s.dispose());
@@ -102,12 +110,19 @@ export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "rep
   return { dir: outDir, files };
 }
 
-function conditionPictures(i: number, task: Task, sim: Simulator, gaits: readonly Gait[], write: (name: string, s: string) => void): string {
+function conditionPictures(
+  i: number,
+  task: Task,
+  sim: Simulator,
+  gaits: readonly Gait[],
+  evaluations: readonly RootSeries[],
+  write: (name: string, s: string) => void,
+): string {
   if (gaits.length === 0) return `<h2>Condition ${i}</h2><p>No demonstration or trajectory yet.</p>`;
   const kind = task.name as GaitTask;
   const ground = groundPoints(task, gaits);
   const root = rootTrajectoryPlot(
-    gaits.map((g) => ({ label: g.label, xs: g.xs, nx: task.nx, T: g.T, dt: task.dt, fellAt: firstFall(task, g.xs, g.T) })),
+    [...gaits.map((g) => ({ label: g.label, xs: g.xs, nx: task.nx, T: g.T, dt: task.dt, fellAt: firstFall(task, g.xs, g.T) })), ...evaluations],
     { task: kind, title: `Condition ${i}: root path`, ground, idPrefix: `c${i}` },
   );
   write(`condition-${i}-root.svg`, root);
