@@ -6,8 +6,10 @@
  *
  * A finite-state machine over four phases:
  *
- *  - CROUCH (once, from the straight standing pose): the knee bends to
- *    `crouchKnee` while the stance laws below run; then THRUST.
+ *  - CROUCH (once, when started on the ground at |forward speed| < 0.5 m/s,
+ *    e.g. from the straight standing pose): the knee bends to `crouchKnee`
+ *    while the stance laws below run; then THRUST. Started mid-gait, the
+ *    controller joins in FLIGHT, COMPRESSION or THRUST instead.
  *  - FLIGHT: Raibert foot placement. The hip aims the leg (hip → ankle, held at
  *    `flightLegLength`) so that a point of the foot lands
  *    x_f = v·T_s/2 + k_v (v − v*) ahead of the centre of mass (v: its forward
@@ -263,9 +265,11 @@ export type HopperPhaseListener = (t: number, phase: HopperPhase) => void;
 /**
  * A fresh hopping controller. It keeps an FSM (phase, steps in phase, last
  * stance duration) in its closure and assumes it is called once per control
- * step with consecutive states of one rollout starting in stance, so **every
- * rollout needs a fresh controller**. Actions are clamped to the task's
- * ctrlrange (±HOPPER_CTRL_RANGE).
+ * step with consecutive states of one rollout, so **every rollout needs a
+ * fresh controller**. The first call picks the starting phase from x: on the
+ * ground with |forward speed| < 0.5 m/s it crouches (the start from rest);
+ * otherwise it joins the gait in flight, compression or thrust. Actions are
+ * clamped to the task's ctrlrange (±HOPPER_CTRL_RANGE).
  */
 export function hopperController(task: Task, params: Partial<HopperParams> = {}, onPhase?: HopperPhaseListener): Controller {
   if (task.nx !== 12 || task.nu !== 3) throw new Error(`hopperController: expected the hopper (nx 12, nu 3), got nx ${task.nx}, nu ${task.nu}`);
@@ -276,6 +280,7 @@ export function hopperController(task: Task, params: Partial<HopperParams> = {},
   let steps = 0;
   let stanceSteps = 0;
   let stanceTime = p.initialStanceTime;
+  let started = false;
 
   const enter = (t: number, next: HopperPhase): void => {
     phase = next;
@@ -287,6 +292,16 @@ export function hopperController(task: Task, params: Partial<HopperParams> = {},
     const k = hopperKinematics(x, xOff);
     const th = x[xOff + 2], qh = x[xOff + 3], qk = x[xOff + 4], qa = x[xOff + 5];
     const vz = x[xOff + 7], wth = x[xOff + 8], wh = x[xOff + 9], wk = x[xOff + 10], wa = x[xOff + 11];
+
+    // The first call picks the phase from the state: a start near rest on the
+    // ground crouches first; a mid-gait state (forward speed ≥ 0.5 m/s, or
+    // airborne) joins the gait in flight, compression or thrust.
+    if (!started) {
+      started = true;
+      if (k.footLowest > p.liftoffHeight) phase = "flight";
+      else if (Math.abs(x[xOff + 6]) >= 0.5) phase = vz < 0 ? "compression" : "thrust";
+      if (onPhase) onPhase(t, phase);
+    }
 
     // Phase transitions.
     if (phase === "flight") {
