@@ -15,6 +15,7 @@ export default experiment({
     stage.evaluate({ noise: false, controller: "demonstration" }),
     ...ilqg({ from: { kind: "recorded" }, track: { weight: 0.05 }, motorNoise: { fraction: 0.1 }, iterations: 15 }),
     stage.evaluate({ noise: false }),
-    stage.evaluate({ noise: true, samples: 5 }),
+    stage.evaluate({ noise: "motor", samples: 5 }), // the mean controller with 10% motor noise
+    stage.evaluate({ noise: true, samples: 5 }), // samples of q(u|x) plus motor noise
   ],
 });

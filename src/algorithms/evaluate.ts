@@ -6,7 +6,8 @@
  * task's fall criteria), and the root path.
  *
  * Noise-free by default; with noise, `samples` seeded rollouts per condition
- * from q(u|x) (plus the condition's motor noise, when one is set). With
+ * from q(u|x) (plus the condition's motor noise, when one is set); with
+ * noise "motor", the mean controller with motor noise only. With
  * `controller: "demonstration"` it rolls out the hand-crafted controller that
  * recorded the condition's demonstration instead (noise: motor noise only).
  */
@@ -85,12 +86,12 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
         controller = demoController(c.demonstration.controller as DemoController, task);
       } else {
         if (!c.trajectory) throw new Error("evaluate needs a controller: run initializeTrajectories first");
-        controller = linearGaussianController(c.trajectory, { noise: spec.noise, sampler });
+        controller = linearGaussianController(c.trajectory, { noise: spec.noise === true, sampler });
       }
       if (spec.noise && c.motorNoise) controller = withMotorNoise(controller, c.motorNoise, sampler);
       sim.rollout(c.x0, controller, T, xs, us);
       const r = rolloutSummary(task, T, xs, us);
-      if (s === 0) evaluation = { controller: which, noise: spec.noise, root: rootPath(xs, task.nx, T), fallStep: r.fallStep ?? -1 };
+      if (s === 0) evaluation = { controller: which, noise: spec.noise !== false, root: rootPath(xs, task.nx, T), fallStep: r.fallStep ?? -1 };
       row.cost += r.cost / samples;
       row.distance += r.distance / samples;
       row.meanVelocity += r.meanVelocity / samples;

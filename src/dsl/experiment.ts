@@ -195,7 +195,11 @@ const DemonstrateCodec = strict({ kind: t.literal("demonstrate"), controller: De
 
 const EvaluateCodec = t.intersection(
   [
-    strict({ kind: t.literal("evaluate"), noise: t.boolean }),
+    /**
+     * noise: false = the mean controller; true = samples from q(u|x) plus motor
+     * noise; "motor" = the mean controller with motor noise only.
+     */
+    strict({ kind: t.literal("evaluate"), noise: t.union([t.boolean, t.literal("motor")]) }),
     strictPartial({
       samples: PositiveInt,
       /** Which controller to roll out: the trajectory distribution (default) or the demonstration controller. */
