@@ -8,10 +8,9 @@
  *   nq = nv = 6, nx = 12, nu = 3, control dt = 0.005 s × 4 substeps = 0.02 s
  *   cost: w_u 1e-3, w_v 1, w_h 10, v* = 1.5 m/s, p* = HOPPER_STANDING_HEIGHT
  */
-import { locomotionCost } from "./cost.js";
 import type { LeggedTask } from "./types.js";
 import type { GroundProfile } from "./terrain.js";
-import { fmt, identityLayout, leggedEnvironment, leggedFall, planarDefaults, planarGround, planarOption, planarRootJoints, stateNamesFor, type EnvironmentOptions } from "./planar.js";
+import { fmt, leggedTask, planarDefaults, planarGround, planarOption, planarRootJoints, type EnvironmentOptions, type LeggedCostOptions, type LeggedModel } from "./planar.js";
 
 /** Link lengths and radii in metres. */
 export const HOPPER_DIMENSIONS = {
@@ -86,14 +85,19 @@ export function hopperMjcf(ground: GroundProfile | null = null): string {
 
 export const HOPPER_MJCF = hopperMjcf(null);
 
-export interface HopperOptions extends EnvironmentOptions {
-  /** Cost overrides (defaults: the 2013 paper's hopper weights with this model's p*). */
-  readonly wu?: number;
-  readonly wv?: number;
-  readonly wh?: number;
-  readonly targetVelocity?: number;
-  readonly targetHeight?: number;
-}
+export type HopperOptions = EnvironmentOptions & LeggedCostOptions;
+
+const HOPPER_MODEL: LeggedModel = {
+  name: "hopper",
+  joints: HOPPER_JOINTS,
+  actuators: HOPPER_ACTUATORS,
+  timestep: HOPPER_TIMESTEP,
+  substeps: HOPPER_SUBSTEPS,
+  standingHeight: HOPPER_STANDING_HEIGHT,
+  weights: { wu: 1e-3, wv: 1, wh: 10, targetVelocity: 1.5 },
+  mjcf: hopperMjcf,
+  flatMjcf: HOPPER_MJCF,
+};
 
 /**
  * The hopper task; options override the cost weights and targets and set the
@@ -101,48 +105,7 @@ export interface HopperOptions extends EnvironmentOptions {
  * to the ground) and `pushes` (perturbations on the torso).
  */
 export function hopperTask(options: HopperOptions = {}): LeggedTask {
-  const nq = HOPPER_JOINTS.length;
-  const nx = 2 * nq;
-  const nu = HOPPER_ACTUATORS.length;
-  const dt = HOPPER_TIMESTEP * HOPPER_SUBSTEPS;
-  const env = leggedEnvironment(options, dt);
-  const restState = new Float64Array(nx);
-  // rootz; every other entry is 0 in the nominal pose. Generated terrain is flat at x = 0 (height 0).
-  restState[1] = HOPPER_STANDING_HEIGHT + env.groundHeight(0);
-  const forwardVelocityIndex = nq + 0; // qvel.rootx
-  const heightIndex = 1; // qpos.rootz
-  const cost = locomotionCost(nx, nu, {
-    wu: options.wu ?? 1e-3,
-    wv: options.wv ?? 1,
-    wh: options.wh ?? 10,
-    targetVelocity: options.targetVelocity ?? 1.5,
-    targetHeight: options.targetHeight ?? HOPPER_STANDING_HEIGHT,
-    velocityIndex: forwardVelocityIndex,
-    heightIndex,
-    ground: env.costGround,
-    rootXIndex: 0, // qpos.rootx
-  });
-  return {
-    name: "hopper",
-    mjcf: env.ground ? hopperMjcf(env.ground) : HOPPER_MJCF,
-    substeps: HOPPER_SUBSTEPS,
-    dt,
-    nx,
-    nu,
-    stateLayout: identityLayout(nq),
-    stateNames: stateNamesFor(HOPPER_JOINTS),
-    actionNames: [...HOPPER_ACTUATORS],
-    restState,
-    forwardVelocityIndex,
-    heightIndex,
-    cost,
-    terrain: env.terrain,
-    ground: env.ground,
-    groundHeight: env.groundHeight,
-    pushes: env.pushes,
-    perturbations: env.perturbations,
-    fall: leggedFall(HOPPER_STANDING_HEIGHT, 2), // qpos.rooty
-  };
+  return leggedTask(HOPPER_MODEL, options);
 }
 
 /** The hopper with the papers' weights. */

@@ -12,7 +12,8 @@
  * forward and +z is up).
  */
 import type { PushSpec, TerrainSpec } from "../dsl/experiment.js";
-import type { FallCriteria, Perturbation, StateLayout } from "./types.js";
+import type { FallCriteria, LeggedTask, Perturbation, StateLayout } from "./types.js";
+import { locomotionCost } from "./cost.js";
 import { groundHeight, groundOf, groundProfile, isFlatTerrain, normalizePushes, normalizeTerrain, pushPerturbations, type Ground, type GroundProfile } from "./terrain.js";
 
 /**
@@ -170,4 +171,79 @@ export const FALL_MAX_PITCH = 1.0;
 /** The legged models' fall criteria: root below 0.6·H above the ground, or |qpos.rooty| > 1 rad. */
 export function leggedFall(standingHeight: number, pitchIndex = 2): FallCriteria {
   return { minHeightAboveGround: FALL_HEIGHT_FRACTION * standingHeight, maxAbsPitch: FALL_MAX_PITCH, pitchIndex };
+}
+
+/** Cost overrides of a legged task (defaults: the papers' weights with the model's own p*). */
+export interface LeggedCostOptions {
+  readonly wu?: number;
+  readonly wv?: number;
+  readonly wh?: number;
+  readonly targetVelocity?: number;
+  readonly targetHeight?: number;
+}
+
+/** What distinguishes one planar legged model from another. */
+export interface LeggedModel {
+  readonly name: "hopper" | "walker";
+  readonly joints: readonly string[];
+  readonly actuators: readonly string[];
+  readonly timestep: number;
+  readonly substeps: number;
+  readonly standingHeight: number;
+  /** The papers' cost weights and targets (gps-math §1), p* aside. */
+  readonly weights: { readonly wu: number; readonly wv: number; readonly wh: number; readonly targetVelocity: number };
+  /** MJCF of the model on the given ground (null: the flat plane). */
+  readonly mjcf: (ground: GroundProfile | null) => string;
+  readonly flatMjcf: string;
+}
+
+/**
+ * A planar legged task: x = [qpos, qvel] (identity layout), forward velocity
+ * qvel.rootx, height qpos.rootz (relative to the ground in the cost), the
+ * environment (terrain, pushes) and fall criteria.
+ */
+export function leggedTask(model: LeggedModel, options: EnvironmentOptions & LeggedCostOptions = {}): LeggedTask {
+  const nq = model.joints.length;
+  const nx = 2 * nq;
+  const nu = model.actuators.length;
+  const dt = model.timestep * model.substeps;
+  const env = leggedEnvironment(options, dt);
+  const restState = new Float64Array(nx);
+  // rootz; every other entry is 0 in the nominal pose. Generated terrain is flat at x = 0 (height 0).
+  restState[1] = model.standingHeight + env.groundHeight(0);
+  const forwardVelocityIndex = nq + 0; // qvel.rootx
+  const heightIndex = 1; // qpos.rootz
+  const w = model.weights;
+  const cost = locomotionCost(nx, nu, {
+    wu: options.wu ?? w.wu,
+    wv: options.wv ?? w.wv,
+    wh: options.wh ?? w.wh,
+    targetVelocity: options.targetVelocity ?? w.targetVelocity,
+    targetHeight: options.targetHeight ?? model.standingHeight,
+    velocityIndex: forwardVelocityIndex,
+    heightIndex,
+    ground: env.costGround,
+    rootXIndex: 0, // qpos.rootx
+  });
+  return {
+    name: model.name,
+    mjcf: env.ground ? model.mjcf(env.ground) : model.flatMjcf,
+    substeps: model.substeps,
+    dt,
+    nx,
+    nu,
+    stateLayout: identityLayout(nq),
+    stateNames: stateNamesFor(model.joints),
+    actionNames: [...model.actuators],
+    restState,
+    forwardVelocityIndex,
+    heightIndex,
+    cost,
+    terrain: env.terrain,
+    ground: env.ground,
+    groundHeight: env.groundHeight,
+    pushes: env.pushes,
+    perturbations: env.perturbations,
+    fall: leggedFall(model.standingHeight, 2), // qpos.rooty
+  };
 }

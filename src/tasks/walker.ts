@@ -9,10 +9,9 @@
  *   nq = nv = 9, nx = 18, nu = 6, control dt = 0.005 s × 2 substeps = 0.01 s
  *   cost: w_u 1e-4, w_v 1, w_h 10, v* = 1.2 m/s, p* = WALKER_STANDING_HEIGHT
  */
-import { locomotionCost } from "./cost.js";
 import type { LeggedTask } from "./types.js";
 import type { GroundProfile } from "./terrain.js";
-import { fmt, identityLayout, leggedEnvironment, leggedFall, planarDefaults, planarGround, planarOption, planarRootJoints, stateNamesFor, type EnvironmentOptions } from "./planar.js";
+import { fmt, leggedTask, planarDefaults, planarGround, planarOption, planarRootJoints, type EnvironmentOptions, type LeggedCostOptions, type LeggedModel } from "./planar.js";
 
 /** Link lengths and radii in metres (both legs are identical). */
 export const WALKER_DIMENSIONS = {
@@ -99,14 +98,19 @@ ${WALKER_ACTUATORS.map((j) => `    <motor name="${j}" joint="${j}" gear="${WALKE
 
 export const WALKER_MJCF = walkerMjcf(null);
 
-export interface WalkerOptions extends EnvironmentOptions {
-  /** Cost overrides (defaults: the 2013 paper's walker weights with this model's p*). */
-  readonly wu?: number;
-  readonly wv?: number;
-  readonly wh?: number;
-  readonly targetVelocity?: number;
-  readonly targetHeight?: number;
-}
+export type WalkerOptions = EnvironmentOptions & LeggedCostOptions;
+
+const WALKER_MODEL: LeggedModel = {
+  name: "walker",
+  joints: WALKER_JOINTS,
+  actuators: WALKER_ACTUATORS,
+  timestep: WALKER_TIMESTEP,
+  substeps: WALKER_SUBSTEPS,
+  standingHeight: WALKER_STANDING_HEIGHT,
+  weights: { wu: 1e-4, wv: 1, wh: 10, targetVelocity: 1.2 },
+  mjcf: walkerMjcf,
+  flatMjcf: WALKER_MJCF,
+};
 
 /**
  * The walker task; options override the cost weights and targets and set the
@@ -114,48 +118,7 @@ export interface WalkerOptions extends EnvironmentOptions {
  * to the ground) and `pushes` (perturbations on the torso).
  */
 export function walkerTask(options: WalkerOptions = {}): LeggedTask {
-  const nq = WALKER_JOINTS.length;
-  const nx = 2 * nq;
-  const nu = WALKER_ACTUATORS.length;
-  const dt = WALKER_TIMESTEP * WALKER_SUBSTEPS;
-  const env = leggedEnvironment(options, dt);
-  const restState = new Float64Array(nx);
-  // rootz; every other entry is 0 in the nominal pose. Generated terrain is flat at x = 0 (height 0).
-  restState[1] = WALKER_STANDING_HEIGHT + env.groundHeight(0);
-  const forwardVelocityIndex = nq + 0; // qvel.rootx
-  const heightIndex = 1; // qpos.rootz
-  const cost = locomotionCost(nx, nu, {
-    wu: options.wu ?? 1e-4,
-    wv: options.wv ?? 1,
-    wh: options.wh ?? 10,
-    targetVelocity: options.targetVelocity ?? 1.2,
-    targetHeight: options.targetHeight ?? WALKER_STANDING_HEIGHT,
-    velocityIndex: forwardVelocityIndex,
-    heightIndex,
-    ground: env.costGround,
-    rootXIndex: 0, // qpos.rootx
-  });
-  return {
-    name: "walker",
-    mjcf: env.ground ? walkerMjcf(env.ground) : WALKER_MJCF,
-    substeps: WALKER_SUBSTEPS,
-    dt,
-    nx,
-    nu,
-    stateLayout: identityLayout(nq),
-    stateNames: stateNamesFor(WALKER_JOINTS),
-    actionNames: [...WALKER_ACTUATORS],
-    restState,
-    forwardVelocityIndex,
-    heightIndex,
-    cost,
-    terrain: env.terrain,
-    ground: env.ground,
-    groundHeight: env.groundHeight,
-    pushes: env.pushes,
-    perturbations: env.perturbations,
-    fall: leggedFall(WALKER_STANDING_HEIGHT, 2), // qpos.rooty
-  };
+  return leggedTask(WALKER_MODEL, options);
 }
 
 /** The walker with the papers' weights. */
