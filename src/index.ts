@@ -8,6 +8,7 @@ export {
   repeat,
   task,
   condition,
+  policy,
   ilqg,
   demonstrationFromExport,
   unrollPipeline,

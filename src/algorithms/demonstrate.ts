@@ -30,5 +30,5 @@ export const demonstrate: Stage<DemonstrateSpec> = function* (env, spec, state) 
       message: `condition ${i + 1}/${state.conditions.length} ${spec.controller}: ${r.distance.toFixed(2)} m${r.fallStep === null ? "" : `, fell at step ${r.fallStep}`}`,
     };
   }
-  return { state: { rng: state.rng, conditions }, metrics: summarize(rows) };
+  return { state: { ...state, conditions }, metrics: summarize(rows) };
 };

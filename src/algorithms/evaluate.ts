@@ -20,7 +20,9 @@ import { summarize } from "./ilqg-stages.js";
 import { demoController } from "../demos/index.js";
 import type { DemoController } from "../dsl/experiment.js";
 import type { Controller } from "../trajopt/types.js";
-import type { ConditionState, EvaluationRecord, Stage } from "./state.js";
+import { policyController } from "../policy/controller.js";
+
+import { mlpOf, type ConditionState, type EvaluationRecord, type Stage } from "./state.js";
 
 type EvaluateSpec = Extract<StageSpec, { kind: "evaluate" }>;
 
@@ -81,7 +83,10 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
     for (let s = 0; s < samples; s++) {
       // The demonstration controllers keep state: a fresh one per rollout.
       let controller: Controller;
-      if (which === "demonstration") {
+      if (which === "policy") {
+        if (!state.policy) throw new Error("evaluate controller: policy needs fitTheta before it");
+        controller = policyController(mlpOf(state.policy), state.policy.theta, { noise: spec.noise === true, sampler });
+      } else if (which === "demonstration") {
         if (!c.demonstration) throw new Error("evaluate controller: demonstration needs a demonstrate stage before it");
         controller = demoController(c.demonstration.controller as DemoController, task);
       } else {
@@ -109,7 +114,7 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
     };
   }
   return {
-    state: { rng: sampler.state(), conditions },
+    state: { ...state, rng: sampler.state(), conditions },
     metrics: { ...summarize(rows), samples, fallsPerCondition: fallCounts },
   };
 };

@@ -98,7 +98,7 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
     conditions.push({ ...withObjective, trajectory });
     yield { fraction: (i + 1) / state.conditions.length, message: `condition ${i + 1}/${state.conditions.length} cost ${trajectory.cost.toFixed(2)}` };
   }
-  const next = { rng: sampler.state(), conditions };
+  const next = { ...state, rng: sampler.state(), conditions };
   return { state: next, metrics: trajectoryMetrics(env, conditions) };
 };
 
@@ -123,7 +123,7 @@ export const ilqgIterationStage: Stage = function* (env, _spec, state) {
     };
   }
   return {
-    state: { rng: state.rng, conditions },
+    state: { ...state, conditions },
     metrics: { ...trajectoryMetrics(env, conditions), accepted, alpha: alphas, mu: mus },
   };
 };

@@ -1,6 +1,7 @@
 /** Stage kind → implementation. A new stage kind adds one line here. */
 import type { StageSpec } from "../dsl/experiment.js";
 import { demonstrate } from "./demonstrate.js";
+import { fitTheta, optimizeQ, updateLambda } from "./cgps-stages.js";
 import { evaluate } from "./evaluate.js";
 import { ilqgIterationStage, initializeTrajectories } from "./ilqg-stages.js";
 import type { Stage } from "./state.js";
@@ -13,6 +14,12 @@ export function stageFor(spec: StageSpec): Stage {
       return initializeTrajectories as Stage;
     case "ilqgIteration":
       return ilqgIterationStage;
+    case "optimizeQ":
+      return optimizeQ as Stage;
+    case "fitTheta":
+      return fitTheta as Stage;
+    case "updateLambda":
+      return updateLambda as Stage;
     case "evaluate":
       return evaluate as Stage;
   }

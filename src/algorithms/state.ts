@@ -14,6 +14,7 @@ import type { Simulator } from "../sim/mujoco.js";
 import type { Task } from "../tasks/types.js";
 import type { IlqgSettings, IlqgTrajectory } from "../trajopt/ilqg.js";
 import { gaitPhaseStates } from "../demos/index.js";
+import { createPolicy, type MlpPolicy } from "../policy/mlp.js";
 
 /** Per-condition state of trajectory optimization. */
 export interface ConditionState {
@@ -30,6 +31,19 @@ export interface ConditionState {
   readonly motorNoise: Float64Array | null;
   /** The last evaluate stage's first rollout of this condition. */
   readonly evaluation: EvaluationRecord | null;
+  /** Constrained GPS: the dual variables λ_t (T), and q's state covariances S_t ((T+1)·n·n). */
+  readonly lambda?: Float64Array | null;
+  readonly stateCovariance?: Float64Array | null;
+}
+
+/** The trained policy: the MLP's shape and input normalization, and θ. */
+export interface PolicyState {
+  readonly nIn: number;
+  readonly nHidden: number;
+  readonly nOut: number;
+  readonly inputMean: Float64Array;
+  readonly inputStd: Float64Array;
+  readonly theta: Float64Array;
 }
 
 export interface EvaluationRecord {
@@ -45,6 +59,10 @@ export interface RunState {
   /** The seeded generator: every random draw of every stage comes from here. */
   readonly rng: GeneratorState;
   readonly conditions: readonly ConditionState[];
+  /** Guided policy search: the policy being trained (absent before the first fit). */
+  readonly policy?: PolicyState | null;
+  /** Completed outer iterations of constrained GPS (advanced by updateLambda; drives the cost ramp). */
+  readonly gpsIteration?: number;
 }
 
 /**
@@ -113,4 +131,9 @@ export function initialRunState(experiment: Experiment, worlds: readonly World[]
     return { x0, trajectory: null, tracking: null, settings: null, demonstration: null, motorNoise: null, evaluation: null };
   });
   return { rng: seedGenerator(experiment.seed), conditions };
+}
+
+/** The policy's MLP value (shape and normalization; θ is kept beside it). */
+export function mlpOf(p: PolicyState): MlpPolicy {
+  return createPolicy({ nIn: p.nIn, nHidden: p.nHidden, nOut: p.nOut }, { inputMean: p.inputMean, inputStd: p.inputStd });
 }

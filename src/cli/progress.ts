@@ -20,6 +20,8 @@ export function headlineMetrics(m: Metrics | undefined): string {
     if (typeof v === "number") parts.push(`${key === "meanVelocity" ? "v" : key} ${fmt(v)}`);
   }
   if (typeof m.falls === "number") parts.push(`falls ${m.falls}`);
+  if (typeof m.kl === "number") parts.push(`KL ${fmt(m.kl)}`);
+  if (typeof m.meanLambda === "number") parts.push(`λ̄ ${fmt(m.meanLambda)}`);
   return parts.join("  ");
 }
 

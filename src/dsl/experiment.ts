@@ -104,6 +104,13 @@ export const TaskSpecCodec = t.intersection(
 );
 export type TaskSpec = t.TypeOf<typeof TaskSpecCodec>;
 
+/** The policy class (gps-math §7): one softplus hidden layer, Gaussian output noise with a learned diagonal covariance. */
+export const PolicySpecCodec = t.intersection(
+  [strict({ kind: t.literal("mlp"), hidden: PositiveInt }), strictPartial({ initLogStd: Finite })],
+  "PolicySpec",
+);
+export type PolicySpec = t.TypeOf<typeof PolicySpecCodec>;
+
 /** Hand-crafted controllers that produce demonstrations (src/demos/). */
 export const DemoControllerCodec = t.keyof({ simbicon: null, "hopper-hop": null }, "DemoController");
 export type DemoController = t.TypeOf<typeof DemoControllerCodec>;
@@ -190,6 +197,33 @@ const InitializeTrajectoriesCodec = t.intersection(
 
 const IlqgIterationCodec = strict({ kind: t.literal("ilqgIteration") }, "ilqgIteration");
 
+/** Constrained GPS (2014): the trajectory step (Algorithm 2) on every condition. */
+const OptimizeQCodec = t.intersection(
+  [
+    strict({ kind: t.literal("optimizeQ"), iterations: PositiveInt }),
+    strictPartial({
+      /** Linearize π at q's nominal ("mean", default) or average over `samples` states from q ("monte-carlo"). */
+      linearizePolicy: t.keyof({ mean: null, "monte-carlo": null }),
+      samples: PositiveInt,
+      /** Cost magnitude ramp: ×`factor` over the first `iterations` outer iterations (default 10 over 50). */
+      costRamp: strict({ iterations: PositiveInt, factor: Positive }),
+    }),
+  ],
+  "optimizeQ",
+);
+
+/** Constrained GPS: fit θ to all q_i by the weighted least squares of §3.2 (LBFGS), Σ^π in closed form. */
+const FitThetaCodec = t.intersection(
+  [strict({ kind: t.literal("fitTheta"), maxIterations: PositiveInt }), strictPartial({ samples: PositiveInt, regularization: NonNegative })],
+  "fitTheta",
+);
+
+/** Constrained GPS: the dual step λ_t ← max(0, λ_t + η·E[KL(π‖q)]) of equation (2). */
+const UpdateLambdaCodec = t.intersection(
+  [strict({ kind: t.literal("updateLambda"), stepSize: NonNegative }), strictPartial({ samples: PositiveInt })],
+  "updateLambda",
+);
+
 /** Record a demonstration per condition by running a hand-crafted controller. */
 const DemonstrateCodec = strict({ kind: t.literal("demonstrate"), controller: DemoControllerCodec }, "demonstrate");
 
@@ -203,14 +237,17 @@ const EvaluateCodec = t.intersection(
     strictPartial({
       samples: PositiveInt,
       /** Which controller to roll out: the trajectory distribution (default) or the demonstration controller. */
-      controller: t.keyof({ trajectory: null, demonstration: null }),
+      controller: t.keyof({ trajectory: null, demonstration: null, policy: null }),
     }),
   ],
   "evaluate",
 );
 
 /** The stage kinds. Later issues add optimizeQ, fitTheta, updateLambda, adaptWr, … here. */
-export const StageSpecCodec = t.union([DemonstrateCodec, InitializeTrajectoriesCodec, IlqgIterationCodec, EvaluateCodec], "StageSpec");
+export const StageSpecCodec = t.union(
+  [DemonstrateCodec, InitializeTrajectoriesCodec, IlqgIterationCodec, OptimizeQCodec, FitThetaCodec, UpdateLambdaCodec, EvaluateCodec],
+  "StageSpec",
+);
 export type StageSpec = t.TypeOf<typeof StageSpecCodec>;
 export type StageKind = StageSpec["kind"];
 
@@ -228,14 +265,18 @@ export const PipelineItemCodec: t.Type<PipelineItem> = t.recursion("PipelineItem
   ]),
 );
 
-export const ExperimentCodec = strict(
-  {
-    name: t.refinement(t.string, (s) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(s), "Name (letters, digits, . _ -)"),
-    seed: Seed,
-    task: TaskSpecCodec,
-    conditions: t.refinement(t.array(ConditionCodec), (a) => a.length > 0, "NonEmptyConditions"),
-    pipeline: t.array(PipelineItemCodec),
-  },
+export const ExperimentCodec = t.intersection(
+  [
+    strict({
+      name: t.refinement(t.string, (s) => /^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(s), "Name (letters, digits, . _ -)"),
+      seed: Seed,
+      task: TaskSpecCodec,
+      conditions: t.refinement(t.array(ConditionCodec), (a) => a.length > 0, "NonEmptyConditions"),
+      pipeline: t.array(PipelineItemCodec),
+    }),
+    /** The policy that guided policy search trains (needed by fitTheta). */
+    strictPartial({ policy: PolicySpecCodec }),
+  ],
   "Experiment",
 );
 export type Experiment = t.TypeOf<typeof ExperimentCodec>;
@@ -255,7 +296,18 @@ type Without<T, K extends keyof T> = Omit<T, K>;
 type InitStage = Extract<StageSpec, { kind: "initializeTrajectories" }>;
 type EvalStage = Extract<StageSpec, { kind: "evaluate" }>;
 
+type OptimizeQStage = Extract<StageSpec, { kind: "optimizeQ" }>;
+type FitThetaStage = Extract<StageSpec, { kind: "fitTheta" }>;
+type UpdateLambdaStage = Extract<StageSpec, { kind: "updateLambda" }>;
+
+export const policy = {
+  mlp: (o: { hidden: number; initLogStd?: number }): PolicySpec => ({ kind: "mlp", ...o }),
+};
+
 export const stage = {
+  optimizeQ: (o: Without<OptimizeQStage, "kind">): OptimizeQStage => ({ kind: "optimizeQ", ...o }),
+  fitTheta: (o: Without<FitThetaStage, "kind">): FitThetaStage => ({ kind: "fitTheta", ...o }),
+  updateLambda: (o: Without<UpdateLambdaStage, "kind">): UpdateLambdaStage => ({ kind: "updateLambda", ...o }),
   demonstrate: (o: { controller: DemoController }): StageSpec => ({ kind: "demonstrate", ...o }),
   initializeTrajectories: (o: Without<InitStage, "kind" | "method"> & { method?: "ilqg" }): InitStage => ({
     kind: "initializeTrajectories",

@@ -1,0 +1,205 @@
+/**
+ * Constrained guided policy search (Levine & Koltun 2014, Algorithm 1) as
+ * three stages, run as `repeat(K, [optimizeQ, fitTheta, updateLambda])`:
+ *
+ *   optimizeQ     the trajectory step (Algorithm 2) on every condition's q_i,
+ *                 under the task cost (× the cost-magnitude ramp) and the
+ *                 duals λ_i against the current policy
+ *   fitTheta      the policy step: weighted least squares of π's mean on
+ *                 states sampled from every q_i (LBFGS), Σ^π in closed form
+ *   updateLambda  the dual step of equation (2) with KL(π‖q) from samples
+ *
+ * Before the first fit there is no policy: optimizeQ then runs with λ = 0,
+ * which is max-entropy iLQG. fitTheta weights samples by λ_t, uniformly
+ * (λ_t = 1) until the first dual step has set λ.
+ */
+import type { StageSpec } from "../dsl/experiment.js";
+import { initParameters, mlpShape } from "../policy/mlp.js";
+import { policyController } from "../policy/controller.js";
+import { Sampler } from "../random/generator.js";
+import { trajectoryCost } from "../tasks/cost.js";
+import { defaultIlqgSettings } from "../trajopt/ilqg.js";
+import { initialCgpsTrajectory, trajectoryStep, type CgpsTrajectory } from "../trajopt/cgps-trajectory.js";
+import { allocPolicyLinearization, linearizePolicy, linearizePolicyMonteCarlo, type PolicyLinearization } from "../trajopt/policy-linearization.js";
+import type { Cost } from "../trajopt/types.js";
+import { costRamp, dualStep, expectedKl, fitNormalization, fitPolicy, policyFitBatch, sampleTrainingStates } from "./cgps-policy.js";
+import { rolloutSummary } from "./evaluate.js";
+import { mean, objectiveFor } from "./ilqg-stages.js";
+import { mlpOf, type ConditionState, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
+
+type OptimizeQSpec = Extract<StageSpec, { kind: "optimizeQ" }>;
+type FitThetaSpec = Extract<StageSpec, { kind: "fitTheta" }>;
+type UpdateLambdaSpec = Extract<StageSpec, { kind: "updateLambda" }>;
+
+/** cost × s (the cost-magnitude ramp), derivatives included. */
+function scaled(cost: Cost, s: number): Cost {
+  if (s === 1) return cost;
+  return {
+    nx: cost.nx,
+    nu: cost.nu,
+    value: (x, u, t, xo, uo) => s * cost.value(x, u, t, xo, uo),
+    expand: (x, u, t, out, xo, uo) => {
+      const v = cost.expand(x, u, t, out, xo, uo);
+      for (const a of [out.lx, out.lu, out.lxx, out.luu, out.lux]) for (let i = 0; i < a.length; i++) a[i] *= s;
+      return s * v;
+    },
+  };
+}
+
+/** A placeholder model for "no policy yet": only ever used with λ = 0, where it drops out. */
+function noPolicy(T: number, n: number, m: number): PolicyLinearization {
+  const lin = allocPolicyLinearization(T, n, m);
+  for (let t = 0; t < T; t++) for (let j = 0; j < m; j++) lin.sigma[t * m * m + j * m + j] = 1;
+  return lin;
+}
+
+function requireTrajectory(c: ConditionState, stage: string) {
+  if (!c.trajectory || !c.settings) throw new Error(`${stage} needs initializeTrajectories before it`);
+  return c.trajectory;
+}
+
+export const optimizeQ: Stage<OptimizeQSpec> = function* (env, spec, state) {
+  const T = env.horizon;
+  const sampler = new Sampler(state.rng);
+  const iteration = state.gpsIteration ?? 0;
+  const ramp = costRamp(iteration, spec.costRamp?.iterations ?? 50, spec.costRamp?.factor ?? 10);
+  const policy = state.policy ? mlpOf(state.policy) : null;
+  const conditions: ConditionState[] = [];
+  const rows = [];
+  const kls: number[] = [];
+  const accepted: number[] = [];
+  for (let i = 0; i < state.conditions.length; i++) {
+    const c = state.conditions[i];
+    const { task, sim } = env.worlds[i];
+    const q0 = requireTrajectory(c, "optimizeQ");
+    const settings = c.settings ?? defaultIlqgSettings;
+    const objective = objectiveFor(task, c);
+    const cost = scaled(objective, ramp);
+    const lambda = policy && c.lambda ? c.lambda : new Float64Array(T);
+    let traj: CgpsTrajectory = c.stateCovariance
+      ? { ...q0, k: new Float64Array(T * task.nu), S: c.stateCovariance }
+      : initialCgpsTrajectory(sim, cost, q0, settings);
+    const linearize = (xs: Float64Array): PolicyLinearization => {
+      if (!policy || !state.policy) return noPolicy(T, task.nx, task.nu);
+      const out = allocPolicyLinearization(T, task.nx, task.nu);
+      if (spec.linearizePolicy === "monte-carlo") {
+        const count = spec.samples ?? 10;
+        const states = sampleTrainingStates(sim, { ...traj, xbar: xs }, c.x0, count, sampler);
+        return linearizePolicyMonteCarlo(policy, state.policy.theta, states, count, out);
+      }
+      return linearizePolicy(policy, state.policy.theta, xs, T, out);
+    };
+    let lin = linearize(traj.xbar);
+    let acceptedHere = 0;
+    let kl = 0;
+    for (let it = 0; it < spec.iterations; it++) {
+      const r = trajectoryStep(sim, cost, traj, lin, lambda, settings, { relinearizePolicy: linearize });
+      traj = r.trajectory;
+      lin = r.info.policy;
+      if (r.info.accepted) acceptedHere++;
+      kl = mean(Array.from(r.info.terms.kl));
+      yield {
+        fraction: (i + (it + 1) / spec.iterations) / state.conditions.length,
+        message: `condition ${i + 1}/${state.conditions.length} step ${it + 1}/${spec.iterations} Lagrangian ${r.info.lagrangian.toFixed(2)}${r.info.accepted ? "" : " (rejected)"}`,
+      };
+    }
+    const { S, ...controller } = traj;
+    const trajectory = { ...controller, cost: trajectoryCost(objective, traj.xbar, traj.ubar, T) };
+    conditions.push({ ...c, trajectory, stateCovariance: S });
+    rows.push(rolloutSummary(task, T, traj.xbar, traj.ubar));
+    kls.push(kl);
+    accepted.push(acceptedHere);
+  }
+  return {
+    state: { ...state, rng: sampler.state(), conditions },
+    metrics: {
+      cost: mean(rows.map((r) => r.cost)),
+      costs: rows.map((r) => r.cost),
+      distance: mean(rows.map((r) => r.distance)),
+      meanVelocity: mean(rows.map((r) => r.meanVelocity)),
+      costScale: ramp,
+      kl: mean(kls),
+      accepted,
+    },
+  };
+};
+
+/** States sampled from every q_i (seeded), with the weights the policy step uses. */
+function sampleAll(env: StageEnv, state: RunState, count: number, sampler: Sampler) {
+  return state.conditions.map((c, i) => {
+    const q = requireTrajectory(c, "fitTheta/updateLambda");
+    const states = sampleTrainingStates(env.worlds[i].sim, q, c.x0, count, sampler);
+    return { q, states, count, lambda: c.lambda ?? new Float64Array(env.horizon).fill(1) };
+  });
+}
+
+export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
+  const sampler = new Sampler(state.rng);
+  const count = spec.samples ?? 10;
+  const sets = sampleAll(env, state, count, sampler);
+  const batch = policyFitBatch(sets);
+  yield { fraction: 0.1, message: `fitting θ to ${batch.N} states from ${sets.length} trajectory distributions` };
+  let p = state.policy;
+  if (!p) {
+    const spec0 = env.experiment.policy;
+    if (!spec0) throw new Error("fitTheta needs the experiment's policy (policy: policy.mlp({ hidden }))");
+    const norm = fitNormalization(batch);
+    const shape = mlpShape(batch.n, spec0.hidden, batch.m);
+    p = { ...shape, inputMean: norm.inputMean, inputStd: norm.inputStd, theta: initParameters(shape, sampler, { initLogStd: spec0.initLogStd }) };
+  }
+  const policy = mlpOf(p);
+  const fit = fitPolicy(policy, p.theta, batch, { maxIterations: spec.maxIterations, regularization: spec.regularization });
+  const next: PolicyState = { ...p, theta: fit.theta };
+  const kl = sets.map((s) => expectedKl(policy, fit.theta, s.q, s.states, s.count).mean);
+  // The policy alone, noise-free, on every training condition.
+  const rows = state.conditions.map((c, i) => {
+    const { task, sim } = env.worlds[i];
+    const T = env.horizon;
+    const xs = new Float64Array((T + 1) * task.nx);
+    const us = new Float64Array(T * task.nu);
+    sim.rollout(c.x0, policyController(policy, fit.theta), T, xs, us);
+    return rolloutSummary(task, T, xs, us);
+  });
+  return {
+    state: { ...state, rng: sampler.state(), policy: next },
+    metrics: {
+      cost: mean(rows.map((r) => r.cost)),
+      costs: rows.map((r) => r.cost),
+      distance: mean(rows.map((r) => r.distance)),
+      distances: rows.map((r) => r.distance),
+      meanVelocity: mean(rows.map((r) => r.meanVelocity)),
+      falls: rows.filter((r) => r.fallStep !== null).length,
+      fallSteps: rows.map((r) => r.fallStep ?? -1),
+      kl: mean(kl),
+      kls: kl,
+      fitLoss0: fit.loss0,
+      fitLoss: fit.loss,
+      lbfgsIterations: fit.iterations,
+    },
+  };
+};
+
+export const updateLambda: Stage<UpdateLambdaSpec> = function* (env, spec, state) {
+  if (!state.policy) throw new Error("updateLambda needs a policy: run fitTheta before it");
+  const sampler = new Sampler(state.rng);
+  const policy = mlpOf(state.policy);
+  const count = spec.samples ?? 10;
+  const conditions: ConditionState[] = [];
+  const kls: number[] = [];
+  const lambdas: number[] = [];
+  for (let i = 0; i < state.conditions.length; i++) {
+    const c = state.conditions[i];
+    const q = requireTrajectory(c, "updateLambda");
+    const states = sampleTrainingStates(env.worlds[i].sim, q, c.x0, count, sampler);
+    const kl = expectedKl(policy, state.policy.theta, q, states, count);
+    const lambda = dualStep(c.lambda ?? new Float64Array(env.horizon), kl.perStep, spec.stepSize);
+    conditions.push({ ...c, lambda });
+    kls.push(kl.mean);
+    lambdas.push(mean(Array.from(lambda)));
+    yield { fraction: (i + 1) / state.conditions.length, message: `condition ${i + 1}/${state.conditions.length} KL ${kl.mean.toFixed(3)} mean λ ${lambdas[i].toFixed(3)}` };
+  }
+  return {
+    state: { ...state, rng: sampler.state(), conditions, gpsIteration: (state.gpsIteration ?? 0) + 1 },
+    metrics: { kl: mean(kls), kls, meanLambda: mean(lambdas), meanLambdas: lambdas },
+  };
+};
