@@ -69,6 +69,8 @@ describe("walker: demonstrate → track → evaluate", () => {
 
     // The exported demonstration of the terrain condition replays open loop in its own MJCF.
     const exported = exportRun(started.run, { condition: 2, what: "demonstration" });
+    const demoCtrl = exported.controller;
+    if (demoCtrl.kind !== "linear-gaussian") throw new Error("expected a linear-Gaussian export");
     expect(exported.mjcf).toBe(taskFor({ kind: "walker", horizon: T, terrain: { kind: "uneven", seed: 2 } }).mjcf);
     expect(exported.mjcf).not.toBe(taskFor({ kind: "walker", horizon: T }).mjcf);
     const sim = await Simulator.fromMjcf(exported.mjcf, { substeps: exported.substeps });
@@ -77,8 +79,8 @@ describe("walker: demonstrate → track → evaluate", () => {
       const xs = new Float64Array((T + 1) * nx);
       const us = new Float64Array(T * 6);
       const x0 = Float64Array.from([...exported.initialState.qpos, ...exported.initialState.qvel]);
-      sim.rollout(x0, (t, _x, _o, u, uo) => u.set(exported.controller.ubar[t], uo), T, xs, us);
-      expect(Array.from(xs.subarray(T * nx))).toEqual(exported.controller.xbar[T]);
+      sim.rollout(x0, (t, _x, _o, u, uo) => u.set(demoCtrl.ubar[t], uo), T, xs, us);
+      expect(Array.from(xs.subarray(T * nx))).toEqual(demoCtrl.xbar[T]);
     } finally {
       sim.dispose();
     }

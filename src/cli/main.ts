@@ -37,7 +37,7 @@ usage:
   gps show <run> [--json]
   gps list [--store DIR] [--json]
   gps diff <runA> <runB> [--json]
-  gps export <run> --out FILE [--condition I] [--stage K] [--demonstration]
+  gps export <run> --out FILE [--condition I] [--stage K] [--demonstration | --policy]
   gps report <run> [--out DIR]
 
 A run is named by its directory (gps run prints it). --json prints
@@ -273,11 +273,11 @@ function cmdExport(argv: readonly string[]): number {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
-    options: { out: { type: "string" }, condition: { type: "string", default: "0" }, stage: { type: "string" }, demonstration: { type: "boolean", default: false } },
+    options: { out: { type: "string" }, condition: { type: "string", default: "0" }, stage: { type: "string" }, demonstration: { type: "boolean", default: false }, policy: { type: "boolean", default: false } },
   });
   const [dir] = positional(positionals, 1, "one run directory: gps export <run> --out FILE");
   if (!values.out) throw new UsageError("export needs --out FILE");
-  const exported = exportRun(openRun(dir), { condition: intOption(values.condition, "condition") ?? 0, stage: intOption(values.stage, "stage"), what: values.demonstration ? "demonstration" : "trajectory" });
+  const exported = exportRun(openRun(dir), { condition: intOption(values.condition, "condition") ?? 0, stage: intOption(values.stage, "stage"), what: values.policy ? "policy" : values.demonstration ? "demonstration" : "trajectory" });
   writeFileAtomic(values.out, `${JSON.stringify(exported)}\n`);
   out.write(`wrote ${values.out} (${exported.horizon} steps, controller ${exported.controller.kind})\n`);
   return 0;

@@ -5,7 +5,8 @@
  */
 import { decodeExperiment } from "../dsl/validate.js";
 import { conditionTaskSpec } from "../dsl/experiment.js";
-import type { RunState } from "../algorithms/state.js";
+import type { PolicyState, RunState } from "../algorithms/state.js";
+import { parameterLayout } from "../policy/mlp.js";
 import { taskFor } from "../tasks/index.js";
 import { decodeValue, type JsonValue } from "./canonical.js";
 import { listCheckpointIndices, readCheckpoint, readExperiment, type RunHandle } from "./store.js";
@@ -28,7 +29,7 @@ export interface ControllerExport {
   readonly horizon: number;
   readonly stateLayout: { readonly qpos: readonly number[]; readonly qvel: readonly number[] };
   readonly initialState: { readonly qpos: number[]; readonly qvel: number[] };
-  readonly controller: LinearGaussianExport;
+  readonly controller: LinearGaussianExport | MlpExport;
   /** External pushes to replay: xfrc_applied force on `body` during control steps [fromStep, toStep). */
   readonly perturbations: readonly { readonly body: string; readonly force: readonly number[]; readonly fromStep: number; readonly toStep: number }[];
   readonly meanAction: string;
@@ -55,7 +56,35 @@ function rows(a: Float64Array, n: number, count: number): number[][] {
  * checkpoint). A corrupt checkpoint is refused (CorruptCheckpointError names
  * the file) rather than silently exporting an older stage.
  */
-export function exportRun(run: RunHandle, options: { condition: number; stage?: number; what?: "trajectory" | "demonstration" }): ControllerExport {
+/** A trained MLP policy: μ(x) = W2 softplus(W1 (x − inputMean)/inputStd + b1) + b2, noise N(0, diag(outputStd²)). */
+export interface MlpExport {
+  readonly kind: "mlp";
+  /** W as rows (outputs × inputs). */
+  readonly layers: { readonly W: number[][]; readonly b: number[] }[];
+  readonly activation: "softplus";
+  readonly inputMean: number[];
+  readonly inputStd: number[];
+  readonly outputStd: number[];
+}
+
+function mlpExport(p: PolicyState): MlpExport {
+  const L = parameterLayout(p);
+  const th = p.theta;
+  const { nIn: n, nHidden: H, nOut: m } = p;
+  return {
+    kind: "mlp",
+    layers: [
+      { W: rows(th.subarray(L.w1, L.w1 + H * n), n, H), b: Array.from(th.subarray(L.b1, L.b1 + H)) },
+      { W: rows(th.subarray(L.w2, L.w2 + m * H), H, m), b: Array.from(th.subarray(L.b2, L.b2 + m)) },
+    ],
+    activation: "softplus",
+    inputMean: Array.from(p.inputMean),
+    inputStd: Array.from(p.inputStd),
+    outputStd: Array.from(th.subarray(L.logStd, L.logStd + m), Math.exp),
+  };
+}
+
+export function exportRun(run: RunHandle, options: { condition: number; stage?: number; what?: "trajectory" | "demonstration" | "policy" }): ControllerExport {
   const experiment = decodeExperiment(decodeValue(readExperiment(run)));
   if (!Number.isInteger(options.condition) || options.condition < 0 || options.condition >= experiment.conditions.length) {
     throw new Error(`condition ${options.condition} does not exist (the experiment has ${experiment.conditions.length})`);
@@ -70,9 +99,26 @@ export function exportRun(run: RunHandle, options: { condition: number; stage?: 
   const c = state.conditions[options.condition];
   if (!c) throw new Error(`condition ${options.condition} does not exist (the run has ${state.conditions.length})`);
   const { nx, nu } = task;
-  const tr = options.what === "demonstration" ? demonstrationAsController(c, nx, nu) : c.trajectory;
-  if (!tr) throw new Error(`condition ${options.condition} has no ${options.what ?? "trajectory"} yet at stage ${latest.index}`);
-  const T = tr.T;
+  const what = options.what ?? "trajectory";
+  let controller: LinearGaussianExport | MlpExport;
+  let T: number;
+  if (what === "policy") {
+    if (!state.policy) throw new Error(`the run has no policy yet at stage ${latest.index} (fitTheta makes one)`);
+    controller = mlpExport(state.policy);
+    T = experiment.task.horizon;
+  } else {
+    const tr = what === "demonstration" ? demonstrationAsController(c, nx, nu) : c.trajectory;
+    if (!tr) throw new Error(`condition ${options.condition} has no ${what} yet at stage ${latest.index}`);
+    T = tr.T;
+    controller = {
+      kind: "linear-gaussian",
+      xbar: rows(tr.xbar, nx, T + 1),
+      ubar: rows(tr.ubar, nu, T),
+      K: Array.from({ length: T }, (_, t) => rows(tr.K.subarray(t * nu * nx, (t + 1) * nu * nx), nx, nu)),
+      k: rows(tr.k, nu, T),
+      cov: Array.from({ length: T }, (_, t) => rows(tr.cov.subarray(t * nu * nu, (t + 1) * nu * nu), nu, nu)),
+    };
+  }
   const nq = task.stateLayout.qpos.length;
   return {
     mjcf: task.mjcf,
@@ -81,16 +127,12 @@ export function exportRun(run: RunHandle, options: { condition: number; stage?: 
     horizon: T,
     stateLayout: task.stateLayout,
     initialState: { qpos: Array.from(c.x0.subarray(0, nq)), qvel: Array.from(c.x0.subarray(nq, nx)) },
-    controller: {
-      kind: "linear-gaussian",
-      xbar: rows(tr.xbar, nx, T + 1),
-      ubar: rows(tr.ubar, nu, T),
-      K: Array.from({ length: T }, (_, t) => rows(tr.K.subarray(t * nu * nx, (t + 1) * nu * nx), nx, nu)),
-      k: rows(tr.k, nu, T),
-      cov: Array.from({ length: T }, (_, t) => rows(tr.cov.subarray(t * nu * nu, (t + 1) * nu * nu), nu, nu)),
-    },
+    controller,
     perturbations: task.perturbations ?? [],
-    meanAction: "u_t = ubar[t] + k[t] + K[t] (x_t - xbar[t]), x = [qpos[stateLayout.qpos], qvel[stateLayout.qvel]]",
-    source: { run: run.dir, stage: latest.index, condition: options.condition, digest: record.digest, what: options.what ?? "trajectory" },
+    meanAction:
+      what === "policy"
+        ? "u = W2 softplus(W1 ((x - inputMean) / inputStd) + b1) + b2, x = [qpos[stateLayout.qpos], qvel[stateLayout.qvel]]"
+        : "u_t = ubar[t] + k[t] + K[t] (x_t - xbar[t]), x = [qpos[stateLayout.qpos], qvel[stateLayout.qvel]]",
+    source: { run: run.dir, stage: latest.index, condition: options.condition, digest: record.digest, what },
   };
 }
