@@ -87,6 +87,8 @@ export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "rep
   };
   const records = stageRecords(run).filter((r) => r.status === "ok");
   write("cost.svg", costCurve(records, experiment.name));
+  const learning = learningCurve(records, experiment.name);
+  if (learning) write("learning-curve.svg", learning);
 
   const sections: string[] = [];
   if (latest.index !== null) {
@@ -154,6 +156,30 @@ function costCurve(records: readonly Record_[], name: string): string {
   });
 }
 
+/**
+ * The learning curve of guided policy search: the policy's noise-free cost
+ * (mean over training conditions, and per condition) after every fitTheta,
+ * against the cost of the initial trajectory distribution (the last stage
+ * before the first optimizeQ) as a reference line.
+ */
+function learningCurve(records: readonly Record_[], name: string): string | null {
+  const fits = records.filter((r) => r.kind === "fitTheta");
+  if (fits.length === 0) return null;
+  const firstQ = records.find((r) => r.kind === "optimizeQ");
+  const before = records.filter((r) => firstQ && r.index < firstQ.index && typeof (r.metrics as Record<string, unknown>).cost === "number");
+  const reference = before.length ? ((before[before.length - 1].metrics as Record<string, number>).cost as number) : null;
+  const mean = fits.map((r, i) => [i + 1, (r.metrics as Record<string, number>).cost] as const);
+  const perCondition = ((fits[0].metrics as Record<string, unknown>).costs as number[] | undefined)?.map((_, c) => ({
+    label: `condition ${c}`,
+    points: fits.map((r, i) => [i + 1, ((r.metrics as Record<string, unknown>).costs as number[])[c]] as const),
+    width: 1,
+    dash: "3 3",
+  })) ?? [];
+  const series = [{ label: "policy (noise-free), mean over conditions", points: mean, width: 2.5 }, ...(perCondition.length > 1 ? perCondition : [])];
+  if (reference !== null) series.push({ label: "initial trajectory", points: [[1, reference], [fits.length, reference]] as const, width: 1.5, dash: "8 4" });
+  return linePlot(series, { title: `${name}: learning curve`, xLabel: "iteration", yLabel: "cost (Σ over the horizon)" });
+}
+
 function fmt(v: unknown): string {
   if (typeof v !== "number") return "";
   if (!Number.isFinite(v)) return String(v);
@@ -178,6 +204,7 @@ details { margin: 1em 0; } code { font-size: 12px; }
 </style></head><body>
 <h1>${esc(experiment.name)}</h1>
 <p>Run <code>${esc(run.dir)}</code>, task <b>${esc(experiment.task.kind)}</b>, horizon ${experiment.task.horizon}, seed ${experiment.seed}, ${experiment.conditions.length} condition(s). Pictures are of the last good checkpoint (stage ${lastStage ?? "none"}).</p>
+${records.some((r) => r.kind === "fitTheta") ? `<figure><img src="learning-curve.svg" alt="learning curve"><figcaption>Noise-free cost of the policy alone after each guided-policy-search iteration, beside the initial trajectory's cost.</figcaption></figure>` : ""}
 <figure><img src="cost.svg" alt="cost after each stage"></figure>
 ${sections.join("\n")}
 <details><summary>Stages (${records.length})</summary>
