@@ -77,7 +77,7 @@ import {
   logDetFromCholesky,
   solveConditionalCovariance,
 } from "./cgps-math.js";
-import { decreaseMu, expectedReduction, increaseMu, lqApproximation, type IlqgSettings, type LqApproximation, type Regularization } from "./ilqg.js";
+import { decreaseMu, expectedReduction, increaseMu, lqApproximation, qScratch, qTerms, type IlqgSettings, type LqApproximation, type QScratch, type Regularization } from "./ilqg.js";
 import { affinePolicyMean, shiftPolicyLinearization, type PolicyLinearization } from "./policy-linearization.js";
 import type { Cost, LinearGaussianController, TrajectoryDynamics } from "./types.js";
 
@@ -228,56 +228,6 @@ function spdInverse(A: Float64Array, aOff: number, m: number, out: Float64Array,
   choleskyInverse(work, m, out, 0, outOff);
   symmetrize(out, m, outOff);
   return true;
-}
-
-interface QScratch {
-  Qx: Float64Array;
-  Qu: Float64Array;
-  Qxx: Float64Array;
-  Quu: Float64Array;
-  Qux: Float64Array;
-  LxxFx: Float64Array;
-  LxxFu: Float64Array;
-}
-
-function qScratch(nx: number, nu: number): QScratch {
-  return {
-    Qx: new Float64Array(nx),
-    Qu: new Float64Array(nu),
-    Qxx: new Float64Array(nx * nx),
-    Quu: new Float64Array(nu * nu),
-    Qux: new Float64Array(nu * nx),
-    LxxFx: new Float64Array(nx * nx),
-    LxxFu: new Float64Array(nx * nu),
-  };
-}
-
-/**
- * Q terms at step t from L′_x, L′_xx of step t+1 (same operations, in the
- * same order, as ilqg.ts's backwardSweep). Lx null: skip Q_x, Q_u.
- */
-function qTerms(lq: LqApproximation, t: number, Lx: Float64Array | null, Lxx: Float64Array, s: QScratch): void {
-  const { nx, nu, fx, fu, lx, lu, lxx, luu, lux } = lq;
-  const oXX = t * nx * nx;
-  const oXU = t * nx * nu;
-  const oUU = t * nu * nu;
-  const oUX = t * nu * nx;
-  const { Qx, Qu, Qxx, Quu, Qux, LxxFx, LxxFu } = s;
-  if (Lx !== null) {
-    matTVec(fx, Lx, nx, nx, Qx, oXX);
-    for (let i = 0; i < nx; i++) Qx[i] += lx[t * nx + i];
-    matTVec(fu, Lx, nx, nu, Qu, oXU);
-    for (let i = 0; i < nu; i++) Qu[i] += lu[t * nu + i];
-  }
-  matMul(Lxx, fx, nx, nx, nx, LxxFx, 0, oXX);
-  matMul(Lxx, fu, nx, nx, nu, LxxFu, 0, oXU);
-  matTMul(fx, LxxFx, nx, nx, nx, Qxx, oXX);
-  for (let i = 0; i < nx * nx; i++) Qxx[i] += lxx[oXX + i];
-  matTMul(fu, LxxFu, nx, nu, nu, Quu, oXU);
-  for (let i = 0; i < nu * nu; i++) Quu[i] += luu[oUU + i];
-  matTMul(fu, LxxFx, nx, nu, nx, Qux, oXU);
-  for (let i = 0; i < nu * nx; i++) Qux[i] += lux[oUX + i];
-  symmetrize(Quu, nu);
 }
 
 /**

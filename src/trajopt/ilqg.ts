@@ -195,22 +195,16 @@ export interface BackwardPassResult {
  * from t = T−1.
  */
 export function backwardPass(lq: LqApproximation, reg: Regularization, settings: IlqgSettings): BackwardPassResult {
-  const { T, nx, nu, fx, fu, lx, lu, lxx, luu, lux } = lq;
+  const { T, nx, nu } = lq;
   const K = new Float64Array(T * nu * nx);
   const k = new Float64Array(T * nu);
   const cov = new Float64Array(T * nu * nu);
   // Per-call scratch, reused at every step.
   const s = {
+    ...qScratch(nx, nu),
     Vx: new Float64Array(nx),
     Vxx: new Float64Array(nx * nx),
-    Qx: new Float64Array(nx),
-    Qu: new Float64Array(nu),
-    Qxx: new Float64Array(nx * nx),
-    Quu: new Float64Array(nu * nu),
-    Qux: new Float64Array(nu * nx),
     L: new Float64Array(nu * nu), // Cholesky factor of Q̃_uu
-    VxxFx: new Float64Array(nx * nx),
-    VxxFu: new Float64Array(nx * nu),
     tmpXX: new Float64Array(nx * nx),
     tmpUU: new Float64Array(nu * nu),
     tmpUX: new Float64Array(nu * nx),
@@ -230,17 +224,63 @@ export function backwardPass(lq: LqApproximation, reg: Regularization, settings:
   }
 }
 
-interface Scratch {
-  Vx: Float64Array;
-  Vxx: Float64Array;
+/** Scratch for `qTerms` (allocated once per pass). */
+export interface QScratch {
   Qx: Float64Array;
   Qu: Float64Array;
   Qxx: Float64Array;
   Quu: Float64Array;
   Qux: Float64Array;
+  LxxFx: Float64Array;
+  LxxFu: Float64Array;
+}
+
+export function qScratch(nx: number, nu: number): QScratch {
+  return {
+    Qx: new Float64Array(nx),
+    Qu: new Float64Array(nu),
+    Qxx: new Float64Array(nx * nx),
+    Quu: new Float64Array(nu * nu),
+    Qux: new Float64Array(nu * nx),
+    LxxFx: new Float64Array(nx * nx),
+    LxxFu: new Float64Array(nx * nu),
+  };
+}
+
+/**
+ * The Q terms of gps-math §2 at step t from the value (or Lagrangian)
+ * gradient and Hessian of step t+1 (V′_x, V′_xx; unregularized). Shared by
+ * the iLQG backward pass and constrained GPS's mean and covariance passes.
+ * Lx null: skip Q_x, Q_u.
+ */
+export function qTerms(lq: LqApproximation, t: number, Lx: Float64Array | null, Lxx: Float64Array, s: QScratch): void {
+  const { nx, nu, fx, fu, lx, lu, lxx, luu, lux } = lq;
+  const oXX = t * nx * nx;
+  const oXU = t * nx * nu;
+  const oUU = t * nu * nu;
+  const oUX = t * nu * nx;
+  const { Qx, Qu, Qxx, Quu, Qux, LxxFx, LxxFu } = s;
+  if (Lx !== null) {
+    matTVec(fx, Lx, nx, nx, Qx, oXX);
+    for (let i = 0; i < nx; i++) Qx[i] += lx[t * nx + i];
+    matTVec(fu, Lx, nx, nu, Qu, oXU);
+    for (let i = 0; i < nu; i++) Qu[i] += lu[t * nu + i];
+  }
+  matMul(Lxx, fx, nx, nx, nx, LxxFx, 0, oXX);
+  matMul(Lxx, fu, nx, nx, nu, LxxFu, 0, oXU);
+  matTMul(fx, LxxFx, nx, nx, nx, Qxx, oXX);
+  for (let i = 0; i < nx * nx; i++) Qxx[i] += lxx[oXX + i];
+  matTMul(fu, LxxFu, nx, nu, nu, Quu, oXU);
+  for (let i = 0; i < nu * nu; i++) Quu[i] += luu[oUU + i];
+  matTMul(fu, LxxFx, nx, nu, nx, Qux, oXU);
+  for (let i = 0; i < nu * nx; i++) Qux[i] += lux[oUX + i];
+  symmetrize(Quu, nu);
+}
+
+interface Scratch extends QScratch {
+  Vx: Float64Array;
+  Vxx: Float64Array;
   L: Float64Array;
-  VxxFx: Float64Array;
-  VxxFu: Float64Array;
   tmpXX: Float64Array;
   tmpUU: Float64Array;
   tmpUX: Float64Array;
@@ -250,8 +290,8 @@ interface Scratch {
 
 /** One sweep t = T−1 … 0 at fixed μ; null when some Q̃_uu is not positive definite. */
 function backwardSweep(lq: LqApproximation, mu: number, s: Scratch, K: Float64Array, k: Float64Array, cov: Float64Array): { dV1: number; dV2: number } | null {
-  const { T, nx, nu, fx, fu, lx, lu, lxx, luu, lux } = lq;
-  const { Vx, Vxx, Qx, Qu, Qxx, Quu, Qux, L, VxxFx, VxxFu, tmpXX, tmpUU, tmpUX, QuuK, Quuk } = s;
+  const { T, nx, nu, fx, fu } = lq;
+  const { Vx, Vxx, Qx, Qu, Qxx, Quu, Qux, L, tmpXX, tmpUU, tmpUX, QuuK, Quuk } = s;
   Vx.fill(0); // V_T = 0: no terminal cost
   Vxx.fill(0);
   let dV1 = 0;
@@ -262,22 +302,8 @@ function backwardSweep(lq: LqApproximation, mu: number, s: Scratch, K: Float64Ar
     const oUU = t * nu * nu;
     const oUX = t * nu * nx;
 
-    // Q_x = l_x + f_xᵀ V'_x,  Q_u = l_u + f_uᵀ V'_x
-    matTVec(fx, Vx, nx, nx, Qx, oXX);
-    for (let i = 0; i < nx; i++) Qx[i] += lx[t * nx + i];
-    matTVec(fu, Vx, nx, nu, Qu, oXU);
-    for (let i = 0; i < nu; i++) Qu[i] += lu[t * nu + i];
-
-    // Q_xx, Q_uu, Q_ux with the unregularized V'_xx.
-    matMul(Vxx, fx, nx, nx, nx, VxxFx, 0, oXX);
-    matMul(Vxx, fu, nx, nx, nu, VxxFu, 0, oXU);
-    matTMul(fx, VxxFx, nx, nx, nx, Qxx, oXX);
-    for (let i = 0; i < nx * nx; i++) Qxx[i] += lxx[oXX + i];
-    matTMul(fu, VxxFu, nx, nu, nu, Quu, oXU);
-    for (let i = 0; i < nu * nu; i++) Quu[i] += luu[oUU + i];
-    matTMul(fu, VxxFx, nx, nu, nx, Qux, oXU);
-    for (let i = 0; i < nu * nx; i++) Qux[i] += lux[oUX + i];
-    symmetrize(Quu, nu);
+    // Q terms with the unregularized V'_x, V'_xx.
+    qTerms(lq, t, Vx, Vxx, s);
 
     // Q̃_uu = Q_uu + μ f_uᵀ f_u into L (then factored); Q̃_ux = Q_ux + μ f_uᵀ f_x into K_t.
     if (mu !== 0) {
