@@ -125,10 +125,10 @@ export const optimizeQ: Stage<OptimizeQSpec> = function* (env, spec, state) {
 };
 
 /** States sampled from every q_i (seeded), with the weights the policy step uses. */
-function sampleAll(env: StageEnv, state: RunState, count: number, sampler: Sampler) {
+function sampleAll(env: StageEnv, state: RunState, count: number, sampler: Sampler, noiseScale: number) {
   return state.conditions.map((c, i) => {
     const q = requireTrajectory(c, "fitTheta/updateLambda");
-    const states = sampleTrainingStates(env.worlds[i].sim, q, c.x0, count, sampler);
+    const states = sampleTrainingStates(env.worlds[i].sim, q, c.x0, count, sampler, noiseScale);
     return { q, states, count, lambda: c.lambda ?? new Float64Array(env.horizon).fill(1) };
   });
 }
@@ -136,7 +136,7 @@ function sampleAll(env: StageEnv, state: RunState, count: number, sampler: Sampl
 export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
   const sampler = new Sampler(state.rng);
   const count = spec.samples ?? 10;
-  const sets = sampleAll(env, state, count, sampler);
+  const sets = sampleAll(env, state, count, sampler, spec.sampleNoise ?? 1);
   const batch = policyFitBatch(sets);
   yield { fraction: 0.1, message: `fitting θ to ${batch.N} states from ${sets.length} trajectory distributions` };
   let p = state.policy;
@@ -190,7 +190,7 @@ export const updateLambda: Stage<UpdateLambdaSpec> = function* (env, spec, state
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
     const q = requireTrajectory(c, "updateLambda");
-    const states = sampleTrainingStates(env.worlds[i].sim, q, c.x0, count, sampler);
+    const states = sampleTrainingStates(env.worlds[i].sim, q, c.x0, count, sampler, spec.sampleNoise ?? 1);
     const kl = expectedKl(policy, state.policy.theta, q, states, count);
     const lambda = dualStep(c.lambda ?? new Float64Array(env.horizon), kl.perStep, spec.stepSize);
     conditions.push({ ...c, lambda });

@@ -214,13 +214,17 @@ const OptimizeQCodec = t.intersection(
 
 /** Constrained GPS: fit θ to all q_i by the weighted least squares of §3.2 (LBFGS), Σ^π in closed form. */
 const FitThetaCodec = t.intersection(
-  [strict({ kind: t.literal("fitTheta"), maxIterations: PositiveInt }), strictPartial({ samples: PositiveInt, regularization: NonNegative })],
+  [
+    strict({ kind: t.literal("fitTheta"), maxIterations: PositiveInt }),
+    /** sampleNoise scales q's action noise when sampling training states (default 1: q itself). */
+    strictPartial({ samples: PositiveInt, regularization: NonNegative, sampleNoise: NonNegative }),
+  ],
   "fitTheta",
 );
 
 /** Constrained GPS: the dual step λ_t ← max(0, λ_t + η·E[KL(π‖q)]) of equation (2). */
 const UpdateLambdaCodec = t.intersection(
-  [strict({ kind: t.literal("updateLambda"), stepSize: NonNegative }), strictPartial({ samples: PositiveInt })],
+  [strict({ kind: t.literal("updateLambda"), stepSize: NonNegative }), strictPartial({ samples: PositiveInt, sampleNoise: NonNegative })],
   "updateLambda",
 );
 
