@@ -112,7 +112,7 @@ export type Stage<S extends StageSpec = StageSpec> = (
  */
 export function initialRunState(experiment: Experiment, worlds: readonly World[], plain: World = worlds[0]): RunState {
   const conditions = experiment.conditions.map((c, i): ConditionState => {
-    const { task, sim } = worlds[i];
+    const { task } = worlds[i];
     const nq = task.stateLayout.qpos.length;
     const nv = task.stateLayout.qvel.length;
     let x0: Float64Array;

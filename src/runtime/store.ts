@@ -371,15 +371,6 @@ function decodeMetrics(m: StoredMetricsT): StageMetrics {
   return out;
 }
 
-function copyMetrics(m: StageMetrics): StageMetrics {
-  const out: Record<string, MetricValue> = {};
-  for (const k of Object.keys(m)) {
-    const v = m[k];
-    out[k] = typeof v === "number" ? v : [...v];
-  }
-  return out;
-}
-
 function checkStageFields(x: Omit<StageLogEntry, "checkpoint">, what: string): void {
   if (!Number.isSafeInteger(x.index) || x.index < 0) throw new TypeError(`${what}: index must be a non-negative integer, got ${x.index}`);
   if (typeof x.kind !== "string") throw new TypeError(`${what}: kind must be a string`);

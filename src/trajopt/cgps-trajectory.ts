@@ -68,7 +68,7 @@
  * Shapes as in ./types.ts (row-major Float64Array stacked over time), plus
  * S (T+1)·n·n, lambda T, policy linearization as in ./policy-linearization.ts.
  */
-import { cholesky, choleskyInverse, choleskySolveMat, choleskySolveVec, matMul, matTMul, matTVec, symmetrize } from "../linalg/dense.js";
+import { cholesky, choleskyInverse, choleskySolveMat, choleskySolveVec, matMul, matTMul, symmetrize } from "../linalg/dense.js";
 import {
   conditionalCovarianceTarget,
   conditionalCovarianceWorkspace,
