@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jacobianVsFiniteDifferences } from "./helpers/fd-jacobian.js";
 import { Simulator } from "../src/sim/mujoco.js";
 import { swimmerTask as task } from "../src/tasks/swimmer.js";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
@@ -37,18 +38,8 @@ describe("MuJoCo adapter on the swimmer", () => {
       sim.getState(out);
       return out;
     };
-    const eps = 1e-6;
-    let worst = 0;
-    for (let j = 0; j < task.nx + task.nu; j++) {
-      const xp = x.slice(), xm = x.slice(), up = u.slice(), um = u.slice();
-      if (j < task.nx) { xp[j] += eps; xm[j] -= eps; } else { up[j - task.nx] += eps; um[j - task.nx] -= eps; }
-      const a = step(xp, up), b = step(xm, um);
-      for (let i = 0; i < task.nx; i++) {
-        const fd = (a[i] - b[i]) / (2 * eps);
-        const jac = j < task.nx ? fx[i * task.nx + j] : fu[i * task.nu + (j - task.nx)];
-        worst = Math.max(worst, Math.abs(fd - jac));
-      }
-    }
+    const { a, b } = jacobianVsFiniteDifferences(step, x, u, fx, fu, 1e-6);
+    const worst = Math.max(a, b);
     expect(worst).toBeLessThan(1e-6);
   });
 

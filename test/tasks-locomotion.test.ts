@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jacobianVsFiniteDifferences } from "./helpers/fd-jacobian.js";
 import { Simulator, mujoco } from "../src/sim/mujoco.js";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
 import { allocCostExpansion } from "../src/trajopt/types.js";
@@ -67,34 +68,7 @@ function jacobianError(sim: Simulator, x: Float64Array, u: Float64Array, eps = 1
   const fx = new Float64Array(nx * nx);
   const fu = new Float64Array(nx * nu);
   sim.linearizeAt(x, u, fx, fu);
-  let a = 0;
-  let b = 0;
-  let maxA = 0;
-  for (let j = 0; j < nx + nu; j++) {
-    const xp = x.slice();
-    const xm = x.slice();
-    const up = u.slice();
-    const um = u.slice();
-    if (j < nx) {
-      xp[j] += eps;
-      xm[j] -= eps;
-    } else {
-      up[j - nx] += eps;
-      um[j - nx] -= eps;
-    }
-    const fp = step(sim, xp, up);
-    const fm = step(sim, xm, um);
-    for (let i = 0; i < nx; i++) {
-      const fd = (fp[i] - fm[i]) / (2 * eps);
-      if (j < nx) {
-        a = Math.max(a, Math.abs(fd - fx[i * nx + j]));
-        maxA = Math.max(maxA, Math.abs(fx[i * nx + j]));
-      } else {
-        b = Math.max(b, Math.abs(fd - fu[i * nu + (j - nx)]));
-      }
-    }
-  }
-  return { a, b, maxA };
+  return jacobianVsFiniteDifferences((xx, uu) => step(sim, xx, uu), x, u, fx, fu, eps);
 }
 
 describe.each(cases)("$task.name task", (c) => {

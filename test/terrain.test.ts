@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { jacobianVsFiniteDifferences } from "./helpers/fd-jacobian.js";
 import { ExperimentCodec, task as taskSpec, type TaskSpec } from "../src/dsl/experiment.js";
 import { decodeExperiment } from "../src/dsl/validate.js";
 import { Simulator, createSimulator } from "../src/sim/mujoco.js";
@@ -469,29 +470,7 @@ describe("pushes", () => {
     };
     for (const t of [12, 25]) {
       const { fx, fu } = jac(t);
-      const eps = 1e-6;
-      let errA = 0;
-      let errB = 0;
-      for (let j = 0; j < nx + nu; j++) {
-        const xp = settled.slice();
-        const xm = settled.slice();
-        const up = u.slice();
-        const um = u.slice();
-        if (j < nx) {
-          xp[j] += eps;
-          xm[j] -= eps;
-        } else {
-          up[j - nx] += eps;
-          um[j - nx] -= eps;
-        }
-        const fp = step(xp, up, t);
-        const fm = step(xm, um, t);
-        for (let i = 0; i < nx; i++) {
-          const fd = (fp[i] - fm[i]) / (2 * eps);
-          if (j < nx) errA = Math.max(errA, Math.abs(fd - fx[i * nx + j]));
-          else errB = Math.max(errB, Math.abs(fd - fu[i * nu + (j - nx)]));
-        }
-      }
+      const { a: errA, b: errB } = jacobianVsFiniteDifferences((xx, uu) => step(xx, uu, t), settled, u, fx, fu, 1e-6);
       expect(errA).toBeLessThan(1e-5);
       expect(errB).toBeLessThan(1e-5);
     }

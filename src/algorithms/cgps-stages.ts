@@ -24,7 +24,7 @@ import { allocPolicyLinearization, linearizePolicy, linearizePolicyMonteCarlo, t
 import type { Cost } from "../trajopt/types.js";
 import { costRamp, dualStep, expectedKl, fitNormalization, fitPolicy, policyFitBatch, sampleTrainingStates } from "./cgps-policy.js";
 import { rolloutSummary } from "./evaluate.js";
-import { mean, objectiveFor } from "./ilqg-stages.js";
+import { mean, objectiveFor, summarize } from "./ilqg-stages.js";
 import { mlpOf, type ConditionState, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
 
 type OptimizeQSpec = Extract<StageSpec, { kind: "optimizeQ" }>;
@@ -163,13 +163,7 @@ export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
   return {
     state: { ...state, rng: sampler.state(), policy: next },
     metrics: {
-      cost: mean(rows.map((r) => r.cost)),
-      costs: rows.map((r) => r.cost),
-      distance: mean(rows.map((r) => r.distance)),
-      distances: rows.map((r) => r.distance),
-      meanVelocity: mean(rows.map((r) => r.meanVelocity)),
-      falls: rows.filter((r) => r.fallStep !== null).length,
-      fallSteps: rows.map((r) => r.fallStep ?? -1),
+      ...summarize(rows),
       kl: mean(kl),
       kls: kl,
       fitLoss0: fit.loss0,

@@ -77,7 +77,7 @@ import {
   logDetFromCholesky,
   solveConditionalCovariance,
 } from "./cgps-math.js";
-import { decreaseMu, expectedReduction, increaseMu, lqApproximation, qScratch, qTerms, type IlqgSettings, type LqApproximation, type QScratch, type Regularization } from "./ilqg.js";
+import { decreaseMu, expectedReduction, increaseMu, lqApproximation, qScratch, qTerms, regularizedQ, type IlqgSettings, type LqApproximation, type QScratch, type Regularization } from "./ilqg.js";
 import { affinePolicyMean, shiftPolicyLinearization, type PolicyLinearization } from "./policy-linearization.js";
 import type { Cost, LinearGaussianController, TrajectoryDynamics } from "./types.js";
 
@@ -380,7 +380,7 @@ function meanSweep(
   K: Float64Array,
   k: Float64Array,
 ): { dV1: number; dV2: number } | null {
-  const { T, nx, nu, fx, fu } = lq;
+  const { T, nx, nu } = lq;
   const s = qScratch(nx, nu);
   const Lx = new Float64Array(nx); // L_T = 0: no terminal cost
   const Lxx = new Float64Array(nx * nx);
@@ -399,8 +399,6 @@ function meanSweep(
   let dV1 = 0;
   let dV2 = 0;
   for (let t = T - 1; t >= 0; t--) {
-    const oXX = t * nx * nx;
-    const oXU = t * nx * nu;
     const oUU = t * nu * nu;
     const oUX = t * nu * nx;
     const lam = lambda[t];
@@ -408,16 +406,7 @@ function meanSweep(
     const { Qx, Qu, Quu, Qux } = s;
 
     // H = Q_uu + μ f_uᵀf_u + λA⁻¹ (factored in place); K_t ← −(Q_ux + μ f_uᵀf_x − λA⁻¹μ_x).
-    if (mu !== 0) {
-      matTMul(fu, fu, nx, nu, nu, tmpUU, oXU, oXU);
-      matTMul(fu, fx, nx, nu, nx, tmpUX, oXU, oXX);
-      for (let i = 0; i < nu * nu; i++) H[i] = Quu[i] + mu * tmpUU[i];
-      for (let i = 0; i < nu * nx; i++) K[oUX + i] = -(Qux[i] + mu * tmpUX[i]);
-      symmetrize(H, nu);
-    } else {
-      H.set(Quu);
-      for (let i = 0; i < nu * nx; i++) K[oUX + i] = -Qux[i];
-    }
+    regularizedQ(lq, t, mu, Quu, Qux, tmpUU, tmpUX, H, K);
     for (let i = 0; i < nu; i++) {
       dmu[i] = lin.mu[t * nu + i] - ubar[t * nu + i];
       g[i] = Qu[i];

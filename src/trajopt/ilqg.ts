@@ -224,6 +224,38 @@ export function backwardPass(lq: LqApproximation, reg: Regularization, settings:
   }
 }
 
+/**
+ * Tassa's regularization of the Q terms at step t: H ← Q_uu + μ f_uᵀf_u
+ * (symmetrized) and K_t ← −(Q_ux + μ f_uᵀf_x). Shared by the iLQG backward
+ * pass and the constrained-GPS mean pass, which then add their own terms.
+ */
+export function regularizedQ(
+  lq: LqApproximation,
+  t: number,
+  mu: number,
+  Quu: Float64Array,
+  Qux: Float64Array,
+  tmpUU: Float64Array,
+  tmpUX: Float64Array,
+  H: Float64Array,
+  K: Float64Array,
+): void {
+  const { nx, nu, fx, fu } = lq;
+  const oXX = t * nx * nx;
+  const oXU = t * nx * nu;
+  const oUX = t * nu * nx;
+  if (mu !== 0) {
+    matTMul(fu, fu, nx, nu, nu, tmpUU, oXU, oXU);
+    matTMul(fu, fx, nx, nu, nx, tmpUX, oXU, oXX);
+    for (let i = 0; i < nu * nu; i++) H[i] = Quu[i] + mu * tmpUU[i];
+    for (let i = 0; i < nu * nx; i++) K[oUX + i] = -(Qux[i] + mu * tmpUX[i]);
+    symmetrize(H, nu);
+  } else {
+    H.set(Quu);
+    for (let i = 0; i < nu * nx; i++) K[oUX + i] = -Qux[i];
+  }
+}
+
 /** Scratch for `qTerms` (allocated once per pass). */
 export interface QScratch {
   Qx: Float64Array;
@@ -290,32 +322,21 @@ interface Scratch extends QScratch {
 
 /** One sweep t = T−1 … 0 at fixed μ; null when some Q̃_uu is not positive definite. */
 function backwardSweep(lq: LqApproximation, mu: number, s: Scratch, K: Float64Array, k: Float64Array, cov: Float64Array): { dV1: number; dV2: number } | null {
-  const { T, nx, nu, fx, fu } = lq;
+  const { T, nx, nu } = lq;
   const { Vx, Vxx, Qx, Qu, Qxx, Quu, Qux, L, tmpXX, tmpUU, tmpUX, QuuK, Quuk } = s;
   Vx.fill(0); // V_T = 0: no terminal cost
   Vxx.fill(0);
   let dV1 = 0;
   let dV2 = 0;
   for (let t = T - 1; t >= 0; t--) {
-    const oXX = t * nx * nx;
-    const oXU = t * nx * nu;
     const oUU = t * nu * nu;
     const oUX = t * nu * nx;
 
     // Q terms with the unregularized V'_x, V'_xx.
     qTerms(lq, t, Vx, Vxx, s);
 
-    // Q̃_uu = Q_uu + μ f_uᵀ f_u into L (then factored); Q̃_ux = Q_ux + μ f_uᵀ f_x into K_t.
-    if (mu !== 0) {
-      matTMul(fu, fu, nx, nu, nu, tmpUU, oXU, oXU);
-      matTMul(fu, fx, nx, nu, nx, tmpUX, oXU, oXX);
-      for (let i = 0; i < nu * nu; i++) L[i] = Quu[i] + mu * tmpUU[i];
-      for (let i = 0; i < nu * nx; i++) K[oUX + i] = -(Qux[i] + mu * tmpUX[i]);
-      symmetrize(L, nu);
-    } else {
-      L.set(Quu);
-      for (let i = 0; i < nu * nx; i++) K[oUX + i] = -Qux[i];
-    }
+    // Q̃_uu = Q_uu + μ f_uᵀ f_u into L (then factored); −Q̃_ux = −(Q_ux + μ f_uᵀ f_x) into K_t.
+    regularizedQ(lq, t, mu, Quu, Qux, tmpUU, tmpUX, L, K);
     if (!cholesky(L, nu)) return null;
 
     // k = −Q̃_uu⁻¹ Q_u,  K = −Q̃_uu⁻¹ Q̃_ux (Cholesky solves), cov = Q̃_uu⁻¹.
