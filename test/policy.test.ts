@@ -9,6 +9,7 @@ import {
   createWorkspace,
   forward,
   identityNormalization,
+  ignoreInputs,
   initParameters,
   logProbability,
   logProbabilityGradient,
@@ -200,6 +201,34 @@ describe("MLP policy: input normalization", () => {
     expect(relErr(meansOf(raw, folded, X, 9), meansOf(policy, theta, X, 9))).toBeLessThan(1e-12);
     // ...and the normalization is a real part of the policy: dropping it changes the output.
     expect(relErr(meansOf(raw, theta, X, 9), meansOf(policy, theta, X, 9))).toBeGreaterThan(1e-3);
+  });
+});
+
+describe("MLP policy: ignored inputs", () => {
+  it("an ignored input changes neither μ, nor ∂μ/∂x, nor the gradient, and its W1 column stays 0", () => {
+    const shape = mlpShape(4, 6, 2);
+    const sampler = new Sampler(seedGenerator(21));
+    const theta = initParameters(shape, sampler);
+    const norm = ignoreInputs(shape, { inputMean: Float64Array.of(1, 2, 3, 4), inputStd: Float64Array.of(1, 2, 3, 4) }, theta, [0]);
+    expect(norm.inputStd[0]).toBe(Infinity);
+    expect(norm.inputStd[1]).toBe(2);
+    const policy = createPolicy(shape, norm);
+    const ws = createWorkspace(shape, 2);
+    const X = Float64Array.of(0.3, -1, 0.5, 2, 1e4, -1, 0.5, 2); // same state but x_0
+    const out = new Float64Array(4);
+    forward(policy, theta, X, 2, out, ws);
+    expect(out[0]).toBe(out[2]);
+    expect(out[1]).toBe(out[3]);
+    expect(Number.isFinite(out[0])).toBe(true);
+    const grad = new Float64Array(theta.length);
+    backward(policy, theta, Float64Array.of(1, -2, 0.5, 3), 2, grad, ws);
+    const L = parameterLayout(shape);
+    for (let h = 0; h < 6; h++) expect(grad[L.w1 + h * 4]).toBe(0);
+    const J = new Float64Array(8);
+    meanJacobian(policy, theta, X, J, ws);
+    expect(J[0]).toBe(0);
+    expect(J[4]).toBe(0);
+    expect(Math.abs(J[1])).toBeGreaterThan(0);
   });
 });
 

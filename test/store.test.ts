@@ -4,11 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canonicalJson, decodeValue, digestOf, encodeValue, sha256Hex, type JsonValue } from "../src/runtime/canonical.js";
 import {
+  BLOB_MIN_CHARS,
   CheckpointNotFoundError,
   CorruptCheckpointError,
   StoreError,
   StoreFormatError,
   appendStageLog,
+  blobPath,
   checkpointFileName,
   createRun,
   latestGoodCheckpoint,
@@ -317,6 +319,229 @@ describe("checkpoints", () => {
     const latest = latestGoodCheckpoint(run);
     expect(latest.index).toBeNull();
     expect(latest.corrupt[0]).toMatch(/stage-000000\.json.*empty/);
+  });
+});
+
+describe("blobs (large typed arrays stored once)", () => {
+  /** 20 000 random doubles, with -0, a NaN with a payload, ±Infinity and a subnormal in it. */
+  function bigPool(seed = 1): Float64Array {
+    const a = new Float64Array(20_000);
+    let x = seed * 0x9e3779b9;
+    for (let i = 0; i < a.length; i++) {
+      x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) | 0;
+      a[i] = (x / 2 ** 31) * 1e3 + Math.random();
+    }
+    a[3] = -0;
+    new DataView(a.buffer).setBigUint64(5 * 8, 0x7ff8_0000_dead_beefn, true); // NaN with a payload
+    new DataView(a.buffer).setBigUint64(6 * 8, 0xfff0_0000_0000_0001n, true); // signalling-pattern NaN
+    a[7] = Infinity;
+    a[8] = -Infinity;
+    a[9] = 5e-324;
+    return a;
+  }
+
+  function bytesOf(a: Float64Array): Buffer {
+    return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  }
+
+  function poolStage(index: number, pool: Float64Array, extra: Partial<CheckpointInput> = {}): CheckpointInput {
+    const state = { iteration: index, pool: { xs: pool, small: new Float64Array([index, -0]) }, rng: [1, 2, 3, index] };
+    return { ...stage(index), digest: digestOf(state), state, ...extra };
+  }
+
+  function blobFiles(run: RunHandle): string[] {
+    const dir = join(run.dir, "blobs");
+    return existsSync(dir) ? readdirSync(dir).sort() : [];
+  }
+
+  function corruptError(run: RunHandle, index: number): CorruptCheckpointError {
+    try {
+      readCheckpoint(run, index);
+    } catch (e) {
+      expect(e).toBeInstanceOf(CorruptCheckpointError);
+      return e as CorruptCheckpointError;
+    }
+    throw new Error("expected CorruptCheckpointError");
+  }
+
+  it("stores a large array once, keeps checkpoints small, and reads it back bit for bit", () => {
+    const run = newRun();
+    const pool = bigPool();
+    const original = Buffer.from(bytesOf(pool)); // copy
+    recordStage(run, poolStage(0, pool));
+    recordStage(run, poolStage(1, pool));
+
+    const tagJson = canonicalJson(encodeValue(pool));
+    expect(tagJson.length).toBeGreaterThan(BLOB_MIN_CHARS);
+    const hash = sha256Hex(tagJson);
+    expect(blobFiles(run)).toEqual([`${hash}.json`]);
+    expect(readFileSync(blobPath(run, hash), "utf8")).toBe(tagJson + "\n");
+
+    for (const i of [0, 1]) {
+      const file = join(run.dir, "checkpoints", checkpointFileName(i));
+      const text = readFileSync(file, "utf8");
+      expect(text.length).toBeLessThan(10_000);
+      expect(text).toContain(`"xs":{"$blob":"${hash}"}`);
+      // The content hash covers the file as written (with the reference).
+      const { contentHash, ...rest } = JSON.parse(text);
+      expect(contentHash).toBe(sha256Hex(canonicalJson(rest)));
+
+      const rec = readCheckpoint(run, i);
+      expect(JSON.stringify(rec.state)).not.toContain("$blob");
+      expect(rec.state).toEqual(encodeValue(poolStage(i, pool).state));
+      const state = decodeValue(rec.state) as { pool: { xs: Float64Array; small: Float64Array } };
+      expect(state.pool.xs).toBeInstanceOf(Float64Array);
+      expect(bytesOf(state.pool.xs).equals(original)).toBe(true);
+      expect(Object.is(state.pool.xs[3], -0)).toBe(true);
+      expect(new DataView(state.pool.xs.buffer).getBigUint64(5 * 8, true)).toBe(0x7ff8_0000_dead_beefn);
+      expect(Object.is(state.pool.small[1], -0)).toBe(true);
+      expect(rec.digest).toBe(digestOf(decodeValue(rec.state)));
+    }
+    expect(latestGoodCheckpoint(run).index).toBe(1);
+    expect(stageRecords(run).map((r) => r.status)).toEqual(["ok", "ok"]);
+    expect(filesUnder(root).some((f) => f.endsWith(".tmp"))).toBe(false);
+  });
+
+  it("keeps blobs across truncateAfter; a different array gets its own blob", () => {
+    const run = newRun();
+    const pool = bigPool(1);
+    for (let i = 0; i < 3; i++) recordStage(run, poolStage(i, pool));
+    truncateAfter(run, 0);
+    const other = bigPool(2);
+    recordStage(run, poolStage(1, other));
+    expect(blobFiles(run)).toHaveLength(2);
+    expect(bytesOf((decodeValue(readCheckpoint(run, 0).state) as { pool: { xs: Float64Array } }).pool.xs).equals(bytesOf(pool))).toBe(true);
+    expect(bytesOf((decodeValue(readCheckpoint(run, 1).state) as { pool: { xs: Float64Array } }).pool.xs).equals(bytesOf(other))).toBe(true);
+    expect(latestGoodCheckpoint(run).index).toBe(1);
+  });
+
+  it("leaves small arrays inline: the threshold is BLOB_MIN_CHARS base64 characters", () => {
+    const run = newRun();
+    recordStage(run, stage(0));
+    expect(existsSync(join(run.dir, "blobs"))).toBe(false);
+    // 6143 doubles → 65528 base64 characters: inline; 6144 → 65536: a blob.
+    const below = new Float64Array(6143).fill(1.5);
+    const at = new Float64Array(6144).fill(2.5);
+    expect(canonicalJson(encodeValue(below)).length - '{"$f64":""}'.length).toBe(BLOB_MIN_CHARS - 8);
+    writeCheckpoint(run, { ...stage(1), state: { a: below } });
+    expect(blobFiles(run)).toEqual([]);
+    expect(readFileSync(join(run.dir, "checkpoints", "stage-000001.json"), "utf8")).toContain('"a":{"$f64":"');
+    writeCheckpoint(run, { ...stage(2), state: { a: at, b: [new Int32Array(BLOB_MIN_CHARS).fill(-7)] } });
+    expect(blobFiles(run)).toHaveLength(2);
+    const back = decodeValue(readCheckpoint(run, 2).state) as { a: Float64Array; b: Int32Array[] };
+    expect(back.a).toEqual(at);
+    expect(back.b[0]).toBeInstanceOf(Int32Array);
+    expect(back.b[0]).toEqual(new Int32Array(BLOB_MIN_CHARS).fill(-7));
+  });
+
+  it("a missing blob makes the checkpoints that use it unreadable; latestGood falls back past them", () => {
+    const run = newRun();
+    recordStage(run, stage(0)); // no blob
+    const pool = bigPool();
+    recordStage(run, poolStage(1, pool));
+    recordStage(run, poolStage(2, pool));
+    const [name] = blobFiles(run);
+    const bfile = join(run.dir, "blobs", name);
+    rmSync(bfile);
+    const ckpt2 = join(run.dir, "checkpoints", "stage-000002.json");
+    const before = readFileSync(ckpt2);
+
+    const err = corruptError(run, 2);
+    expect(err.reason).toBe("unreadable");
+    expect(err.file).toBe(ckpt2);
+    expect(err.blobFile).toBe(bfile);
+    expect(err.message).toContain(bfile);
+    expect(err.message).toContain(ckpt2);
+    expect(err.message).toMatch(/referenced at state\.pool\.xs\) is missing/);
+
+    const latest = latestGoodCheckpoint(run);
+    expect(latest.index).toBe(0);
+    expect(latest.corruptErrors.map((e) => [e.index, e.reason])).toEqual([
+      [2, "unreadable"],
+      [1, "unreadable"],
+    ]);
+    expect(stageRecords(run).map((r) => [r.index, r.status, r.source])).toEqual([
+      [0, "ok", "checkpoint"],
+      [1, "corrupt", "log"],
+      [2, "corrupt", "log"],
+    ]);
+    expect(readFileSync(ckpt2).equals(before)).toBe(true);
+
+    // When every checkpoint uses it, there is no good checkpoint at all.
+    const run2 = newRun("other");
+    recordStage(run2, poolStage(0, pool));
+    rmSync(join(run2.dir, "blobs", name));
+    expect(latestGoodCheckpoint(run2)).toMatchObject({ index: null, record: null });
+  });
+
+  it("one flipped character in a blob is a hash mismatch naming the blob", () => {
+    const run = newRun();
+    recordStage(run, stage(0));
+    recordStage(run, poolStage(1, bigPool()));
+    const [name] = blobFiles(run);
+    const bfile = join(run.dir, "blobs", name);
+    const text = readFileSync(bfile, "utf8");
+    const at = text.indexOf('"$f64":"') + 8 + 1000;
+    const flipped = text.slice(0, at) + (text[at] === "A" ? "B" : "A") + text.slice(at + 1);
+    writeFileSync(bfile, flipped);
+    const err = corruptError(run, 1);
+    expect(err.reason).toBe("hash-mismatch");
+    expect(err.blobFile).toBe(bfile);
+    expect(err.message).toContain(bfile);
+    expect(latestGoodCheckpoint(run).index).toBe(0);
+    // A cut-short blob is invalid JSON.
+    writeFileSync(bfile, text.slice(0, 5000));
+    expect(corruptError(run, 1).reason).toBe("invalid-json");
+    // A blob that hashes to its name but is not a typed-array tag object.
+    const fake = canonicalJson({ $f64: "AAA" });
+    const fakeHash = sha256Hex(fake);
+    writeFileSync(blobPath(run, fakeHash), fake + "\n");
+    const body = { format: 1, index: 2, kind: "k", label: "l", digest: "d", metrics: {}, durationMs: 1, state: { xs: { $blob: fakeHash } } };
+    writeFileSync(join(run.dir, "checkpoints", "stage-000002.json"), canonicalJson({ ...body, contentHash: sha256Hex(canonicalJson(body)) }));
+    expect(corruptError(run, 2).reason).toBe("schema");
+  });
+
+  it("writes blobs before the checkpoint: a failed blob write leaves no checkpoint", () => {
+    const run = newRun();
+    writeFileSync(join(run.dir, "blobs"), "not a directory");
+    expect(() => recordStage(run, poolStage(0, bigPool()))).toThrow();
+    expect(listCheckpointIndices(run)).toEqual([]);
+    expect(readStageLog(run).entries).toEqual([]);
+    rmSync(join(run.dir, "blobs"));
+    recordStage(run, poolStage(0, bigPool()));
+    expect(latestGoodCheckpoint(run).index).toBe(0);
+  });
+
+  it("the next write repairs a damaged blob instead of referencing it again", () => {
+    const run = newRun();
+    const pool = bigPool();
+    recordStage(run, poolStage(0, pool));
+    const [name] = blobFiles(run);
+    const bfile = join(run.dir, "blobs", name);
+    const good = readFileSync(bfile, "utf8");
+    writeFileSync(bfile, good.slice(0, 100));
+    expect(corruptError(run, 0).reason).toBe("invalid-json");
+    recordStage(run, poolStage(1, pool));
+    expect(readFileSync(bfile, "utf8")).toBe(good);
+    expect(latestGoodCheckpoint(run).index).toBe(1);
+    expect(readCheckpoint(run, 0).index).toBe(0);
+  });
+
+  it('reserves single-key {"$blob": …} objects: rejected in states, checked in files', () => {
+    const run = newRun();
+    expect(() => writeCheckpoint(run, { ...stage(0), state: { a: [{ $blob: "0".repeat(64) }] } })).toThrow(
+      /state\.a\[0\] has the single key "\$blob"/,
+    );
+    expect(listCheckpointIndices(run)).toEqual([]);
+    // Other objects with a "$blob" key are ordinary data.
+    writeCheckpoint(run, { ...stage(0), state: { a: { $blob: "x", y: 1 } } });
+    expect(readCheckpoint(run, 0).state).toEqual({ a: { $blob: "x", y: 1 } });
+    // A malformed reference in a well-hashed file is a schema error.
+    const body = { format: 1, index: 1, kind: "k", label: "l", digest: "d", metrics: {}, durationMs: 1, state: { xs: { $blob: "../x" } } };
+    writeFileSync(join(run.dir, "checkpoints", "stage-000001.json"), canonicalJson({ ...body, contentHash: sha256Hex(canonicalJson(body)) }));
+    const err = corruptError(run, 1);
+    expect(err.reason).toBe("schema");
+    expect(err.message).toMatch(/state\.xs: expected a blob reference/);
   });
 });
 

@@ -14,7 +14,6 @@
  * (λ_t = 1) until the first dual step has set λ.
  */
 import type { StageSpec } from "../dsl/experiment.js";
-import { initParameters, mlpShape } from "../policy/mlp.js";
 import { policyController } from "../policy/controller.js";
 import { Sampler } from "../random/generator.js";
 import { trajectoryCost } from "../tasks/cost.js";
@@ -22,10 +21,10 @@ import { defaultIlqgSettings } from "../trajopt/ilqg.js";
 import { initialCgpsTrajectory, trajectoryStep, type CgpsTrajectory } from "../trajopt/cgps-trajectory.js";
 import { allocPolicyLinearization, linearizePolicy, linearizePolicyMonteCarlo, type PolicyLinearization } from "../trajopt/policy-linearization.js";
 import type { Cost } from "../trajopt/types.js";
-import { costRamp, dualStep, expectedKl, fitNormalization, fitPolicy, policyFitBatch, sampleTrainingStates } from "./cgps-policy.js";
+import { costRamp, dualStep, expectedKl, fitPolicy, policyFitBatch, sampleTrainingStates } from "./cgps-policy.js";
 import { rolloutSummary } from "./evaluate.js";
 import { mean, objectiveFor, summarize } from "./ilqg-stages.js";
-import { mlpOf, type ConditionState, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
+import { initialPolicyState, mlpOf, type ConditionState, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
 
 type OptimizeQSpec = Extract<StageSpec, { kind: "optimizeQ" }>;
 type FitThetaSpec = Extract<StageSpec, { kind: "fitTheta" }>;
@@ -141,11 +140,7 @@ export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
   yield { fraction: 0.1, message: `fitting θ to ${batch.N} states from ${sets.length} trajectory distributions` };
   let p = state.policy;
   if (!p) {
-    const spec0 = env.experiment.policy;
-    if (!spec0) throw new Error("fitTheta needs the experiment's policy (policy: policy.mlp({ hidden }))");
-    const norm = fitNormalization(batch);
-    const shape = mlpShape(batch.n, spec0.hidden, batch.m);
-    p = { ...shape, inputMean: norm.inputMean, inputStd: norm.inputStd, theta: initParameters(shape, sampler, { initLogStd: spec0.initLogStd }) };
+    p = initialPolicyState(env.experiment.policy, env.worlds[0].task, batch.X, batch.m, sampler);
   }
   const policy = mlpOf(p);
   const fit = fitPolicy(policy, p.theta, batch, { maxIterations: spec.maxIterations, regularization: spec.regularization });

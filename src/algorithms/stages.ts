@@ -3,6 +3,7 @@ import type { StageSpec } from "../dsl/experiment.js";
 import { demonstrate } from "./demonstrate.js";
 import { fitTheta, optimizeQ, updateLambda } from "./cgps-stages.js";
 import { evaluate } from "./evaluate.js";
+import { adaptWr, guidingSamples, isgpsIteration, pretrainPolicy } from "./isgps-stages.js";
 import { ilqgIterationStage, initializeTrajectories } from "./ilqg-stages.js";
 import type { Stage } from "./state.js";
 
@@ -20,6 +21,14 @@ export function stageFor(spec: StageSpec): Stage {
       return fitTheta as Stage;
     case "updateLambda":
       return updateLambda as Stage;
+    case "guidingSamples":
+      return guidingSamples as Stage;
+    case "pretrainPolicy":
+      return pretrainPolicy as Stage;
+    case "isgpsIteration":
+      return isgpsIteration as Stage;
+    case "adaptWr":
+      return adaptWr as Stage;
     case "evaluate":
       return evaluate as Stage;
   }

@@ -7,14 +7,15 @@
  * it is written as a generator function that yields progress reports and
  * returns the next state with its metrics.
  */
-import type { Experiment, StageSpec } from "../dsl/experiment.js";
-import type { GeneratorState } from "../random/generator.js";
+import type { Experiment, PolicySpec, StageSpec } from "../dsl/experiment.js";
+import type { GeneratorState, Sampler } from "../random/generator.js";
 import { seedGenerator } from "../random/generator.js";
 import type { Simulator } from "../sim/mujoco.js";
 import type { Task } from "../tasks/types.js";
 import type { IlqgSettings, IlqgTrajectory } from "../trajopt/ilqg.js";
 import { gaitPhaseStates } from "../demos/index.js";
-import { createPolicy, type MlpPolicy } from "../policy/mlp.js";
+import type { IsgpsState } from "./isgps-samples.js";
+import { createPolicy, ignoreInputs, initParameters, mlpShape, normalizationFrom, type MlpPolicy } from "../policy/mlp.js";
 
 /** Per-condition state of trajectory optimization. */
 export interface ConditionState {
@@ -63,6 +64,8 @@ export interface RunState {
   readonly policy?: PolicyState | null;
   /** Completed outer iterations of constrained GPS (advanced by updateLambda; drives the cost ramp). */
   readonly gpsIteration?: number;
+  /** Importance-sampled GPS: w_r, the sample pool and its sources (src/algorithms/isgps-samples.ts). */
+  readonly isgps?: IsgpsState | null;
 }
 
 /**
@@ -134,6 +137,25 @@ export function initialRunState(experiment: Experiment, worlds: readonly World[]
 }
 
 /** The policy's MLP value (shape and normalization; θ is kept beside it). */
+/**
+ * A fresh policy for the experiment's policy spec: input normalization from
+ * training states X (count·nIn), θ from the seeded sampler, and the inputs the
+ * spec names in `ignoreInputs` (task.stateNames) hidden from the network.
+ */
+export function initialPolicyState(spec: PolicySpec | undefined, task: Task, X: Float64Array, nOut: number, sampler: Sampler): PolicyState {
+  if (!spec) throw new Error("this stage needs the experiment's policy (policy: policy.mlp({ hidden }))");
+  const nIn = task.nx;
+  const shape = mlpShape(nIn, spec.hidden, nOut);
+  const theta = initParameters(shape, sampler, { initLogStd: spec.initLogStd });
+  const indices = (spec.ignoreInputs ?? []).map((name, k) => {
+    const i = task.stateNames.indexOf(name);
+    if (i < 0) throw new Error(`policy.ignoreInputs[${k}]: "${name}" is not a state of ${task.name} (${task.stateNames.join(", ")})`);
+    return i;
+  });
+  const norm = ignoreInputs(shape, normalizationFrom(X, nIn), theta, indices);
+  return { ...shape, inputMean: norm.inputMean, inputStd: norm.inputStd, theta };
+}
+
 export function mlpOf(p: PolicyState): MlpPolicy {
   return createPolicy({ nIn: p.nIn, nHidden: p.nHidden, nOut: p.nOut }, { inputMean: p.inputMean, inputStd: p.inputStd });
 }

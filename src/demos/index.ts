@@ -10,6 +10,13 @@ import type { Controller } from "../trajopt/types.js";
 import { hopperController } from "./hopper-hop.js";
 import { simbiconController } from "./simbicon.js";
 
+/**
+ * SIMBICON with its torques cross-faded over 0.06 s after every state switch
+ * (src/demos/simbicon.ts `blendDuration`): the same gait without the ±200 N·m
+ * torque jumps, so that a smooth policy network can reproduce it.
+ */
+export const SMOOTH_SIMBICON = { blendDuration: 0.06 } as const;
+
 /** A new controller (with fresh internal state) for one rollout on `task`. */
 export function demoController(name: DemoController, task: Task): Controller {
   switch (name) {
@@ -19,6 +26,9 @@ export function demoController(name: DemoController, task: Task): Controller {
     case "simbicon":
       if (task.name !== "walker") throw new Error(`the simbicon controller drives the walker, not the ${task.name}`);
       return simbiconController(task);
+    case "simbicon-smooth":
+      if (task.name !== "walker") throw new Error(`the simbicon-smooth controller drives the walker, not the ${task.name}`);
+      return simbiconController(task, SMOOTH_SIMBICON);
   }
 }
 

@@ -83,6 +83,14 @@ export interface SimbiconParams {
   readonly contactHeight: number;
   /** Torque clamp (N·m); the walker's ctrlrange. */
   readonly torqueLimit: number;
+  /**
+   * Seconds over which the torques cross-fade from the previous FSM state's
+   * control law to the new one after every switch (0: switch at once, the
+   * original SIMBICON). Both laws are evaluated on the current x, so the
+   * torque is continuous in time; a policy network can follow that, where it
+   * cannot follow the ±200 N·m jumps of an instant switch.
+   */
+  readonly blendDuration: number;
 }
 
 /**
@@ -110,6 +118,7 @@ export const defaultSimbiconParams: SimbiconParams = {
   ankle: { kp: 123, kd: 12.3 },
   contactHeight: 0.005,
   torqueLimit: WALKER_CTRL_RANGE,
+  blendDuration: 0,
 };
 
 /** Partial overrides, merged one level deep into `defaultSimbiconParams`. */
@@ -275,6 +284,8 @@ export interface SimbiconFsm {
   timer: number;
   /** Completed steps (touchdowns and landing timeouts). */
   steps: number;
+  /** The state before the last switch (−1: none since the start), for `blendDuration`. */
+  previous: number;
 }
 
 export type SimbiconController = Controller & { readonly fsm: SimbiconFsm };
@@ -326,17 +337,50 @@ export function simbiconController(task: Task, params: SimbiconParamsInput = {},
   const P = resolveSimbiconParams(params);
   const ground = options.groundHeight ?? taskGround(task);
   const dt = task.dt;
-  const fsm: SimbiconFsm = { state: 0, timer: 0, steps: 0 };
+  const fsm: SimbiconFsm = { state: 0, timer: 0, steps: 0, previous: -1 };
   const right = allocLeg();
   const left = allocLeg();
   const lim = P.torqueLimit;
   const clamp = (v: number) => (v > lim ? lim : v < -lim ? -lim : v);
+
+  const blendBuffer = new Float64Array(6);
+  const q = (x: Float64Array, xOff: number, i: number) => x[xOff + i];
+  const qd = (x: Float64Array, xOff: number, i: number) => x[xOff + NQ + i];
+  const pd = (g: PdGains, target: number, angle: number, rate: number) => g.kp * (target - angle) - g.kd * rate;
+  /** The control law of FSM state `state` at x (legs' kinematics already in right/left). */
+  const lawTorques = (state: number, x: Float64Array, xOff: number, com: { x: number; vx: number }, u: Float64Array, uOff: number): void => {
+    const stance = stanceOf(state);
+    const target = state % 2 === 0 ? P.swing : P.landing;
+    const st = stance === "right" ? right : left;
+    const sw = stance === "right" ? left : right;
+    const stJ = LEG[stance];
+    const swJ = LEG[stance === "right" ? "left" : "right"];
+    const d = com.x - st.ankleX;
+    const v = com.vx;
+
+    // Swing hip: world-frame thigh angle with balance feedback.
+    const swingHipTarget = target.swingHip + target.cd * d + target.cv * v;
+    const tauSwingHip = clamp(pd(P.hip, swingHipTarget, sw.thighAngle, sw.thighRate));
+    // Torso: world-frame pitch, through the stance hip. A hip torque τ (+ = flexion)
+    // acts on the torso as +τ about +y (the pitch axis), so the torso receives
+    // τ_stance + τ_swing and τ_stance = τ_torso − τ_swing.
+    const tauTorso = pd(P.torso, P.torsoPitch, q(x, xOff, 2), qd(x, xOff, 2));
+    const tauStanceHip = clamp(tauTorso - tauSwingHip);
+
+    u[uOff + swJ - 3] = tauSwingHip;
+    u[uOff + swJ - 2] = clamp(pd(P.knee, target.swingKnee, q(x, xOff, swJ + 1), qd(x, xOff, swJ + 1)));
+    u[uOff + swJ - 1] = clamp(pd(P.ankle, target.swingAnkle, q(x, xOff, swJ + 2), qd(x, xOff, swJ + 2)));
+    u[uOff + stJ - 3] = tauStanceHip;
+    u[uOff + stJ - 2] = clamp(pd(P.knee, target.stanceKnee, q(x, xOff, stJ + 1), qd(x, xOff, stJ + 1)));
+    u[uOff + stJ - 1] = clamp(pd(P.ankle, target.stanceAnkle, q(x, xOff, stJ + 2), qd(x, xOff, stJ + 2)));
+  };
 
   const controller = ((t: number, x: Float64Array, xOff: number, u: Float64Array, uOff: number): void => {
     if (t === 0) {
       fsm.state = inferSimbiconState(x, xOff, P.contactHeight, ground);
       fsm.timer = 0;
       fsm.steps = 0;
+      fsm.previous = -1;
     }
     legKinematics(x, xOff, "right", right);
     legKinematics(x, xOff, "left", left);
@@ -345,47 +389,28 @@ export function simbiconController(task: Task, params: SimbiconParamsInput = {},
     const swingLeg = stanceOf(fsm.state) === "right" ? left : right;
     if (fsm.state === 0 || fsm.state === 2) {
       if (fsm.timer >= P.swingDuration - 1e-9) {
+        fsm.previous = fsm.state;
         fsm.state += 1;
         fsm.timer = 0;
       }
     } else {
       const touched = footClearance(swingLeg, ground) < P.contactHeight;
       if (touched || fsm.timer >= P.maxLandingDuration - 1e-9) {
+        fsm.previous = fsm.state;
         fsm.state = (fsm.state + 1) % 4;
         fsm.timer = 0;
         fsm.steps += 1;
       }
     }
 
-    const stance = stanceOf(fsm.state);
-    const target = fsm.state % 2 === 0 ? P.swing : P.landing;
-    const st = stance === "right" ? right : left;
-    const sw = stance === "right" ? left : right;
-    const stJ = LEG[stance];
-    const swJ = LEG[stance === "right" ? "left" : "right"];
     const com = comFrom(x, xOff, right, left);
-    const d = com.x - st.ankleX;
-    const v = com.vx;
-
-    const q = (i: number) => x[xOff + i];
-    const qd = (i: number) => x[xOff + NQ + i];
-    const pd = (g: PdGains, target: number, angle: number, rate: number) => g.kp * (target - angle) - g.kd * rate;
-
-    // Swing hip: world-frame thigh angle with balance feedback.
-    const swingHipTarget = target.swingHip + target.cd * d + target.cv * v;
-    const tauSwingHip = clamp(pd(P.hip, swingHipTarget, sw.thighAngle, sw.thighRate));
-    // Torso: world-frame pitch, through the stance hip. A hip torque τ (+ = flexion)
-    // acts on the torso as +τ about +y (the pitch axis), so the torso receives
-    // τ_stance + τ_swing and τ_stance = τ_torso − τ_swing.
-    const tauTorso = pd(P.torso, P.torsoPitch, q(2), qd(2));
-    const tauStanceHip = clamp(tauTorso - tauSwingHip);
-
-    u[uOff + swJ - 3] = tauSwingHip;
-    u[uOff + swJ - 2] = clamp(pd(P.knee, target.swingKnee, q(swJ + 1), qd(swJ + 1)));
-    u[uOff + swJ - 1] = clamp(pd(P.ankle, target.swingAnkle, q(swJ + 2), qd(swJ + 2)));
-    u[uOff + stJ - 3] = tauStanceHip;
-    u[uOff + stJ - 2] = clamp(pd(P.knee, target.stanceKnee, q(stJ + 1), qd(stJ + 1)));
-    u[uOff + stJ - 1] = clamp(pd(P.ankle, target.stanceAnkle, q(stJ + 2), qd(stJ + 2)));
+    lawTorques(fsm.state, x, xOff, com, u, uOff);
+    if (P.blendDuration > 0 && fsm.previous >= 0 && fsm.timer < P.blendDuration) {
+      // Cross-fade from the previous state's law, both evaluated at this x.
+      lawTorques(fsm.previous, x, xOff, com, blendBuffer, 0);
+      const a = fsm.timer / P.blendDuration;
+      for (let j = 0; j < 6; j++) u[uOff + j] = a * u[uOff + j] + (1 - a) * blendBuffer[j];
+    }
 
     fsm.timer += dt;
   }) as SimbiconController;

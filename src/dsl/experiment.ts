@@ -106,13 +106,20 @@ export type TaskSpec = t.TypeOf<typeof TaskSpecCodec>;
 
 /** The policy class (gps-math §7): one softplus hidden layer, Gaussian output noise with a learned diagonal covariance. */
 export const PolicySpecCodec = t.intersection(
-  [strict({ kind: t.literal("mlp"), hidden: PositiveInt }), strictPartial({ initLogStd: Finite })],
+  [
+    strict({ kind: t.literal("mlp"), hidden: PositiveInt }),
+    strictPartial({
+      initLogStd: Finite,
+      /** State entries the network does not see, by name (task.stateNames, e.g. "qpos.rootx"). */
+      ignoreInputs: t.array(t.string),
+    }),
+  ],
   "PolicySpec",
 );
 export type PolicySpec = t.TypeOf<typeof PolicySpecCodec>;
 
 /** Hand-crafted controllers that produce demonstrations (src/demos/). */
-export const DemoControllerCodec = t.keyof({ simbicon: null, "hopper-hop": null }, "DemoController");
+export const DemoControllerCodec = t.keyof({ simbicon: null, "simbicon-smooth": null, "hopper-hop": null }, "DemoController");
 export type DemoController = t.TypeOf<typeof DemoControllerCodec>;
 
 /**
@@ -228,6 +235,44 @@ const UpdateLambdaCodec = t.intersection(
   "updateLambda",
 );
 
+/** Importance-sampled GPS (2013), lines 1–2: `samples` rollouts of every condition's DDP distribution. */
+const GuidingSamplesCodec = strict({ kind: t.literal("guidingSamples"), samples: PositiveInt }, "guidingSamples");
+
+/** Importance-sampled GPS, lines 3–4: θ* by maximum likelihood on the guiding samples, then `samples` rollouts of π_θ*. */
+const PretrainPolicyCodec = t.intersection(
+  [
+    strict({ kind: t.literal("pretrainPolicy"), maxIterations: PositiveInt }),
+    /** wr: the initial regularizer weight (default 1e-2; 0 for the unregularized variant). */
+    strictPartial({ samples: PositiveInt, wr: NonNegative, weightDecay: NonNegative }),
+  ],
+  "pretrainPolicy",
+);
+
+/** Importance-sampled GPS, lines 6–12: optimize Φ on the active set, sample π_θk, accept or reject. */
+const IsgpsIterationCodec = t.intersection(
+  [
+    strict({ kind: t.literal("isgpsIteration"), maxIterations: PositiveInt }),
+    strictPartial({
+      /** On-policy samples added per iteration (default 10). */
+      samples: PositiveInt,
+      /** At most this many samples in the active set S_k (default 100). */
+      activeSamples: PositiveInt,
+      /** At most this many samples in the pool S the active set is chosen from, guiding samples + newest (default 400). */
+      poolSize: PositiveInt,
+      /** false: the "non-guided" variant, guiding samples only pretrain θ*. */
+      useGuidingSamples: t.boolean,
+      weightDecay: NonNegative,
+    }),
+  ],
+  "isgpsIteration",
+);
+
+/** Importance-sampled GPS, lines 13–16: w_r ÷ factor on success, × factor on failure, clamped; resample π_θ* on failure. */
+const AdaptWrCodec = t.intersection(
+  [strict({ kind: t.literal("adaptWr") }), strictPartial({ factor: Positive, min: NonNegative, max: NonNegative, resample: NonNegativeInt })],
+  "adaptWr",
+);
+
 /** Record a demonstration per condition by running a hand-crafted controller. */
 const DemonstrateCodec = strict({ kind: t.literal("demonstrate"), controller: DemoControllerCodec }, "demonstrate");
 
@@ -249,7 +294,19 @@ const EvaluateCodec = t.intersection(
 
 /** The stage kinds. Later issues add optimizeQ, fitTheta, updateLambda, adaptWr, … here. */
 export const StageSpecCodec = t.union(
-  [DemonstrateCodec, InitializeTrajectoriesCodec, IlqgIterationCodec, OptimizeQCodec, FitThetaCodec, UpdateLambdaCodec, EvaluateCodec],
+  [
+    DemonstrateCodec,
+    InitializeTrajectoriesCodec,
+    IlqgIterationCodec,
+    OptimizeQCodec,
+    FitThetaCodec,
+    UpdateLambdaCodec,
+    GuidingSamplesCodec,
+    PretrainPolicyCodec,
+    IsgpsIterationCodec,
+    AdaptWrCodec,
+    EvaluateCodec,
+  ],
   "StageSpec",
 );
 export type StageSpec = t.TypeOf<typeof StageSpecCodec>;
@@ -303,15 +360,22 @@ type EvalStage = Extract<StageSpec, { kind: "evaluate" }>;
 type OptimizeQStage = Extract<StageSpec, { kind: "optimizeQ" }>;
 type FitThetaStage = Extract<StageSpec, { kind: "fitTheta" }>;
 type UpdateLambdaStage = Extract<StageSpec, { kind: "updateLambda" }>;
+type PretrainStage = Extract<StageSpec, { kind: "pretrainPolicy" }>;
+type IsgpsIterationStage = Extract<StageSpec, { kind: "isgpsIteration" }>;
+type AdaptWrStage = Extract<StageSpec, { kind: "adaptWr" }>;
 
 export const policy = {
-  mlp: (o: { hidden: number; initLogStd?: number }): PolicySpec => ({ kind: "mlp", ...o }),
+  mlp: (o: { hidden: number; initLogStd?: number; ignoreInputs?: string[] }): PolicySpec => ({ kind: "mlp", ...o }),
 };
 
 export const stage = {
   optimizeQ: (o: Without<OptimizeQStage, "kind">): OptimizeQStage => ({ kind: "optimizeQ", ...o }),
   fitTheta: (o: Without<FitThetaStage, "kind">): FitThetaStage => ({ kind: "fitTheta", ...o }),
   updateLambda: (o: Without<UpdateLambdaStage, "kind">): UpdateLambdaStage => ({ kind: "updateLambda", ...o }),
+  guidingSamples: (o: { samples: number }): StageSpec => ({ kind: "guidingSamples", ...o }),
+  pretrainPolicy: (o: Without<PretrainStage, "kind">): PretrainStage => ({ kind: "pretrainPolicy", ...o }),
+  isgpsIteration: (o: Without<IsgpsIterationStage, "kind">): IsgpsIterationStage => ({ kind: "isgpsIteration", ...o }),
+  adaptWr: (o: Without<AdaptWrStage, "kind"> = {}): AdaptWrStage => ({ kind: "adaptWr", ...o }),
   demonstrate: (o: { controller: DemoController }): StageSpec => ({ kind: "demonstrate", ...o }),
   initializeTrajectories: (o: Without<InitStage, "kind" | "method"> & { method?: "ilqg" }): InitStage => ({
     kind: "initializeTrajectories",

@@ -168,6 +168,29 @@ export function normalizationFrom(states: Float64Array, n: number): InputNormali
   return { inputMean: mean, inputStd: std };
 }
 
+/**
+ * Make the network blind to some inputs: their normalization becomes
+ * mean 0, std +∞, so x̃_i = 0 exactly for every x, and their W1 column is set
+ * to 0 (it then receives no gradient: ∂/∂W1[h,i] = δ_h · x̃_i = 0, and weight
+ * decay keeps it at 0). μ(x) and ∂μ/∂x (which scales by 1/inputStd) then do
+ * not depend on those inputs at all. Used to hide the root's absolute x
+ * position from locomotion policies (Levine & Koltun 2013 §6: the policy sees
+ * joint angles and velocities), which a network otherwise uses as a clock.
+ * Returns new normalization arrays; writes θ in place.
+ */
+export function ignoreInputs(shape: MlpShape, normalization: InputNormalization, theta: Float64Array, indices: readonly number[]): InputNormalization {
+  const inputMean = Float64Array.from(normalization.inputMean);
+  const inputStd = Float64Array.from(normalization.inputStd);
+  const L = parameterLayout(shape);
+  for (const i of indices) {
+    if (!Number.isInteger(i) || i < 0 || i >= shape.nIn) throw new RangeError(`ignoreInputs: input ${i} does not exist (nIn ${shape.nIn})`);
+    inputMean[i] = 0;
+    inputStd[i] = Infinity;
+    for (let h = 0; h < shape.nHidden; h++) theta[L.w1 + h * shape.nIn + i] = 0;
+  }
+  return { inputMean, inputStd };
+}
+
 /** A policy value from a shape and (by default identity) input normalization. */
 export function createPolicy(shape: MlpShape, normalization: InputNormalization = identityNormalization(shape.nIn)): MlpPolicy {
   const { nIn, nHidden, nOut } = mlpShape(shape.nIn, shape.nHidden, shape.nOut);

@@ -65,6 +65,21 @@ export interface MlpExport {
   readonly inputMean: number[];
   readonly inputStd: number[];
   readonly outputStd: number[];
+  /** Indices of x the network does not see (their W1 columns are 0; inputMean 0, inputStd 1 here). */
+  readonly ignoredInputs: number[];
+}
+
+function ignoredInputs(p: PolicyState): number[] {
+  const L = parameterLayout(p);
+  const out: number[] = [];
+  for (let i = 0; i < p.nIn; i++) {
+    if (Number.isFinite(p.inputStd[i])) continue;
+    for (let h = 0; h < p.nHidden; h++) {
+      if (p.theta[L.w1 + h * p.nIn + i] !== 0) throw new Error(`export: input ${i} is ignored (inputStd ∞) but W1[${h}][${i}] = ${p.theta[L.w1 + h * p.nIn + i]} ≠ 0`);
+    }
+    out.push(i);
+  }
+  return out;
 }
 
 function mlpExport(p: PolicyState): MlpExport {
@@ -78,9 +93,12 @@ function mlpExport(p: PolicyState): MlpExport {
       { W: rows(th.subarray(L.w2, L.w2 + m * H), H, m), b: Array.from(th.subarray(L.b2, L.b2 + m)) },
     ],
     activation: "softplus",
-    inputMean: Array.from(p.inputMean),
-    inputStd: Array.from(p.inputStd),
+    // An ignored input has inputStd = +∞ in the run (x̃ = 0 exactly) and a zero W1 column, so writing
+    // mean 0 / std 1 (JSON has no ∞) gives the same μ(x) for every x.
+    inputMean: Array.from(p.inputMean, (v, i) => (Number.isFinite(p.inputStd[i]) ? v : 0)),
+    inputStd: Array.from(p.inputStd, (v) => (Number.isFinite(v) ? v : 1)),
     outputStd: Array.from(th.subarray(L.logStd, L.logStd + m), Math.exp),
+    ignoredInputs: ignoredInputs(p),
   };
 }
 

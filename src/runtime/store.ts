@@ -11,12 +11,29 @@
  *     checkpoints/
  *       stage-000000.json      one self-verifying record per finished stage
  *       superseded-1/          checkpoints moved aside by truncateAfter
+ *     blobs/                   only once a state holds a large typed array
+ *       <sha256>.json          one large typed-array tag object, shared by checkpoints
  *
  * All whole-file writes go through `writeFileAtomic` (temp file in the same
  * directory, fsync, rename, fsync directory). The stage log is the only file
  * written in place, by appending whole lines and fsyncing. Nothing here
  * deletes or overwrites a checkpoint: corrupt ones stay where they are until
  * a resume moves them into a `superseded-<n>/` directory.
+ *
+ * Blobs (content-addressed deduplication of large immutable arrays): in the
+ * encoded state of a checkpoint, every typed-array tag object
+ * (`{"$f64"|"$i32"|"$u32": base64}`) whose base64 has at least
+ * `BLOB_MIN_CHARS` characters is stored once, as `blobs/<h>.json` holding the
+ * tag object's canonical JSON, where h = sha256Hex(canonicalJson(tag object));
+ * the checkpoint file holds `{"$blob": h}` in its place, and its contentHash
+ * covers the file as written (references, not blob contents). Blobs are
+ * written before the checkpoint that references them, so a crash leaves at
+ * worst an unreferenced blob. `readCheckpoint` verifies each referenced blob
+ * (its content must hash to h and be a well-formed tag object) and puts it
+ * back: `{"$blob": …}` never appears in a state handed to or returned by the
+ * store, and a single-key `{"$blob": …}` object in a state to be written is
+ * rejected. Blobs are shared by all checkpoints of the run (superseded ones
+ * included) and never deleted.
  *
  * A run is written by one process at a time; the store takes no locks.
  */
@@ -39,7 +56,15 @@ import { basename, dirname, join, resolve } from "node:path";
 import { randomBytes } from "node:crypto";
 import * as t from "io-ts";
 import { isLeft } from "fp-ts/lib/Either.js";
-import { canonicalJson, sha256Hex, encodeValue, type JsonObject, type JsonValue } from "./canonical.js";
+import {
+  canonicalJson,
+  sha256Hex,
+  encodeValue,
+  TYPED_ARRAY_TAGS,
+  type JsonObject,
+  type JsonValue,
+  type TypedArrayTag,
+} from "./canonical.js";
 
 export const STORE_FORMAT = 1 as const;
 export const DEFAULT_STORE_DIR = "runs";
@@ -47,6 +72,16 @@ export const EXPERIMENT_FILE = "experiment.json";
 export const RUN_META_FILE = "run.json";
 export const STAGE_LOG_FILE = "stages.jsonl";
 export const CHECKPOINTS_DIR = "checkpoints";
+/** Directory (in the run directory) of the content-addressed blobs. */
+export const BLOBS_DIR = "blobs";
+/**
+ * A typed-array tag object in a checkpoint's encoded state whose base64
+ * string has at least this many characters (48 KiB of data) is stored as a
+ * blob instead of inline.
+ */
+export const BLOB_MIN_CHARS = 65536;
+/** Key of a blob reference `{"$blob": "<sha256 hex>"}`; appears only in checkpoint files. */
+export const BLOB_TAG = "$blob";
 
 // ---------------------------------------------------------------------------
 // Types
@@ -222,14 +257,23 @@ export class StoreFormatError extends StoreError {
 
 export type CorruptReason = "unreadable" | "invalid-json" | "bad-format" | "hash-mismatch" | "schema" | "wrong-index";
 
+/**
+ * A checkpoint that does not verify. `file` is always the checkpoint file;
+ * when the fault is in a blob it references (missing: "unreadable"; damaged:
+ * "invalid-json", "hash-mismatch" or "schema"), `blobFile` names the blob and
+ * the message names both.
+ */
 export class CorruptCheckpointError extends StoreError {
   readonly index: number;
   readonly reason: CorruptReason;
-  constructor(file: string, index: number, reason: CorruptReason, detail: string) {
+  /** The referenced blob file at fault, or null when the checkpoint file itself is. */
+  readonly blobFile: string | null;
+  constructor(file: string, index: number, reason: CorruptReason, detail: string, blobFile: string | null = null) {
     super(`Corrupt checkpoint ${file} (stage ${index}): ${detail}`, file);
     this.name = "CorruptCheckpointError";
     this.index = index;
     this.reason = reason;
+    this.blobFile = blobFile;
   }
 }
 
@@ -636,10 +680,191 @@ export function listCheckpointIndices(run: RunHandle): number[] {
   return out.sort((a, b) => a - b);
 }
 
+// ---------------------------------------------------------------------------
+// Blobs
+
+const BLOB_HASH = /^[0-9a-f]{64}$/;
+const BASE64_TEXT = /^[A-Za-z0-9+/]*={0,2}$/;
+const TAG_BYTES: Record<TypedArrayTag, number> = { $f64: 8, $i32: 4, $u32: 4 };
+
+/** Absolute path of blob `hash` (64 lowercase hex digits) of a run: `<run>/blobs/<hash>.json`. */
+export function blobPath(run: RunHandle, hash: string): string {
+  return join(run.dir, BLOBS_DIR, `${hash}.json`);
+}
+
+function isTypedArrayTagKey(k: string): k is TypedArrayTag {
+  return (TYPED_ARRAY_TAGS as readonly string[]).includes(k);
+}
+
+function childPath(parent: string, key: string | number): string {
+  if (typeof key === "number") return `${parent}[${key}]`;
+  return /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
+}
+
+/** The tag of `v` if it is a well-formed typed-array tag object (valid base64 of a whole number of elements). */
+function wellFormedTypedArrayTag(v: unknown): TypedArrayTag | undefined {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return undefined;
+  const keys = Object.keys(v);
+  if (keys.length !== 1 || !isTypedArrayTagKey(keys[0])) return undefined;
+  const tag = keys[0];
+  const s = (v as Record<string, unknown>)[tag];
+  if (typeof s !== "string" || s.length % 4 !== 0 || !BASE64_TEXT.test(s)) return undefined;
+  const pad = s.endsWith("==") ? 2 : s.endsWith("=") ? 1 : 0;
+  const bytes = (s.length / 4) * 3 - pad;
+  return bytes % TAG_BYTES[tag] === 0 ? tag : undefined;
+}
+
+/**
+ * Replace, in place, every large typed-array tag object of an encoded state
+ * (fresh from `encodeValue`) by a `{"$blob": h}` reference, collecting
+ * h → canonical JSON of the tag object in `blobs`. A single-key `{"$blob": …}`
+ * object in the state is rejected: the key is reserved for references.
+ */
+function externalizeBlobs(v: JsonValue, path: string, blobs: Map<string, string>): JsonValue {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (x !== null && typeof x === "object") v[i] = externalizeBlobs(x, childPath(path, i), blobs);
+    }
+    return v;
+  }
+  const keys = Object.keys(v);
+  if (keys.length === 1) {
+    const k = keys[0];
+    if (k === BLOB_TAG) {
+      throw new TypeError(
+        `writeCheckpoint: the object at ${path} has the single key "${BLOB_TAG}", which the store reserves for blob references; rename the key`,
+      );
+    }
+    if (isTypedArrayTagKey(k)) {
+      const payload = v[k];
+      if (typeof payload !== "string" || payload.length < BLOB_MIN_CHARS) return v;
+      const text = canonicalJson(v);
+      const hash = sha256Hex(text);
+      blobs.set(hash, text);
+      return { [BLOB_TAG]: hash };
+    }
+  }
+  for (const k of keys) {
+    const x = v[k];
+    // Own data properties only (fresh from encodeValue / JSON.parse), so plain assignment is safe even for "__proto__".
+    if (x !== null && typeof x === "object") v[k] = externalizeBlobs(x, childPath(path, k), blobs);
+  }
+  return v;
+}
+
+/**
+ * Make sure `blobs/<hash>.json` holds `text` + "\n": written atomically when
+ * missing; an existing file with exactly those bytes is left alone, one with
+ * other bytes (damaged) is replaced atomically by the right content (which
+ * its name fixes), so that it does not break this and every later
+ * checkpoint.
+ */
+function writeBlob(run: RunHandle, hash: string, text: string): void {
+  const file = blobPath(run, hash);
+  const data = Buffer.from(text + "\n", "utf8");
+  let existing: Buffer | null = null;
+  try {
+    existing = readFileSync(file);
+  } catch (e) {
+    if (errCode(e) !== "ENOENT") throw e;
+  }
+  if (existing !== null && existing.equals(data)) return;
+  writeFileAtomic(file, data);
+}
+
+/** A blob read and verified during one call (readCheckpoint, latestGoodCheckpoint, stageRecords). */
+interface VerifiedBlob {
+  readonly tag: TypedArrayTag;
+  readonly base64: string;
+}
+type BlobCache = Map<string, VerifiedBlob>;
+
+interface BlobContext {
+  readonly run: RunHandle;
+  readonly file: string;
+  readonly index: number;
+  readonly cache: BlobCache;
+}
+
+function loadBlob(ctx: BlobContext, hash: string, path: string): VerifiedBlob {
+  const cached = ctx.cache.get(hash);
+  if (cached !== undefined) return cached;
+  const bfile = blobPath(ctx.run, hash);
+  const fail = (reason: CorruptReason, what: string): never => {
+    throw new CorruptCheckpointError(ctx.file, ctx.index, reason, `blob ${bfile} (referenced at ${path}) ${what}`, bfile);
+  };
+  let text = "";
+  try {
+    text = readFileSync(bfile, "utf8");
+  } catch (e) {
+    fail("unreadable", errCode(e) === "ENOENT" ? "is missing" : `cannot be read (${(e as Error).message})`);
+  }
+  if (text.trim() === "") fail("invalid-json", "is empty (truncated write?)");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    fail("invalid-json", `is not valid JSON, truncated or damaged (${(e as Error).message})`);
+  }
+  let actual = "";
+  try {
+    actual = sha256Hex(canonicalJson(parsed as JsonValue));
+  } catch (e) {
+    fail("invalid-json", `does not hold canonical JSON (${(e as Error).message})`);
+  }
+  if (actual !== hash) {
+    fail("hash-mismatch", `content hashes to ${actual}, not to its name (the blob was modified or damaged)`);
+  }
+  const tag = wellFormedTypedArrayTag(parsed);
+  if (tag === undefined) fail("schema", 'does not hold a well-formed typed-array tag object ({"$f64"|"$i32"|"$u32": base64})');
+  const blob: VerifiedBlob = { tag: tag!, base64: (parsed as Record<string, string>)[tag!] };
+  ctx.cache.set(hash, blob);
+  return blob;
+}
+
+/** Replace, in place, every `{"$blob": h}` of a parsed, hash-checked state by its verified tag object. */
+function resolveBlobs(v: JsonValue, path: string, ctx: BlobContext): JsonValue {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (x !== null && typeof x === "object") v[i] = resolveBlobs(x, childPath(path, i), ctx);
+    }
+    return v;
+  }
+  const keys = Object.keys(v);
+  if (keys.length === 1) {
+    const k = keys[0];
+    if (k === BLOB_TAG) {
+      const hash = v[k];
+      if (typeof hash !== "string" || !BLOB_HASH.test(hash)) {
+        throw new CorruptCheckpointError(
+          ctx.file,
+          ctx.index,
+          "schema",
+          `${path}: expected a blob reference {"${BLOB_TAG}": <64 lowercase hex digits>}, ${showActual(hash)}`,
+        );
+      }
+      const blob = loadBlob(ctx, hash, path);
+      return { [blob.tag]: blob.base64 };
+    }
+    if (isTypedArrayTagKey(k) || k === "$num") return v;
+  }
+  for (const k of keys) {
+    const x = v[k];
+    if (x !== null && typeof x === "object") v[k] = resolveBlobs(x, childPath(path, k), ctx);
+  }
+  return v;
+}
+
 /**
  * Write the checkpoint of a finished stage atomically and return the file's
  * absolute path (then append the stage with `appendStageLog`). Refuses to
  * replace an existing checkpoint file: resume with `truncateAfter` first.
+ * Large typed arrays of the state go to `blobs/` first (see the module
+ * comment); a single-key `{"$blob": …}` object in the state is a TypeError.
  */
 export function writeCheckpoint(run: RunHandle, input: CheckpointInput): string {
   checkStageFields(input, "writeCheckpoint");
@@ -658,9 +883,20 @@ export function writeCheckpoint(run: RunHandle, input: CheckpointInput): string 
     digest: input.digest,
     metrics: encodeMetrics(input.metrics, "writeCheckpoint"),
     durationMs: input.durationMs,
-    state: encodeValue(input.state),
+    state: null,
   };
-  const contentHash = sha256Hex(canonicalJson(body));
+  const blobs = new Map<string, string>();
+  body.state = externalizeBlobs(encodeValue(input.state), "state", blobs);
+  const contentHash = sha256Hex(canonicalJson(body)); // over the references, as the file holds them
+  if (blobs.size > 0) {
+    // Blobs first (each durable on its own), so that no checkpoint ever names a missing blob.
+    const blobsDir = join(run.dir, BLOBS_DIR);
+    if (!isDirectory(blobsDir)) {
+      mkdirSync(blobsDir, { recursive: true });
+      fsyncDir(run.dir);
+    }
+    for (const [hash, text] of blobs) writeBlob(run, hash, text);
+  }
   mkdirSync(run.checkpointsDir, { recursive: true });
   writeFileAtomic(file, canonicalJson({ ...body, contentHash }) + "\n");
   return file;
@@ -680,11 +916,18 @@ function logEntryOf(r: CheckpointRecord): StageLogEntry {
 
 /**
  * Read and verify checkpoint `index`: valid JSON, format 1, contentHash equal
- * to the hash of the rest of the file, well-formed fields, and the index
- * inside matching the file name. Throws `CorruptCheckpointError` (naming the
- * file and why) or `CheckpointNotFoundError`.
+ * to the hash of the rest of the file, well-formed fields, the index inside
+ * matching the file name, and every blob it references present, hashing to
+ * its name and well formed. The returned state is the full encoded state,
+ * blob references replaced by their tag objects. Throws
+ * `CorruptCheckpointError` (naming the file, the blob file if one is at
+ * fault, and why) or `CheckpointNotFoundError`.
  */
 export function readCheckpoint(run: RunHandle, index: number): CheckpointRecord {
+  return readCheckpointWith(run, index, new Map());
+}
+
+function readCheckpointWith(run: RunHandle, index: number, cache: BlobCache): CheckpointRecord {
   const file = checkpointPath(run, index);
   let text: string;
   try {
@@ -732,6 +975,7 @@ export function readCheckpoint(run: RunHandle, index: number): CheckpointRecord 
   if (rec.index !== index) {
     throw new CorruptCheckpointError(file, index, "wrong-index", `the record says index ${rec.index} but the file name says ${index}`);
   }
+  const state = resolveBlobs(rec.state as JsonValue, "state", { run, file, index, cache });
   return {
     format: STORE_FORMAT,
     index: rec.index,
@@ -741,7 +985,7 @@ export function readCheckpoint(run: RunHandle, index: number): CheckpointRecord 
     metrics: decodeMetrics(rec.metrics),
     durationMs: rec.durationMs,
     contentHash: rec.contentHash,
-    state: rec.state as JsonValue,
+    state,
   };
 }
 
@@ -765,9 +1009,10 @@ export function latestGoodCheckpoint(run: RunHandle): LatestGood {
     corruptErrors,
     missing,
   });
+  const cache: BlobCache = new Map();
   for (let j = indices.length - 1; j >= 0; j--) {
     try {
-      return result(readCheckpoint(run, indices[j]));
+      return result(readCheckpointWith(run, indices[j], cache));
     } catch (e) {
       if (e instanceof CorruptCheckpointError) corruptErrors.push(e);
       else if (!(e instanceof CheckpointNotFoundError)) throw e; // vanished between listing and reading: skip
@@ -904,10 +1149,11 @@ export function stageRecords(run: RunHandle): StageRecord[] {
   const logged = new Map(log.entries.map((e) => [e.index, e] as const));
   const indices = new Set<number>([...listCheckpointIndices(run), ...logged.keys()]);
   const out: StageRecord[] = [];
+  const cache: BlobCache = new Map(); // each shared blob is read and verified once per call
   for (const index of [...indices].sort((a, b) => a - b)) {
     const fromLog = logged.get(index) ?? null;
     try {
-      const rec = readCheckpoint(run, index);
+      const rec = readCheckpointWith(run, index, cache);
       out.push({ ...logEntryOf(rec), status: "ok", source: "checkpoint", logged: fromLog !== null, problem: null });
     } catch (e) {
       if (e instanceof CorruptCheckpointError) {

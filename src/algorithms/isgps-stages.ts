@@ -1,0 +1,353 @@
+/**
+ * Importance-sampled guided policy search (Levine & Koltun 2013, Algorithm 1)
+ * as pipeline stages:
+ *
+ *   guidingSamples   lines 1–2: draw samples from every condition's DDP
+ *                    (iLQG) distribution q_j; also the "adaptive guiding"
+ *                    samples of §4.2 when run after adaptGuiding
+ *   pretrainPolicy   lines 3–4: θ* ← argmax Σ log π_θ(ζ_i) over the guiding
+ *                    samples (σ too, by maximum likelihood, then fixed), and
+ *                    samples from π_θ* join the pool
+ *   isgpsIteration   lines 6–12: active set S_k, θ_k ← argmax Φ_{S_k}(θ) (twice:
+ *                    from θ* and from a fit to the best sample), samples from
+ *                    π_θk, estimated returns of π_θk and π_θ*, accept or reject
+ *   adaptWr          lines 13–16: w_r ÷ 10 on success, × 10 on failure,
+ *                    clamped to [1e-6, 1e-2]; fresh samples of π_θ* on failure
+ *
+ * The run state's `policy` is always θ* (the best policy so far), so the
+ * evaluate stage and `gps export --policy` see what Algorithm 1 returns.
+ * The variants of §6.1 are options, not forks: `useGuidingSamples: false`
+ * (non-guided: guiding samples only pretrain), w_r fixed at 0
+ * (`pretrainPolicy({ wr: 0 })` and `adaptWr({ min: 0, max: 0 })`:
+ * unregularized).
+ */
+import type { StageSpec } from "../dsl/experiment.js";
+import { minimizeLbfgs } from "../optim/lbfgs.js";
+import { policyController } from "../policy/controller.js";
+import { Sampler } from "../random/generator.js";
+import { linearGaussianController } from "../trajopt/linear-gaussian.js";
+import type { Controller } from "../trajopt/types.js";
+import { rolloutSummary } from "./evaluate.js";
+import { mean, summarize } from "./ilqg-stages.js";
+import { activeSet, estimateReturn, isObjective, maxLikelihoodObjective, subset, trajectoryLogWeights, type IsSampleSet } from "./isgps-objective.js";
+import { poolSampleSet, type IsgpsBatch, type IsgpsSource, type IsgpsState } from "./isgps-samples.js";
+import { initialPolicyState, mlpOf, type PolicyState, type RunState, type Stage, type StageEnv, type World } from "./state.js";
+
+type GuidingSamplesSpec = Extract<StageSpec, { kind: "guidingSamples" }>;
+type PretrainSpec = Extract<StageSpec, { kind: "pretrainPolicy" }>;
+type IterationSpec = Extract<StageSpec, { kind: "isgpsIteration" }>;
+type AdaptWrSpec = Extract<StageSpec, { kind: "adaptWr" }>;
+
+function isgpsOf(state: RunState, where: string): IsgpsState {
+  if (!state.isgps) throw new Error(`${where} needs guiding samples: run guidingSamples (and pretrainPolicy) before it`);
+  return state.isgps;
+}
+
+// ---------------------------------------------------------------------------
+// Drawing batches
+
+/** Rolls out `source` `count` times from condition c's x_0, recording the actions as drawn. */
+function drawBatch(
+  world: World,
+  x0: Float64Array,
+  T: number,
+  sourceIndex: number,
+  condition: number,
+  count: number,
+  act: (t: number, x: Float64Array, xOff: number, u: Float64Array, uOff: number) => void,
+  motorNoise: Float64Array | null,
+  sampler: Sampler,
+): IsgpsBatch {
+  const { task, sim } = world;
+  const nx = task.nx;
+  const nu = task.nu;
+  const xs = new Float64Array(count * (T + 1) * nx);
+  const us = new Float64Array(count * T * nu);
+  const rewards = new Float64Array(count * T);
+  const executed = new Float64Array(T * nu);
+  for (let i = 0; i < count; i++) {
+    const xi = xs.subarray(i * (T + 1) * nx, (i + 1) * (T + 1) * nx);
+    const drawn = us.subarray(i * T * nu, (i + 1) * T * nu);
+    const controller: Controller = (t, x, xOff, u, uOff) => {
+      act(t, x, xOff, u, uOff);
+      for (let j = 0; j < nu; j++) drawn[t * nu + j] = u[uOff + j];
+      if (motorNoise) for (let j = 0; j < nu; j++) u[uOff + j] += motorNoise[j] * sampler.normal();
+    };
+    sim.rollout(x0, controller, T, xi, executed);
+    for (let t = 0; t < T; t++) rewards[i * T + t] = -task.cost.value(xi, executed, t, t * nx, t * nu);
+  }
+  return { source: sourceIndex, condition, count, xs, us, rewards };
+}
+
+/** `count` samples of π_θ spread round-robin over the conditions (one batch per condition that gets any). */
+function drawPolicyBatches(env: StageEnv, state: RunState, theta: Float64Array, sourceIndex: number, count: number, sampler: Sampler): IsgpsBatch[] {
+  const policy = mlpOf(state.policy!);
+  const C = state.conditions.length;
+  const out: IsgpsBatch[] = [];
+  for (let c = 0; c < C; c++) {
+    const n = Math.floor(count / C) + (c < count % C ? 1 : 0);
+    if (n === 0) continue;
+    const act = policyController(policy, theta, { noise: true, sampler });
+    out.push(drawBatch(env.worlds[c], state.conditions[c].x0, env.horizon, sourceIndex, c, n, act, state.conditions[c].motorNoise, sampler));
+  }
+  return out;
+}
+
+/** Mean and std of the total cost of the samples in `batches`. */
+function costStats(batches: readonly IsgpsBatch[], T: number): { mean: number; std: number; costs: number[] } {
+  const costs: number[] = [];
+  for (const b of batches) {
+    for (let i = 0; i < b.count; i++) {
+      let s = 0;
+      for (let t = 0; t < T; t++) s -= b.rewards[i * T + t];
+      costs.push(s);
+    }
+  }
+  const m = mean(costs);
+  const std = Math.sqrt(mean(costs.map((c) => (c - m) ** 2)));
+  return { mean: m, std, costs };
+}
+
+/** The policy alone, noise-free, on every condition (the learning-curve metric). */
+function noiseFreeRows(env: StageEnv, state: RunState, policyState: PolicyState) {
+  const policy = mlpOf(policyState);
+  return state.conditions.map((c, i) => {
+    const { task, sim } = env.worlds[i];
+    const T = env.horizon;
+    const xs = new Float64Array((T + 1) * task.nx);
+    const us = new Float64Array(T * task.nu);
+    sim.rollout(c.x0, policyController(policy, policyState.theta), T, xs, us);
+    return rolloutSummary(task, T, xs, us);
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Stages
+
+/** Lines 1–2: samples from every condition's current linear-Gaussian distribution (iLQG / tracked demonstration). */
+export const guidingSamples: Stage<GuidingSamplesSpec> = function* (env, spec, state) {
+  const sampler = new Sampler(state.rng);
+  const prev = state.isgps;
+  const sources = [...(prev?.sources ?? [])];
+  const batches = [...(prev?.batches ?? [])];
+  const added: IsgpsBatch[] = [];
+  for (let c = 0; c < state.conditions.length; c++) {
+    const cond = state.conditions[c];
+    const q = cond.trajectory;
+    if (!q) throw new Error(`guidingSamples: condition ${c} has no trajectory distribution; run initializeTrajectories first`);
+    const controller = { T: q.T, nx: q.nx, nu: q.nu, xbar: q.xbar, ubar: q.ubar, K: q.K, k: q.k, cov: q.cov };
+    sources.push({ kind: "guiding", condition: c, controller });
+    const act = linearGaussianController(controller, { noise: true, sampler });
+    const batch = drawBatch(env.worlds[c], cond.x0, env.horizon, sources.length - 1, c, spec.samples, act, cond.motorNoise, sampler);
+    batches.push(batch);
+    added.push(batch);
+    yield { fraction: (c + 1) / state.conditions.length, message: `condition ${c + 1}/${state.conditions.length}: ${spec.samples} guiding samples` };
+  }
+  const stats = costStats(added, env.horizon);
+  const isgps: IsgpsState = { wr: prev?.wr ?? 0, sources, batches, iteration: prev?.iteration ?? 0, improved: prev?.improved ?? null };
+  return {
+    state: { ...state, rng: sampler.state(), isgps },
+    metrics: { guidingCost: stats.mean, guidingCostStd: stats.std, guidingSamples: added.reduce((s, b) => s + b.count, 0) },
+  };
+};
+
+/** Indices (into the pool's sample set) of the samples of guiding batches. */
+function guidingIndices(pool: { batchOf: Int32Array }, isgps: IsgpsState): Set<number> {
+  const out = new Set<number>();
+  pool.batchOf.forEach((b, i) => {
+    if (isgps.sources[isgps.batches[b].source].kind === "guiding") out.add(i);
+  });
+  return out;
+}
+
+/** Lines 3–4: θ* by maximum likelihood on the guiding samples, then samples from π_θ*. */
+export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) {
+  const isgps = isgpsOf(state, "pretrainPolicy");
+  const sampler = new Sampler(state.rng);
+  const T = env.horizon;
+  const guiding = isgps.batches.map((_, b) => b).filter((b) => isgps.sources[isgps.batches[b].source].kind === "guiding");
+  // Normalization from the guiding states x_0 … x_{T−1}.
+  const task = env.worlds[0].task;
+  const n = task.nx;
+  const rows = guiding.reduce((s, b) => s + isgps.batches[b].count * T, 0);
+  const X = new Float64Array(rows * n);
+  let r = 0;
+  for (const b of guiding) {
+    const batch = isgps.batches[b];
+    for (let i = 0; i < batch.count; i++) for (let t = 0; t < T; t++) X.set(batch.xs.subarray((i * (T + 1) + t) * n, (i * (T + 1) + t + 1) * n), (r++) * n);
+  }
+  const init = initialPolicyState(env.experiment.policy, task, X, task.nu, sampler);
+  const policy = mlpOf(init);
+  const pool = poolSampleSet(policy, isgps.sources, isgps.batches, guiding, state.conditions.length, T);
+  yield { fraction: 0.1, message: `maximum likelihood on ${pool.set.count} guiding samples` };
+  const all = Array.from({ length: pool.set.count }, (_, i) => i);
+  const ml = maxLikelihoodObjective(policy, pool.set, all, { learnStd: true, weightDecay: spec.weightDecay ?? 0 });
+  const fit0 = ml(init.theta, new Float64Array(init.theta.length));
+  const fit = minimizeLbfgs(ml, init.theta, { maxIterations: spec.maxIterations });
+  const policyState: PolicyState = { ...init, theta: fit.x };
+  const sources = [...isgps.sources, { kind: "policy" as const, theta: fit.x }];
+  const drawn = drawPolicyBatches(env, { ...state, policy: policyState }, fit.x, sources.length - 1, spec.samples ?? 10, sampler);
+  const stats = costStats(drawn, T);
+  const noiseFree = summarize(noiseFreeRows(env, state, policyState));
+  return {
+    state: {
+      ...state,
+      rng: sampler.state(),
+      policy: policyState,
+      isgps: { ...isgps, wr: spec.wr ?? 1e-2, sources, batches: [...isgps.batches, ...drawn] },
+    },
+    metrics: {
+      ...noiseFree,
+      sampleCost: stats.mean,
+      sampleCostStd: stats.std,
+      negLogLikelihood0: fit0,
+      negLogLikelihood: fit.f,
+      lbfgsIterations: fit.iterations,
+    },
+  };
+};
+
+/** The batches an iteration may use: all of them, or (non-guided) all but the guiding ones; capped at `poolSize` samples, newest first. */
+function usableBatches(isgps: IsgpsState, useGuiding: boolean, poolSize: number): number[] {
+  const out: number[] = [];
+  let kept = 0;
+  for (let b = 0; b < isgps.batches.length; b++) {
+    if (isgps.sources[isgps.batches[b].source].kind === "guiding" && useGuiding) {
+      out.push(b);
+      kept += isgps.batches[b].count;
+    }
+  }
+  for (let b = isgps.batches.length - 1; b >= 0; b--) {
+    if (isgps.sources[isgps.batches[b].source].kind === "guiding") continue;
+    if (kept + isgps.batches[b].count > poolSize) break;
+    out.push(b);
+    kept += isgps.batches[b].count;
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** The sample with the highest total reward in the set. */
+function bestSample(set: IsSampleSet): number {
+  let best = 0;
+  let bestR = -Infinity;
+  for (let i = 0; i < set.count; i++) {
+    let s = 0;
+    for (let t = 0; t < set.T; t++) s += set.rewards[i * set.T + t];
+    if (s > bestR) {
+      bestR = s;
+      best = i;
+    }
+  }
+  return best;
+}
+
+/** Lines 6–12 of Algorithm 1. */
+export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state) {
+  const isgps = isgpsOf(state, "isgpsIteration");
+  if (!state.policy) throw new Error("isgpsIteration needs θ*: run pretrainPolicy before it");
+  const sampler = new Sampler(state.rng);
+  const T = env.horizon;
+  const C = state.conditions.length;
+  const policy = mlpOf(state.policy);
+  const thetaStar = state.policy.theta;
+  const useGuiding = spec.useGuidingSamples ?? true;
+  const maxActive = spec.activeSamples ?? 100;
+
+  // Line 6: the active set — guiding samples plus the highest weights under π_θ*.
+  const usable = usableBatches(isgps, useGuiding, spec.poolSize ?? 400);
+  const pool = poolSampleSet(policy, isgps.sources, isgps.batches, usable, C, T);
+  const logW = trajectoryLogWeights(policy, thetaStar, pool.set);
+  const keep = useGuiding ? guidingIndices(pool, isgps) : new Set<number>();
+  const active = activeSet(pool.set, logW, keep, maxActive);
+  const set = subset(pool.set, active);
+  yield { fraction: 0.1, message: `active set: ${active.length} of ${pool.set.count} samples, w_r ${isgps.wr.toExponential(0)}` };
+
+  // Line 7: optimize Φ twice, from θ* and from a fit to the best sample; keep the better Φ.
+  const objective = isObjective(policy, set, { wr: isgps.wr, weightDecay: spec.weightDecay ?? 0 });
+  const fromStar = minimizeLbfgs(objective.objective, thetaStar, { maxIterations: spec.maxIterations });
+  yield { fraction: 0.4, message: `Φ from θ*: ${(-fromStar.f).toFixed(2)}` };
+  const best = bestSample(set);
+  const bestFit = minimizeLbfgs(maxLikelihoodObjective(policy, set, [best], { weightDecay: spec.weightDecay ?? 0 }), thetaStar, {
+    maxIterations: spec.maxIterations,
+  });
+  const fromBest = minimizeLbfgs(objective.objective, bestFit.x, { maxIterations: spec.maxIterations });
+  yield { fraction: 0.7, message: `Φ from the best sample's fit: ${(-fromBest.f).toFixed(2)}` };
+  const chosen = fromBest.f < fromStar.f ? fromBest : fromStar;
+  const thetaK = chosen.x;
+
+  // Line 8: samples from π_θk join S_k and S.
+  const sources = [...isgps.sources, { kind: "policy" as const, theta: thetaK }];
+  const drawn = drawPolicyBatches(env, state, thetaK, sources.length - 1, spec.samples ?? 10, sampler);
+  const batches = [...isgps.batches, ...drawn];
+  const drawnStats = costStats(drawn, T);
+
+  // Line 10: estimate both policies' returns on S_k plus the new samples (fused density over their sources).
+  const activeBatches = [...new Set(active.map((i) => pool.batchOf[i]))];
+  const newBatches = drawn.map((_, k) => isgps.batches.length + k);
+  const evalUse = [...activeBatches, ...newBatches].sort((a, b) => a - b);
+  const evalPool = poolSampleSet(policy, sources, batches, evalUse, C, T);
+  // Restrict to the active samples and the new ones.
+  const activeKeys = new Set(active.map((i) => `${pool.batchOf[i]}:${pool.indexInBatch[i]}`));
+  const evalIdx: number[] = [];
+  for (let i = 0; i < evalPool.set.count; i++) {
+    const b = evalPool.batchOf[i];
+    if (b >= isgps.batches.length || activeKeys.has(`${b}:${evalPool.indexInBatch[i]}`)) evalIdx.push(i);
+  }
+  const evalSet = subset(evalPool.set, evalIdx);
+  const returnK = estimateReturn(policy, thetaK, evalSet);
+  const returnStar = estimateReturn(policy, thetaStar, evalSet);
+  // Lines 11–12: accept θ_k if its estimated return is higher.
+  const improved = returnK > returnStar;
+  const nextPolicy: PolicyState = improved ? { ...state.policy, theta: thetaK } : state.policy;
+  const phi = objective.value(thetaK);
+  const noiseFree = summarize(noiseFreeRows(env, state, nextPolicy));
+  return {
+    state: {
+      ...state,
+      rng: sampler.state(),
+      policy: nextPolicy,
+      isgps: { ...isgps, sources, batches, iteration: isgps.iteration + 1, improved },
+    },
+    metrics: {
+      ...noiseFree,
+      sampleCost: drawnStats.mean,
+      sampleCostStd: drawnStats.std,
+      sampleReward: -drawnStats.mean,
+      wr: isgps.wr,
+      improved: improved ? 1 : 0,
+      estimatedReturnK: returnK,
+      estimatedReturnStar: returnStar,
+      phi: phi.phi,
+      meanEss: phi.meanEss,
+      activeSamples: active.length,
+      poolSamples: pool.set.count,
+      restartFromBest: chosen === fromBest ? 1 : 0,
+      lbfgsIterations: chosen.iterations,
+    },
+  };
+};
+
+/** Lines 13–16: adapt w_r, and on failure draw fresh samples from π_θ* (its value may have been overestimated). */
+export const adaptWr: Stage<AdaptWrSpec> = function* (env, spec, state) {
+  const isgps = isgpsOf(state, "adaptWr");
+  if (isgps.improved === null) throw new Error("adaptWr follows an isgpsIteration");
+  if (!state.policy) throw new Error("adaptWr needs θ*");
+  const factor = spec.factor ?? 10;
+  const min = spec.min ?? 1e-6;
+  const max = spec.max ?? 1e-2;
+  const raw = isgps.improved ? isgps.wr / factor : isgps.wr * factor;
+  const wr = Math.min(max, Math.max(min, raw === 0 && !isgps.improved ? min : raw));
+  let sources = isgps.sources;
+  let batches = isgps.batches;
+  const sampler = new Sampler(state.rng);
+  const resample = spec.resample ?? 10;
+  if (!isgps.improved && resample > 0) {
+    sources = [...sources, { kind: "policy", theta: state.policy.theta }];
+    batches = [...batches, ...drawPolicyBatches(env, state, state.policy.theta, sources.length - 1, resample, sampler)];
+    yield { fraction: 1, message: `resampled π_θ* (${resample} samples)` };
+  }
+  return {
+    state: { ...state, rng: sampler.state(), isgps: { ...isgps, wr, sources, batches } },
+    metrics: { wr, previousWr: isgps.wr, improved: isgps.improved ? 1 : 0 },
+  };
+};
