@@ -67,13 +67,11 @@
  *
  * ## Cost
  *
- * One evaluation is a forward pass over every sample (T rows at a time), the
- * O(m·T) weight algebra, and, for the gradient, a second forward pass plus a
- * backward pass for each sample whose coefficients are not all zero (a sample
- * whose weights underflow to exactly 0 at every step contributes nothing and
- * is skipped). Re-running the forward pass keeps the scratch at O(T·H) instead
- * of caching the activations of all m·T rows. All scratch is allocated once,
- * when the objective is built; evaluations allocate nothing.
+ * The m·T states are copied once into one contiguous block; one evaluation
+ * is then a single batched forward pass (which caches every activation), the
+ * O(m·T) weight algebra and, for the gradient, a single batched backward
+ * pass. Scratch is O(m·T·H), allocated once when the objective is built;
+ * evaluations allocate nothing.
  */
 import type { Objective } from "../optim/lbfgs.js";
 import { backward, createWorkspace, forward, parameterLayout, type MlpPolicy, type MlpWorkspace, type ParameterLayout } from "../policy/mlp.js";
@@ -384,8 +382,14 @@ export function isObjective(policy: MlpPolicy, set: IsSampleSet, options: IsObje
 
   const L = parameterLayout(policy);
   const oLs = L.logStd;
-  const ws = createWorkspace(policy, T);
-  const views = stateViews(set);
+  // All m·T states in one contiguous block, so one forward pass caches every
+  // activation and the gradient needs one backward pass (no second forward).
+  const rows = m * T;
+  const ws = createWorkspace(policy, rows);
+  const X = new Float64Array(rows * set.nx);
+  stateViews(set).forEach((v, i) => X.set(v, i * T * set.nx));
+  const meanAll = new Float64Array(rows * nu);
+  const dMeanAll = new Float64Array(rows * nu);
   const logM = Math.log(m);
   const { us, rewards, logQ } = set;
 
@@ -399,9 +403,9 @@ export function isObjective(policy: MlpPolicy, set: IsSampleSet, options: IsObje
   const evaluate = (theta: Float64Array, grad: Float64Array | null): void => {
     // Pass 1: per-step log densities and prefix log weights.
     const c = loadStd(theta, oLs, nu, invStd);
+    forward(policy, theta, X, rows, meanAll, ws);
     for (let i = 0; i < m; i++) {
-      forward(policy, theta, views[i], T, ws.mean, ws);
-      stepLogProbsFromMeans(us, i, T, nu, ws.mean, invStd, c, stepLp);
+      stepLogProbsFromMeans(us, i, T, nu, meanAll.subarray(i * T * nu, (i + 1) * T * nu), invStd, c, stepLp);
       let cum = 0;
       for (let t = 0; t < T; t++) {
         cum += stepLp[i * T + t];
@@ -442,30 +446,24 @@ export function isObjective(policy: MlpPolicy, set: IsSampleSet, options: IsObje
 
     // Pass 2: ∇(−Φ) = −Σ_i Σ_t' s_it' ∇log π_θ(u_t'|x_t'), s_it' = Σ_{t≥t'} c_it.
     grad.fill(0);
-    const mean = ws.mean;
-    const dMean = ws.dMean;
     for (let i = 0; i < m; i++) {
       const cOff = i * T;
       let s = 0;
-      let any = false;
       for (let t = T - 1; t >= 0; t--) {
         s += coef[cOff + t];
         coef[cOff + t] = s;
-        if (s !== 0) any = true;
       }
-      if (!any) continue;
-      forward(policy, theta, views[i], T, mean, ws);
       const uOff = i * T * nu;
       for (let t = 0; t < T; t++) {
         const st = coef[cOff + t];
         for (let j = 0; j < nu; j++) {
-          const e = (us[uOff + t * nu + j] - mean[t * nu + j]) * invStd[j];
-          dMean[t * nu + j] = -st * e * invStd[j];
+          const e = (us[uOff + t * nu + j] - meanAll[uOff + t * nu + j]) * invStd[j];
+          dMeanAll[uOff + t * nu + j] = -st * e * invStd[j];
           if (learnStd) grad[oLs + j] -= st * (e * e - 1);
         }
       }
-      backward(policy, theta, dMean, T, grad, ws);
     }
+    backward(policy, theta, dMeanAll, rows, grad, ws);
   };
 
   const objective: Objective = (theta, gradOut) => {
