@@ -3,6 +3,7 @@ import type { StageSpec } from "../dsl/experiment.js";
 import { demonstrate } from "./demonstrate.js";
 import { fitTheta, optimizeQ, updateLambda } from "./cgps-stages.js";
 import { evaluate } from "./evaluate.js";
+import { adaptGuiding } from "./isgps-adaptive.js";
 import { adaptWr, guidingSamples, isgpsIteration, pretrainPolicy } from "./isgps-stages.js";
 import { ilqgIterationStage, initializeTrajectories } from "./ilqg-stages.js";
 import type { Stage } from "./state.js";
@@ -29,6 +30,8 @@ export function stageFor(spec: StageSpec): Stage {
       return isgpsIteration as Stage;
     case "adaptWr":
       return adaptWr as Stage;
+    case "adaptGuiding":
+      return adaptGuiding as Stage;
     case "evaluate":
       return evaluate as Stage;
   }

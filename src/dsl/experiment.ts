@@ -273,6 +273,16 @@ const AdaptWrCodec = t.intersection(
   "adaptWr",
 );
 
+/**
+ * Importance-sampled GPS §4.2, adaptive guiding distributions: `iterations` iLQG
+ * iterations per condition on ℓ − weight·log π_θ*(u|x), from the current guiding
+ * solution; a following guidingSamples stage samples the adapted distributions.
+ */
+const AdaptGuidingCodec = t.intersection(
+  [strict({ kind: t.literal("adaptGuiding"), iterations: PositiveInt }), strictPartial({ weight: Positive })],
+  "adaptGuiding",
+);
+
 /** Record a demonstration per condition by running a hand-crafted controller. */
 const DemonstrateCodec = strict({ kind: t.literal("demonstrate"), controller: DemoControllerCodec }, "demonstrate");
 
@@ -305,6 +315,7 @@ export const StageSpecCodec = t.union(
     PretrainPolicyCodec,
     IsgpsIterationCodec,
     AdaptWrCodec,
+    AdaptGuidingCodec,
     EvaluateCodec,
   ],
   "StageSpec",
@@ -376,6 +387,7 @@ export const stage = {
   pretrainPolicy: (o: Without<PretrainStage, "kind">): PretrainStage => ({ kind: "pretrainPolicy", ...o }),
   isgpsIteration: (o: Without<IsgpsIterationStage, "kind">): IsgpsIterationStage => ({ kind: "isgpsIteration", ...o }),
   adaptWr: (o: Without<AdaptWrStage, "kind"> = {}): AdaptWrStage => ({ kind: "adaptWr", ...o }),
+  adaptGuiding: (o: { iterations: number; weight?: number }): StageSpec => ({ kind: "adaptGuiding", ...o }),
   demonstrate: (o: { controller: DemoController }): StageSpec => ({ kind: "demonstrate", ...o }),
   initializeTrajectories: (o: Without<InitStage, "kind" | "method"> & { method?: "ilqg" }): InitStage => ({
     kind: "initializeTrajectories",

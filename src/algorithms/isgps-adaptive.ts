@@ -1,0 +1,111 @@
+/**
+ * Adaptive guiding distributions (Levine & Koltun 2013, §4.2): re-run DDP
+ * from the previous solution with the reward r(x, u) + log π_θ(u|x), i.e. the
+ * cost ℓ(x, u) − log π_θ(u|x), so the new guiding distribution is an
+ * approximate I-projection of ρ_θ(ζ) ∝ exp(r(ζ)) π_θ(ζ): it keeps to
+ * high-reward regions while acting as the current policy would, which makes
+ * examples that no stationary policy can reproduce (different actions in
+ * similar states) reproducible.
+ *
+ * The policy term, with μ = μ_θ(x), D = diag(1/σ²):
+ *
+ *     −log π_θ(u|x) = ½ (u − μ)ᵀ D (u − μ) + Σ_j log σ_j + (m/2) log 2π
+ *
+ * expanded to second order in (x, u) with μ linearized (Gauss–Newton, the
+ * curvature of μ dropped, so the Hessian stays positive semi-definite):
+ *
+ *     l_u += D (u − μ),         l_uu += D,
+ *     l_x += −μ_xᵀ D (u − μ),   l_xx += μ_xᵀ D μ_x,   l_ux += −D μ_x.
+ */
+import type { StageSpec } from "../dsl/experiment.js";
+import { createWorkspace, forward, meanJacobian, parameterLayout, type MlpPolicy } from "../policy/mlp.js";
+import { trajectoryCost } from "../tasks/cost.js";
+import { ilqgIteration } from "../trajopt/ilqg.js";
+import type { Cost } from "../trajopt/types.js";
+import { rolloutSummary } from "./evaluate.js";
+import { summarize } from "./ilqg-stages.js";
+import { mlpOf, type ConditionState, type Stage } from "./state.js";
+
+type AdaptGuidingSpec = Extract<StageSpec, { kind: "adaptGuiding" }>;
+
+const LOG_2PI = Math.log(2 * Math.PI);
+
+/** base(x, u) − weight · log π_θ(u|x), with the Gauss–Newton expansion of the module comment. */
+export function withPolicyPrior(base: Cost, policy: MlpPolicy, theta: Float64Array, weight = 1): Cost {
+  const { nx, nu } = base;
+  if (policy.nIn !== nx || policy.nOut !== nu) throw new RangeError(`withPolicyPrior: policy is ${policy.nIn}→${policy.nOut}, cost is ${nx}, ${nu}`);
+  const ws = createWorkspace(policy, 1);
+  const J = new Float64Array(nu * nx);
+  const mean = new Float64Array(nu);
+  const d = new Float64Array(nu); // D (u − μ)
+  const prec = new Float64Array(nu);
+  const ls = parameterLayout(policy).logStd;
+  let constant = 0;
+  for (let j = 0; j < nu; j++) {
+    prec[j] = weight * Math.exp(-2 * theta[ls + j]);
+    constant += weight * (theta[ls + j] + 0.5 * LOG_2PI);
+  }
+  const xRow = new Float64Array(nx);
+  /** −log π_θ(u|x); with the Jacobian, also μ_x into J. Leaves D (u − μ) in d. */
+  const negLogPi = (x: Float64Array, u: Float64Array, xOff: number, uOff: number, withJacobian: boolean): number => {
+    if (withJacobian) meanJacobian(policy, theta, x, J, ws, mean, xOff);
+    else {
+      for (let i = 0; i < nx; i++) xRow[i] = x[xOff + i];
+      forward(policy, theta, xRow, 1, mean, ws);
+    }
+    let s = constant;
+    for (let j = 0; j < nu; j++) {
+      const e = u[uOff + j] - mean[j];
+      d[j] = prec[j] * e;
+      s += 0.5 * prec[j] * e * e;
+    }
+    return s;
+  };
+  return {
+    nx,
+    nu,
+    value: (x, u, t, xOff = 0, uOff = 0) => base.value(x, u, t, xOff, uOff) + negLogPi(x, u, xOff, uOff, false),
+    expand: (x, u, t, out, xOff = 0, uOff = 0) => {
+      const c = base.expand(x, u, t, out, xOff, uOff);
+      const p = negLogPi(x, u, xOff, uOff, true);
+      for (let j = 0; j < nu; j++) {
+        out.lu[j] += d[j];
+        out.luu[j * nu + j] += prec[j];
+        for (let i = 0; i < nx; i++) {
+          out.lx[i] -= J[j * nx + i] * d[j];
+          out.lux[j * nx + i] -= prec[j] * J[j * nx + i];
+        }
+      }
+      for (let a = 0; a < nx; a++) {
+        for (let b = 0; b < nx; b++) {
+          let s = 0;
+          for (let j = 0; j < nu; j++) s += J[j * nx + a] * prec[j] * J[j * nx + b];
+          out.lxx[a * nx + b] += s;
+        }
+      }
+      return c + p;
+    },
+  };
+}
+
+/** §4.2: `iterations` iLQG iterations per condition on ℓ − log π_θ* from the current guiding solution. */
+export const adaptGuiding: Stage<AdaptGuidingSpec> = function* (env, spec, state) {
+  if (!state.policy) throw new Error("adaptGuiding needs a policy: run pretrainPolicy before it");
+  const policy = mlpOf(state.policy);
+  const conditions: ConditionState[] = [];
+  for (let i = 0; i < state.conditions.length; i++) {
+    const c = state.conditions[i];
+    if (!c.trajectory || !c.settings) throw new Error("adaptGuiding needs initializeTrajectories before it");
+    const { task, sim } = env.worlds[i];
+    const cost = withPolicyPrior(task.cost, policy, state.policy.theta, spec.weight ?? 1);
+    // Re-price the current solution under the new objective: the line search compares against it.
+    let trajectory = { ...c.trajectory, cost: trajectoryCost(cost, c.trajectory.xbar, c.trajectory.ubar, env.horizon) };
+    for (let k = 0; k < spec.iterations; k++) {
+      trajectory = ilqgIteration(sim, cost, trajectory, c.settings).trajectory;
+      yield { fraction: (i + (k + 1) / spec.iterations) / state.conditions.length, message: `condition ${i + 1}: DDP iteration ${k + 1}/${spec.iterations}` };
+    }
+    conditions.push({ ...c, trajectory });
+  }
+  const rows = conditions.map((c, i) => rolloutSummary(env.worlds[i].task, env.horizon, c.trajectory!.xbar, c.trajectory!.ubar));
+  return { state: { ...state, conditions }, metrics: { ...summarize(rows), objective: conditions.reduce((s, c) => s + c.trajectory!.cost, 0) / conditions.length } };
+};
