@@ -17,6 +17,23 @@ import { simbiconController } from "./simbicon.js";
  */
 export const SMOOTH_SIMBICON = { blendDuration: 0.06 } as const;
 
+/**
+ * The second gait of "simbicon-switch": a crouched walk (stance knee bent
+ * 0.3 rad, torso leaning 0.1 rad forward). The 2013 paper's §6.2 example
+ * switches to another gait after 2.5 s, so that no stationary policy can
+ * reproduce it: the same states call for different actions before and after.
+ */
+export const CROUCH_SIMBICON = { swing: { stanceKnee: -0.3 }, landing: { stanceKnee: -0.3 }, torsoPitch: 0.1 } as const;
+export const SWITCH_SECONDS = 2.5;
+
+/** `first` until control step `at`, then `second`, restarted (t = 0) from the state reached. */
+function switchAt(first: Controller, second: Controller, at: number): Controller {
+  return (t, x, xOff, u, uOff) => {
+    if (t < at) first(t, x, xOff, u, uOff);
+    else second(t - at, x, xOff, u, uOff);
+  };
+}
+
 /** A new controller (with fresh internal state) for one rollout on `task`. */
 export function demoController(name: DemoController, task: Task): Controller {
   switch (name) {
@@ -29,6 +46,10 @@ export function demoController(name: DemoController, task: Task): Controller {
     case "simbicon-smooth":
       if (task.name !== "walker") throw new Error(`the simbicon-smooth controller drives the walker, not the ${task.name}`);
       return simbiconController(task, SMOOTH_SIMBICON);
+    case "simbicon-switch": {
+      if (task.name !== "walker") throw new Error(`the simbicon-switch controller drives the walker, not the ${task.name}`);
+      return switchAt(simbiconController(task, SMOOTH_SIMBICON), simbiconController(task, { ...SMOOTH_SIMBICON, ...CROUCH_SIMBICON }), Math.round(SWITCH_SECONDS / task.dt));
+    }
   }
 }
 
