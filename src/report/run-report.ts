@@ -197,8 +197,12 @@ function isgpsLearningCurve(records: readonly Record_[], name: string): string |
   const before = records.filter((r) => firstGuiding && r.index < firstGuiding.index && typeof m(r).cost === "number");
   const example = before.length ? m(before[before.length - 1]).cost : null;
   const n = iters.length;
+  // A rejected candidate's samples can cost 10× the rest; clip them so the band stays readable.
+  const scale = Math.max(example ?? 0, firstGuiding ? m(firstGuiding).guidingCost + 2 * m(firstGuiding).guidingCostStd : 0, ...iters.map((r) => m(r).cost));
+  const cap = scale > 0 ? 3 * scale : Infinity;
+  const clipped = iters.filter((r) => m(r).sampleCost > cap).length;
   const series: LineSeries[] = [
-    { label: "samples of π_θk (mean cost of the iteration's on-policy samples)", points: iters.map((r, i) => [i + 1, m(r).sampleCost] as const), width: 2.5 },
+    { label: "samples of π_θk (mean cost of the iteration's on-policy samples)", points: iters.map((r, i) => [i + 1, Math.min(cap, m(r).sampleCost)] as const), width: 2.5 },
     { label: "best policy π_θ* (noise-free)", points: iters.map((r, i) => [i + 1, m(r).cost] as const), width: 1.5 },
   ];
   if (example !== null) series.push({ label: "initial example (noise-free)", points: [[1, example], [n, example]] as const, width: 1.5, dash: "8 4" });
@@ -208,7 +212,8 @@ function isgpsLearningCurve(records: readonly Record_[], name: string): string |
     series.push({ label: "guiding samples: mean ± 2 std", points: [[1, g.guidingCost + 2 * g.guidingCostStd], [n, g.guidingCost + 2 * g.guidingCostStd]] as const, width: 1, dash: "2 3", color });
     series.push({ label: "", points: [[1, g.guidingCost - 2 * g.guidingCostStd], [n, g.guidingCost - 2 * g.guidingCostStd]] as const, width: 1, dash: "2 3", color, hideInLegend: true });
   }
-  return linePlot(series, { title: `${name}: learning curve`, xLabel: "iteration", yLabel: "cost (Σ over the horizon)" });
+  const caption = clipped > 0 ? `${clipped} iteration(s) whose samples cost more than ${cap.toFixed(0)} are drawn at ${cap.toFixed(0)}.` : undefined;
+  return linePlot(series, { title: `${name}: learning curve`, xLabel: "iteration", yLabel: "cost (Σ over the horizon)", caption });
 }
 
 /** log10 w_r after every adaptWr stage (importance-sampled GPS). */
