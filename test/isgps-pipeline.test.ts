@@ -19,7 +19,8 @@ import { latestGoodCheckpoint, readCheckpoint } from "../src/runtime/store.js";
 import { decodeValue, type JsonValue } from "../src/runtime/canonical.js";
 import type { RunState } from "../src/algorithms/state.js";
 import { mlpOf } from "../src/algorithms/state.js";
-import { poolSampleSet } from "../src/algorithms/isgps-samples.js";
+import { poolSampleSet, stepLogProbs } from "../src/algorithms/isgps-samples.js";
+import { taskFor } from "../src/tasks/index.js";
 import { policyStepLogProbs } from "../src/algorithms/isgps-objective.js";
 
 const roots: string[] = [];
@@ -176,5 +177,33 @@ describe("importance-sampled GPS pipeline", () => {
     expect(c.inputStd.every((v) => Number.isFinite(v) && v > 0)).toBe(true);
     const st = stateAt(started.run, latestGoodCheckpoint(started.run).index!);
     expect(Array.from(c.outputStd)).toEqual(Array.from(st.policy!.theta.subarray(st.policy!.theta.length - 2), Math.exp));
+  }, 60_000);
+
+  it("demonstration guiding samples: replaying the controller along a sample's states recovers the mean it was drawn around", async () => {
+    const exp = experiment({
+      name: "isgps-demo-small",
+      seed: 6,
+      task: task.walker({ horizon: 40 }),
+      conditions: [condition.rest()],
+      policy: policy.mlp({ hidden: 4 }),
+      pipeline: [stage.demonstrate({ controller: "simbicon-smooth" }), stage.guidingSamples({ samples: 3, from: "demonstration", noise: 0.2 })],
+    });
+    const started = startRun(exp, { store: store() });
+    await finishedOf(started.events);
+    const st = stateAt(started.run, 1);
+    const src = st.isgps!.sources[0];
+    if (src.kind !== "demonstration") throw new Error("expected a demonstration source");
+    const batch = st.isgps!.batches[0];
+    const walker = taskFor(exp.task);
+    const shape = { nIn: 18, nHidden: 4, nOut: 6, inputMean: new Float64Array(18), inputStd: new Float64Array(18).fill(1) };
+    const lp = stepLogProbs(shape, src, batch, 40, [walker]);
+    // Σ_j z_j² from the density: −2(lp − c) with c = −Σ_j (log σ_j + ½ log 2π); the z are the drawn standard normals.
+    let c = 0;
+    for (let j = 0; j < 6; j++) c -= Math.log(src.std[j]) + 0.5 * Math.log(2 * Math.PI);
+    let sumSq = 0;
+    for (const v of lp) sumSq += -2 * (v - c);
+    const perAction = sumSq / (lp.length * 6);
+    expect(perAction).toBeGreaterThan(0.8);
+    expect(perAction).toBeLessThan(1.2);
   }, 60_000);
 });

@@ -26,7 +26,10 @@
  * recomputed when needed and memoized in memory by array identity (a
  * resumed run recomputes them bit-identically), never checkpointed.
  */
+import { demoController } from "../demos/index.js";
+import type { DemoController } from "../dsl/experiment.js";
 import { cholesky } from "../linalg/dense.js";
+import type { Task } from "../tasks/types.js";
 import { createWorkspace, type MlpPolicy } from "../policy/mlp.js";
 import type { LinearGaussianController } from "../trajopt/types.js";
 import { meanAction } from "../trajopt/linear-gaussian.js";
@@ -34,10 +37,20 @@ import { policyStepLogProbs, type IsSampleSet } from "./isgps-objective.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
-/** A distribution that drew samples. */
+/**
+ * A distribution that drew samples: a DDP guiding distribution (linear-Gaussian),
+ * a demonstration controller with Gaussian action noise (a guiding distribution
+ * whose feedback is the example's own, state-driven one), or a policy.
+ */
 export type IsgpsSource =
   | { readonly kind: "guiding"; readonly condition: number; readonly controller: LinearGaussianController }
+  | { readonly kind: "demonstration"; readonly condition: number; readonly controller: DemoController; readonly std: Float64Array }
   | { readonly kind: "policy"; readonly theta: Float64Array };
+
+/** Guiding sources (DDP or demonstration) belong to one condition; policies to none. */
+export function isGuidingSource(s: IsgpsSource): s is Exclude<IsgpsSource, { kind: "policy" }> {
+  return s.kind !== "policy";
+}
 
 /** `count` rollouts of one source from one condition's x_0. */
 export interface IsgpsBatch {
@@ -118,8 +131,42 @@ function batchSet(batch: IsgpsBatch, T: number, nx: number, nu: number): IsSampl
   return { T, nx, nu, count: batch.count, xs: batch.xs, us: batch.us, rewards: batch.rewards, logQ: new Float64Array(batch.count * T) };
 }
 
-/** Per-step log densities of a batch under a source (count·T), memoized. */
-export function stepLogProbs(policy: MlpPolicy, source: IsgpsSource, batch: IsgpsBatch, T: number): Float64Array {
+/**
+ * log N(u_t; demo(x_t), diag std²) for every sample and step (count·T). The
+ * demonstration controller is deterministic given the state sequence (its
+ * finite-state machine is driven by x alone), so replaying it along each
+ * sample's states gives the mean it drew around.
+ */
+export function demonstrationStepLogProbs(task: Task, name: DemoController, std: Float64Array, batch: IsgpsBatch, T: number): Float64Array {
+  const { nx, nu } = task;
+  const out = new Float64Array(batch.count * T);
+  const mean = new Float64Array(nu);
+  let c = 0;
+  for (let j = 0; j < nu; j++) c -= Math.log(std[j]) + 0.5 * LOG_2PI;
+  for (let i = 0; i < batch.count; i++) {
+    const ctrl = demoController(name, task);
+    for (let t = 0; t < T; t++) {
+      ctrl(t, batch.xs, (i * (T + 1) + t) * nx, mean, 0);
+      const uo = (i * T + t) * nu;
+      let q = 0;
+      for (let j = 0; j < nu; j++) {
+        const e = (batch.us[uo + j] - mean[j]) / std[j];
+        q += e * e;
+      }
+      out[i * T + t] = c - 0.5 * q;
+    }
+  }
+  return out;
+}
+
+/** Per-step log densities of a batch under a source (count·T), memoized. `tasks[c]` is condition c's task (for demonstration sources). */
+export function stepLogProbs(policy: MlpPolicy, source: IsgpsSource, batch: IsgpsBatch, T: number, tasks?: readonly Task[]): Float64Array {
+  if (source.kind === "demonstration") {
+    if (source.condition !== batch.condition) throw new Error("stepLogProbs: a guiding source only has density on its own condition");
+    const task = tasks?.[source.condition];
+    if (!task) throw new Error("stepLogProbs: a demonstration source needs its condition's task");
+    return memoized(batch, source.std, () => demonstrationStepLogProbs(task, source.controller, source.std, batch, T));
+  }
   if (source.kind === "guiding") {
     if (source.condition !== batch.condition) throw new Error("stepLogProbs: a guiding source only has density on its own condition");
     return memoized(batch, source.controller.K, () => linearGaussianStepLogProbs(source.controller, batch, T));
@@ -152,6 +199,7 @@ export function poolSampleSet(
   use: readonly number[],
   conditionCount: number,
   T: number,
+  tasks?: readonly Task[],
 ): PoolSet {
   const nx = policy.nIn;
   const nu = policy.nOut;
@@ -180,7 +228,7 @@ export function poolSampleSet(
     for (const [key, w] of weight) {
       const [j, c] = key.split(":").map(Number);
       if (c !== batch.condition) continue;
-      comps.push({ logW: Math.log(w), lp: stepLogProbs(policy, sources[j], batch, T) });
+      comps.push({ logW: Math.log(w), lp: stepLogProbs(policy, sources[j], batch, T, tasks) });
     }
     const cum = new Float64Array(comps.length);
     const terms = new Float64Array(comps.length);

@@ -27,16 +27,20 @@ import { policyController } from "../policy/controller.js";
 import { Sampler } from "../random/generator.js";
 import { linearGaussianController } from "../trajopt/linear-gaussian.js";
 import type { Controller } from "../trajopt/types.js";
-import { rolloutSummary } from "./evaluate.js";
-import { mean, summarize } from "./ilqg-stages.js";
+import { demoController } from "../demos/index.js";
+import type { DemoController } from "../dsl/experiment.js";
+import { firstFall, rolloutSummary } from "./evaluate.js";
+import { mean, motorNoiseFrom, summarize } from "./ilqg-stages.js";
 import { activeSet, estimateReturn, isObjective, maxLikelihoodObjective, subset, trajectoryLogWeights, type IsSampleSet } from "./isgps-objective.js";
-import { poolSampleSet, type IsgpsBatch, type IsgpsSource, type IsgpsState } from "./isgps-samples.js";
+import { isGuidingSource, poolSampleSet, type IsgpsBatch, type IsgpsSource, type IsgpsState } from "./isgps-samples.js";
 import { initialPolicyState, mlpOf, type PolicyState, type RunState, type Stage, type StageEnv, type World } from "./state.js";
 
 type GuidingSamplesSpec = Extract<StageSpec, { kind: "guidingSamples" }>;
 type PretrainSpec = Extract<StageSpec, { kind: "pretrainPolicy" }>;
 type IterationSpec = Extract<StageSpec, { kind: "isgpsIteration" }>;
 type AdaptWrSpec = Extract<StageSpec, { kind: "adaptWr" }>;
+
+const tasksOf = (env: StageEnv) => env.worlds.map((w) => w.task);
 
 function isgpsOf(state: RunState, where: string): IsgpsState {
   if (!state.isgps) throw new Error(`${where} needs guiding samples: run guidingSamples (and pretrainPolicy) before it`);
@@ -124,38 +128,78 @@ function noiseFreeRows(env: StageEnv, state: RunState, policyState: PolicyState)
 // ---------------------------------------------------------------------------
 // Stages
 
-/** Lines 1–2: samples from every condition's current linear-Gaussian distribution (iLQG / tracked demonstration). */
+/**
+ * Lines 1–2: samples from every condition's guiding distribution: its current
+ * linear-Gaussian DDP solution (`from: "trajectory"`, the paper's), or its
+ * demonstration controller with Gaussian action noise of `noise` × the
+ * demonstration's per-joint torque std (`from: "demonstration"`), plus the
+ * condition's motor noise.
+ */
 export const guidingSamples: Stage<GuidingSamplesSpec> = function* (env, spec, state) {
   const sampler = new Sampler(state.rng);
   const prev = state.isgps;
   const sources = [...(prev?.sources ?? [])];
   const batches = [...(prev?.batches ?? [])];
   const added: IsgpsBatch[] = [];
+  const from = spec.from ?? "trajectory";
   for (let c = 0; c < state.conditions.length; c++) {
     const cond = state.conditions[c];
-    const q = cond.trajectory;
-    if (!q) throw new Error(`guidingSamples: condition ${c} has no trajectory distribution; run initializeTrajectories first`);
-    const controller = { T: q.T, nx: q.nx, nu: q.nu, xbar: q.xbar, ubar: q.ubar, K: q.K, k: q.k, cov: q.cov };
-    sources.push({ kind: "guiding", condition: c, controller });
-    const act = linearGaussianController(controller, { noise: true, sampler });
-    const batch = drawBatch(env.worlds[c], cond.x0, env.horizon, sources.length - 1, c, spec.samples, act, cond.motorNoise, sampler);
+    const world = env.worlds[c];
+    let act: Controller;
+    if (from === "trajectory") {
+      const q = cond.trajectory;
+      if (!q) throw new Error(`guidingSamples: condition ${c} has no trajectory distribution; run initializeTrajectories first`);
+      const controller = { T: q.T, nx: q.nx, nu: q.nu, xbar: q.xbar, ubar: q.ubar, K: q.K, k: q.k, cov: q.cov };
+      sources.push({ kind: "guiding", condition: c, controller });
+      act = linearGaussianController(controller, { noise: true, sampler });
+    } else {
+      const demo = cond.demonstration;
+      if (!demo) throw new Error(`guidingSamples from: "demonstration" needs condition ${c}'s demonstration: run a demonstrate stage first`);
+      const name = demo.controller as DemoController;
+      const std = motorNoiseFrom(demo.us, world.task.nu, spec.noise ?? 0.1);
+      sources.push({ kind: "demonstration", condition: c, controller: name, std });
+      act = noisy(world.task.nu, std, sampler, () => demoController(name, world.task));
+    }
+    const batch = drawBatch(world, cond.x0, env.horizon, sources.length - 1, c, spec.samples, act, cond.motorNoise, sampler);
     batches.push(batch);
     added.push(batch);
     yield { fraction: (c + 1) / state.conditions.length, message: `condition ${c + 1}/${state.conditions.length}: ${spec.samples} guiding samples` };
   }
   const stats = costStats(added, env.horizon);
+  const falls = fallCount(env, added);
   const isgps: IsgpsState = { wr: prev?.wr ?? 0, sources, batches, iteration: prev?.iteration ?? 0, improved: prev?.improved ?? null };
   return {
     state: { ...state, rng: sampler.state(), isgps },
-    metrics: { guidingCost: stats.mean, guidingCostStd: stats.std, guidingSamples: added.reduce((s, b) => s + b.count, 0) },
+    metrics: { guidingCost: stats.mean, guidingCostStd: stats.std, guidingSamples: added.reduce((s, b) => s + b.count, 0), guidingFalls: falls },
   };
 };
+
+/** A demonstration controller (a fresh one per rollout: they keep state) plus N(0, diag std²) on its action. */
+function noisy(nu: number, std: Float64Array, sampler: Sampler, fresh: () => Controller): Controller {
+  let ctrl = fresh();
+  return (t, x, xOff, u, uOff) => {
+    if (t === 0) ctrl = fresh();
+    ctrl(t, x, xOff, u, uOff);
+    for (let j = 0; j < nu; j++) u[uOff + j] += std[j] * sampler.normal();
+  };
+}
+
+/** How many rollouts of the batches fell (the task's fall criteria). */
+function fallCount(env: StageEnv, batches: readonly IsgpsBatch[]): number {
+  let falls = 0;
+  for (const b of batches) {
+    const task = env.worlds[b.condition].task;
+    const len = (env.horizon + 1) * task.nx;
+    for (let i = 0; i < b.count; i++) if (firstFall(task, b.xs.subarray(i * len, (i + 1) * len), env.horizon) !== null) falls++;
+  }
+  return falls;
+}
 
 /** Indices (into the pool's sample set) of the samples of guiding batches. */
 function guidingIndices(pool: { batchOf: Int32Array }, isgps: IsgpsState): Set<number> {
   const out = new Set<number>();
   pool.batchOf.forEach((b, i) => {
-    if (isgps.sources[isgps.batches[b].source].kind === "guiding") out.add(i);
+    if (isGuidingSource(isgps.sources[isgps.batches[b].source])) out.add(i);
   });
   return out;
 }
@@ -165,7 +209,7 @@ export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) 
   const isgps = isgpsOf(state, "pretrainPolicy");
   const sampler = new Sampler(state.rng);
   const T = env.horizon;
-  const guiding = isgps.batches.map((_, b) => b).filter((b) => isgps.sources[isgps.batches[b].source].kind === "guiding");
+  const guiding = isgps.batches.map((_, b) => b).filter((b) => isGuidingSource(isgps.sources[isgps.batches[b].source]));
   // Normalization from the guiding states x_0 … x_{T−1}.
   const task = env.worlds[0].task;
   const n = task.nx;
@@ -178,7 +222,7 @@ export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) 
   }
   const init = initialPolicyState(env.experiment.policy, task, X, task.nu, sampler);
   const policy = mlpOf(init);
-  const pool = poolSampleSet(policy, isgps.sources, isgps.batches, guiding, state.conditions.length, T);
+  const pool = poolSampleSet(policy, isgps.sources, isgps.batches, guiding, state.conditions.length, T, tasksOf(env));
   yield { fraction: 0.1, message: `maximum likelihood on ${pool.set.count} guiding samples` };
   const all = Array.from({ length: pool.set.count }, (_, i) => i);
   const ml = maxLikelihoodObjective(policy, pool.set, all, { learnStd: true, weightDecay: spec.weightDecay ?? 0 });
@@ -212,13 +256,13 @@ function usableBatches(isgps: IsgpsState, useGuiding: boolean, poolSize: number)
   const out: number[] = [];
   let kept = 0;
   for (let b = 0; b < isgps.batches.length; b++) {
-    if (isgps.sources[isgps.batches[b].source].kind === "guiding" && useGuiding) {
+    if (isGuidingSource(isgps.sources[isgps.batches[b].source]) && useGuiding) {
       out.push(b);
       kept += isgps.batches[b].count;
     }
   }
   for (let b = isgps.batches.length - 1; b >= 0; b--) {
-    if (isgps.sources[isgps.batches[b].source].kind === "guiding") continue;
+    if (isGuidingSource(isgps.sources[isgps.batches[b].source])) continue;
     if (kept + isgps.batches[b].count > poolSize) break;
     out.push(b);
     kept += isgps.batches[b].count;
@@ -255,7 +299,7 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
 
   // Line 6: the active set — guiding samples plus the highest weights under π_θ*.
   const usable = usableBatches(isgps, useGuiding, spec.poolSize ?? 400);
-  const pool = poolSampleSet(policy, isgps.sources, isgps.batches, usable, C, T);
+  const pool = poolSampleSet(policy, isgps.sources, isgps.batches, usable, C, T, tasksOf(env));
   const logW = trajectoryLogWeights(policy, thetaStar, pool.set);
   const keep = useGuiding ? guidingIndices(pool, isgps) : new Set<number>();
   const active = activeSet(pool.set, logW, keep, maxActive);
@@ -285,7 +329,7 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
   const activeBatches = [...new Set(active.map((i) => pool.batchOf[i]))];
   const newBatches = drawn.map((_, k) => isgps.batches.length + k);
   const evalUse = [...activeBatches, ...newBatches].sort((a, b) => a - b);
-  const evalPool = poolSampleSet(policy, sources, batches, evalUse, C, T);
+  const evalPool = poolSampleSet(policy, sources, batches, evalUse, C, T, tasksOf(env));
   // Restrict to the active samples and the new ones.
   const activeKeys = new Set(active.map((i) => `${pool.batchOf[i]}:${pool.indexInBatch[i]}`));
   const evalIdx: number[] = [];

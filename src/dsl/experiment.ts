@@ -236,7 +236,18 @@ const UpdateLambdaCodec = t.intersection(
 );
 
 /** Importance-sampled GPS (2013), lines 1–2: `samples` rollouts of every condition's DDP distribution. */
-const GuidingSamplesCodec = strict({ kind: t.literal("guidingSamples"), samples: PositiveInt }, "guidingSamples");
+const GuidingSamplesCodec = t.intersection(
+  [
+    strict({ kind: t.literal("guidingSamples"), samples: PositiveInt }),
+    strictPartial({
+      /** "trajectory" (default): the DDP solution q(u|x); "demonstration": the demonstration controller plus Gaussian action noise. */
+      from: t.keyof({ trajectory: null, demonstration: null }),
+      /** With from: "demonstration", the action noise std as a fraction of the demonstration's per-joint torque std (default 0.1). */
+      noise: Positive,
+    }),
+  ],
+  "guidingSamples",
+);
 
 /** Importance-sampled GPS, lines 3–4: θ* by maximum likelihood on the guiding samples, then `samples` rollouts of π_θ*. */
 const PretrainPolicyCodec = t.intersection(
@@ -383,7 +394,7 @@ export const stage = {
   optimizeQ: (o: Without<OptimizeQStage, "kind">): OptimizeQStage => ({ kind: "optimizeQ", ...o }),
   fitTheta: (o: Without<FitThetaStage, "kind">): FitThetaStage => ({ kind: "fitTheta", ...o }),
   updateLambda: (o: Without<UpdateLambdaStage, "kind">): UpdateLambdaStage => ({ kind: "updateLambda", ...o }),
-  guidingSamples: (o: { samples: number }): StageSpec => ({ kind: "guidingSamples", ...o }),
+  guidingSamples: (o: { samples: number; from?: "trajectory" | "demonstration"; noise?: number }): StageSpec => ({ kind: "guidingSamples", ...o }),
   pretrainPolicy: (o: Without<PretrainStage, "kind">): PretrainStage => ({ kind: "pretrainPolicy", ...o }),
   isgpsIteration: (o: Without<IsgpsIterationStage, "kind">): IsgpsIterationStage => ({ kind: "isgpsIteration", ...o }),
   adaptWr: (o: Without<AdaptWrStage, "kind"> = {}): AdaptWrStage => ({ kind: "adaptWr", ...o }),
