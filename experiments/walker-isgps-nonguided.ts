@@ -1,5 +1,0 @@
-// walker-isgps.ts, variant "nonguided" of the 2013 paper's §6.1 (experiments/isgps-variants.ts).
-import base from "./walker-isgps.js";
-import { nonGuided } from "./isgps-variants.js";
-
-export default nonGuided(base);
