@@ -132,7 +132,14 @@ function sampleAll(env: StageEnv, state: RunState, count: number, sampler: Sampl
   });
 }
 
+/** Constrained GPS linearizes and fits the policy on raw states: other observations are not wired in yet. */
+function requireStateObservation(env: StageEnv): void {
+  const o = env.experiment.policy?.observation;
+  if (o && o !== "state") throw new Error(`policy.observation: "${o}" is supported by importance-sampled GPS only; constrained GPS needs "state"`);
+}
+
 export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
+  requireStateObservation(env);
   const sampler = new Sampler(state.rng);
   const count = spec.samples ?? 10;
   const sets = sampleAll(env, state, count, sampler, spec.sampleNoise ?? 1);

@@ -22,7 +22,9 @@ import type { DemoController } from "../dsl/experiment.js";
 import type { Controller } from "../trajopt/types.js";
 import { policyController } from "../policy/controller.js";
 
-import { mlpOf, type ConditionState, type EvaluationRecord, type Stage } from "./state.js";
+import { observerFor } from "./observation.js";
+import { mlpOf, type EvaluationRecord, type Stage, type World } from "./state.js";
+import { testTaskSpec } from "../dsl/experiment.js";
 
 type EvaluateSpec = Extract<StageSpec, { kind: "evaluate" }>;
 
@@ -69,12 +71,25 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
   const sampler = new Sampler(state.rng);
   const samples = spec.noise ? (spec.samples ?? 10) : 1;
   const which = spec.controller ?? "trajectory";
+  // What to roll out where: each condition in its own world, or (test grounds) on every listed terrain.
+  const runs: { condition: number; world: World }[] = [];
+  for (let i = 0; i < state.conditions.length; i++) {
+    if (!spec.terrains) runs.push({ condition: i, world: env.worlds[i] });
+    else {
+      for (const terrain of spec.terrains) {
+        const world = env.testWorlds?.get(testTaskSpec(env.experiment, i, terrain).key);
+        if (!world) throw new Error(`evaluate terrains: no world for condition ${i} on ${JSON.stringify(terrain)} (the interpreter creates them)`);
+        runs.push({ condition: i, world });
+      }
+    }
+  }
   const rows = [];
   const fallCounts: number[] = [];
-  const conditions: ConditionState[] = [];
-  for (let i = 0; i < state.conditions.length; i++) {
+  const evaluations = new Map<number, EvaluationRecord | null>();
+  for (let r = 0; r < runs.length; r++) {
+    const { condition: i, world } = runs[r];
     const c = state.conditions[i];
-    const { task, sim } = env.worlds[i];
+    const { task, sim } = world;
     const xs = new Float64Array((T + 1) * task.nx);
     const us = new Float64Array(T * task.nu);
     const row = { cost: 0, distance: 0, meanVelocity: 0, fallStep: null as number | null };
@@ -84,8 +99,8 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
       // The demonstration controllers keep state: a fresh one per rollout.
       let controller: Controller;
       if (which === "policy") {
-        if (!state.policy) throw new Error("evaluate controller: policy needs fitTheta before it");
-        controller = policyController(mlpOf(state.policy), state.policy.theta, { noise: spec.noise === true, sampler });
+        if (!state.policy) throw new Error("evaluate controller: policy needs a trained policy (fitTheta or pretrainPolicy) before it");
+        controller = policyController(mlpOf(state.policy), state.policy.theta, { noise: spec.noise === true, sampler, observe: observerFor(env.experiment.policy, task) });
       } else if (which === "demonstration") {
         if (!c.demonstration) throw new Error("evaluate controller: demonstration needs a demonstrate stage before it");
         controller = demoController(c.demonstration.controller as DemoController, task);
@@ -95,26 +110,30 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
       }
       if (spec.noise && c.motorNoise) controller = withMotorNoise(controller, c.motorNoise, sampler);
       sim.rollout(c.x0, controller, T, xs, us);
-      const r = rolloutSummary(task, T, xs, us);
-      if (s === 0) evaluation = { controller: which, noise: spec.noise !== false, root: rootPath(xs, task.nx, T), fallStep: r.fallStep ?? -1 };
-      row.cost += r.cost / samples;
-      row.distance += r.distance / samples;
-      row.meanVelocity += r.meanVelocity / samples;
-      if (r.fallStep !== null) {
+      const sum = rolloutSummary(task, T, xs, us);
+      if (s === 0) evaluation = { controller: which, noise: spec.noise !== false, root: rootPath(xs, task.nx, T), fallStep: sum.fallStep ?? -1 };
+      row.cost += sum.cost / samples;
+      row.distance += sum.distance / samples;
+      row.meanVelocity += sum.meanVelocity / samples;
+      if (sum.fallStep !== null) {
         falls++;
-        row.fallStep = row.fallStep === null ? r.fallStep : Math.min(row.fallStep, r.fallStep);
+        row.fallStep = row.fallStep === null ? sum.fallStep : Math.min(row.fallStep, sum.fallStep);
       }
     }
     rows.push(row);
     fallCounts.push(falls);
-    conditions.push({ ...c, evaluation });
+    if (!spec.terrains && !evaluations.has(i)) evaluations.set(i, evaluation);
+    const where = spec.terrains ? ` on ${JSON.stringify(task.terrain)}` : "";
     yield {
-      fraction: (i + 1) / state.conditions.length,
-      message: `condition ${i + 1}/${state.conditions.length} cost ${row.cost.toFixed(2)} distance ${row.distance.toFixed(2)} m${falls ? ` fell ${falls}/${samples}` : ""}`,
+      fraction: (r + 1) / runs.length,
+      message: `condition ${i + 1}/${state.conditions.length}${where} cost ${row.cost.toFixed(2)} distance ${row.distance.toFixed(2)} m${falls ? ` fell ${falls}/${samples}` : ""}`,
     };
   }
+  // The report draws each condition's first rollout in its own world; test grounds leave the drawing alone.
+  const conditions = state.conditions.map((c, i) => ({ ...c, evaluation: evaluations.get(i) ?? c.evaluation }));
   return {
     state: { ...state, rng: sampler.state(), conditions },
-    metrics: { ...summarize(rows), samples, fallsPerCondition: fallCounts },
+    // With terrains, the per-row lists run over (condition, terrain) pairs, terrains fastest.
+    metrics: { ...summarize(rows), samples, fallsPerCondition: fallCounts, ...(spec.terrains ? { terrainsPerCondition: spec.terrains.length } : {}) },
   };
 };

@@ -30,6 +30,7 @@ import { demoController } from "../demos/index.js";
 import type { DemoController } from "../dsl/experiment.js";
 import { cholesky } from "../linalg/dense.js";
 import type { Task } from "../tasks/types.js";
+import { observeRows, type Observer } from "./observation.js";
 import { createWorkspace, type MlpPolicy } from "../policy/mlp.js";
 import type { LinearGaussianController } from "../trajopt/types.js";
 import { meanAction } from "../trajopt/linear-gaussian.js";
@@ -126,9 +127,18 @@ export function linearGaussianStepLogProbs(ctrl: LinearGaussianController, batch
   return out;
 }
 
+/** What the policy sees of a batch's states (memoized; the states themselves without an observer). */
+const observedMemo = new WeakMap<Float64Array, Float64Array>();
+export function observedStates(batch: IsgpsBatch, observer: Observer | null, nx: number): Float64Array {
+  if (!observer) return batch.xs;
+  let v = observedMemo.get(batch.xs);
+  if (!v) observedMemo.set(batch.xs, (v = observeRows(observer, batch.xs, batch.xs.length / nx, nx)));
+  return v;
+}
+
 /** The batch as an IsSampleSet with a placeholder logQ (for the policy's per-step densities). */
-function batchSet(batch: IsgpsBatch, T: number, nx: number, nu: number): IsSampleSet {
-  return { T, nx, nu, count: batch.count, xs: batch.xs, us: batch.us, rewards: batch.rewards, logQ: new Float64Array(batch.count * T) };
+function batchSet(batch: IsgpsBatch, T: number, nx: number, nu: number, observer: Observer | null): IsSampleSet {
+  return { T, nx, nu, count: batch.count, xs: observedStates(batch, observer, nx), us: batch.us, rewards: batch.rewards, logQ: new Float64Array(batch.count * T) };
 }
 
 /**
@@ -159,8 +169,19 @@ export function demonstrationStepLogProbs(task: Task, name: DemoController, std:
   return out;
 }
 
-/** Per-step log densities of a batch under a source (count·T), memoized. `tasks[c]` is condition c's task (for demonstration sources). */
-export function stepLogProbs(policy: MlpPolicy, source: IsgpsSource, batch: IsgpsBatch, T: number, tasks?: readonly Task[]): Float64Array {
+/**
+ * Per-step log densities of a batch under a source (count·T), memoized.
+ * `tasks[c]` is condition c's task (for demonstration sources) and
+ * `observers[c]` what a policy sees there (null: the state).
+ */
+export function stepLogProbs(
+  policy: MlpPolicy,
+  source: IsgpsSource,
+  batch: IsgpsBatch,
+  T: number,
+  tasks?: readonly Task[],
+  observers?: readonly (Observer | null)[],
+): Float64Array {
   if (source.kind === "demonstration") {
     if (source.condition !== batch.condition) throw new Error("stepLogProbs: a guiding source only has density on its own condition");
     const task = tasks?.[source.condition];
@@ -173,7 +194,7 @@ export function stepLogProbs(policy: MlpPolicy, source: IsgpsSource, batch: Isgp
   }
   return memoized(batch, source.theta, () => {
     const ws = createWorkspace(policy, T);
-    return policyStepLogProbs(policy, source.theta, batchSet(batch, T, policy.nIn, policy.nOut), ws);
+    return policyStepLogProbs(policy, source.theta, batchSet(batch, T, policy.nIn, policy.nOut, observers?.[batch.condition] ?? null), ws);
   });
 }
 
@@ -200,6 +221,7 @@ export function poolSampleSet(
   conditionCount: number,
   T: number,
   tasks?: readonly Task[],
+  observers?: readonly (Observer | null)[],
 ): PoolSet {
   const nx = policy.nIn;
   const nu = policy.nOut;
@@ -220,7 +242,8 @@ export function poolSampleSet(
   let row = 0;
   for (const b of use) {
     const batch = batches[b];
-    xs.set(batch.xs, row * (T + 1) * nx);
+    // The set's states are what the policy sees (its objective reads nothing else from them).
+    xs.set(observedStates(batch, observers?.[batch.condition] ?? null, nx), row * (T + 1) * nx);
     us.set(batch.us, row * T * nu);
     rewards.set(batch.rewards, row * T);
     // The components that have density on this batch's condition.
@@ -228,7 +251,7 @@ export function poolSampleSet(
     for (const [key, w] of weight) {
       const [j, c] = key.split(":").map(Number);
       if (c !== batch.condition) continue;
-      comps.push({ logW: Math.log(w), lp: stepLogProbs(policy, sources[j], batch, T, tasks) });
+      comps.push({ logW: Math.log(w), lp: stepLogProbs(policy, sources[j], batch, T, tasks, observers) });
     }
     const cum = new Float64Array(comps.length);
     const terms = new Float64Array(comps.length);

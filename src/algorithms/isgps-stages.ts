@@ -32,7 +32,8 @@ import type { DemoController } from "../dsl/experiment.js";
 import { firstFall, rolloutSummary } from "./evaluate.js";
 import { mean, motorNoiseFrom, summarize } from "./ilqg-stages.js";
 import { activeSet, estimateReturn, isObjective, maxLikelihoodObjective, subset, trajectoryLogWeights, type IsSampleSet } from "./isgps-objective.js";
-import { isGuidingSource, poolSampleSet, type IsgpsBatch, type IsgpsSource, type IsgpsState } from "./isgps-samples.js";
+import { observerFor } from "./observation.js";
+import { isGuidingSource, observedStates, poolSampleSet, type IsgpsBatch, type IsgpsSource, type IsgpsState } from "./isgps-samples.js";
 import { initialPolicyState, mlpOf, type PolicyState, type RunState, type Stage, type StageEnv, type World } from "./state.js";
 
 type GuidingSamplesSpec = Extract<StageSpec, { kind: "guidingSamples" }>;
@@ -41,6 +42,7 @@ type IterationSpec = Extract<StageSpec, { kind: "isgpsIteration" }>;
 type AdaptWrSpec = Extract<StageSpec, { kind: "adaptWr" }>;
 
 const tasksOf = (env: StageEnv) => env.worlds.map((w) => w.task);
+const observersOf = (env: StageEnv) => env.worlds.map((w) => observerFor(env.experiment.policy, w.task));
 
 function isgpsOf(state: RunState, where: string): IsgpsState {
   if (!state.isgps) throw new Error(`${where} needs guiding samples: run guidingSamples (and pretrainPolicy) before it`);
@@ -91,7 +93,7 @@ function drawPolicyBatches(env: StageEnv, state: RunState, theta: Float64Array, 
   for (let c = 0; c < C; c++) {
     const n = Math.floor(count / C) + (c < count % C ? 1 : 0);
     if (n === 0) continue;
-    const act = policyController(policy, theta, { noise: true, sampler });
+    const act = policyController(policy, theta, { noise: true, sampler, observe: observerFor(env.experiment.policy, env.worlds[c].task) });
     out.push(drawBatch(env.worlds[c], state.conditions[c].x0, env.horizon, sourceIndex, c, n, act, state.conditions[c].motorNoise, sampler));
   }
   return out;
@@ -120,7 +122,7 @@ function noiseFreeRows(env: StageEnv, state: RunState, policyState: PolicyState)
     const T = env.horizon;
     const xs = new Float64Array((T + 1) * task.nx);
     const us = new Float64Array(T * task.nu);
-    sim.rollout(c.x0, policyController(policy, policyState.theta), T, xs, us);
+    sim.rollout(c.x0, policyController(policy, policyState.theta, { noise: false, observe: observerFor(env.experiment.policy, task) }), T, xs, us);
     return rolloutSummary(task, T, xs, us);
   });
 }
@@ -210,19 +212,21 @@ export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) 
   const sampler = new Sampler(state.rng);
   const T = env.horizon;
   const guiding = isgps.batches.map((_, b) => b).filter((b) => isGuidingSource(isgps.sources[isgps.batches[b].source]));
-  // Normalization from the guiding states x_0 … x_{T−1}.
+  // Normalization from what the policy sees of the guiding states x_0 … x_{T−1}.
   const task = env.worlds[0].task;
   const n = task.nx;
   const rows = guiding.reduce((s, b) => s + isgps.batches[b].count * T, 0);
   const X = new Float64Array(rows * n);
   let r = 0;
+  const observers = observersOf(env);
   for (const b of guiding) {
     const batch = isgps.batches[b];
-    for (let i = 0; i < batch.count; i++) for (let t = 0; t < T; t++) X.set(batch.xs.subarray((i * (T + 1) + t) * n, (i * (T + 1) + t + 1) * n), (r++) * n);
+    const seen = observedStates(batch, observers[batch.condition], n);
+    for (let i = 0; i < batch.count; i++) for (let t = 0; t < T; t++) X.set(seen.subarray((i * (T + 1) + t) * n, (i * (T + 1) + t + 1) * n), (r++) * n);
   }
   const init = initialPolicyState(env.experiment.policy, task, X, task.nu, sampler);
   const policy = mlpOf(init);
-  const pool = poolSampleSet(policy, isgps.sources, isgps.batches, guiding, state.conditions.length, T, tasksOf(env));
+  const pool = poolSampleSet(policy, isgps.sources, isgps.batches, guiding, state.conditions.length, T, tasksOf(env), observersOf(env));
   yield { fraction: 0.1, message: `maximum likelihood on ${pool.set.count} guiding samples` };
   const all = Array.from({ length: pool.set.count }, (_, i) => i);
   const ml = maxLikelihoodObjective(policy, pool.set, all, { learnStd: true, weightDecay: spec.weightDecay ?? 0 });
@@ -299,7 +303,7 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
 
   // Line 6: the active set — guiding samples plus the highest weights under π_θ*.
   const usable = usableBatches(isgps, useGuiding, spec.poolSize ?? 400);
-  const pool = poolSampleSet(policy, isgps.sources, isgps.batches, usable, C, T, tasksOf(env));
+  const pool = poolSampleSet(policy, isgps.sources, isgps.batches, usable, C, T, tasksOf(env), observersOf(env));
   const logW = trajectoryLogWeights(policy, thetaStar, pool.set);
   const keep = useGuiding ? guidingIndices(pool, isgps) : new Set<number>();
   const active = activeSet(pool.set, logW, keep, maxActive);
@@ -329,7 +333,7 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
   const activeBatches = [...new Set(active.map((i) => pool.batchOf[i]))];
   const newBatches = drawn.map((_, k) => isgps.batches.length + k);
   const evalUse = [...activeBatches, ...newBatches].sort((a, b) => a - b);
-  const evalPool = poolSampleSet(policy, sources, batches, evalUse, C, T, tasksOf(env));
+  const evalPool = poolSampleSet(policy, sources, batches, evalUse, C, T, tasksOf(env), observersOf(env));
   // Restrict to the active samples and the new ones.
   const activeKeys = new Set(active.map((i) => `${pool.batchOf[i]}:${pool.indexInBatch[i]}`));
   const evalIdx: number[] = [];

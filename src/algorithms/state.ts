@@ -84,6 +84,8 @@ export interface StageEnv {
   readonly horizon: number;
   /** One world per condition, in the order of `experiment.conditions`. */
   readonly worlds: readonly World[];
+  /** Worlds of the test grounds the pipeline's evaluate stages name (`testTaskSpec(…).key` → world). */
+  readonly testWorlds?: ReadonlyMap<string, World>;
 }
 
 export type Metrics = Readonly<Record<string, number | readonly number[]>>;

@@ -112,6 +112,8 @@ export const PolicySpecCodec = t.intersection(
       initLogStd: Finite,
       /** State entries the network does not see, by name (task.stateNames, e.g. "qpos.rootx"). */
       ignoreInputs: t.array(t.string),
+      /** "state" (default): the network sees x; "groundRelativeHeight": the root height is measured from the ground under the root. */
+      observation: t.keyof({ state: null, groundRelativeHeight: null }),
     }),
   ],
   "PolicySpec",
@@ -145,6 +147,12 @@ export type Condition = t.TypeOf<typeof ConditionCodec>;
 export function conditionTaskSpec(e: { task: TaskSpec; conditions: readonly Condition[] }, i: number): TaskSpec {
   const c = e.conditions[i];
   return { ...e.task, ...(c.terrain ? { terrain: c.terrain } : {}), ...(c.pushes ? { pushes: c.pushes } : {}) };
+}
+
+/** Condition i's task on a test ground (evaluate's `terrains`), and a key naming it. */
+export function testTaskSpec(e: { task: TaskSpec; conditions: readonly Condition[] }, i: number, terrain: TerrainSpec): { spec: TaskSpec; key: string } {
+  const spec: TaskSpec = { ...conditionTaskSpec(e, i), terrain };
+  return { spec, key: JSON.stringify(spec) };
 }
 
 /** A recorded demonstration: T+1 states and T actions, each a row of numbers. */
@@ -308,6 +316,11 @@ const EvaluateCodec = t.intersection(
       samples: PositiveInt,
       /** Which controller to roll out: the trajectory distribution (default) or the demonstration controller. */
       controller: t.keyof({ trajectory: null, demonstration: null, policy: null }),
+      /**
+       * Test grounds: roll out from every condition's x_0 on each of these grounds instead of the
+       * condition's own (generalization tests; every other task setting stays the condition's).
+       */
+      terrains: t.array(TerrainSpecCodec),
     }),
   ],
   "evaluate",
@@ -387,7 +400,7 @@ type IsgpsIterationStage = Extract<StageSpec, { kind: "isgpsIteration" }>;
 type AdaptWrStage = Extract<StageSpec, { kind: "adaptWr" }>;
 
 export const policy = {
-  mlp: (o: { hidden: number; initLogStd?: number; ignoreInputs?: string[] }): PolicySpec => ({ kind: "mlp", ...o }),
+  mlp: (o: { hidden: number; initLogStd?: number; ignoreInputs?: string[]; observation?: "state" | "groundRelativeHeight" }): PolicySpec => ({ kind: "mlp", ...o }),
 };
 
 export const stage = {

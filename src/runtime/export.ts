@@ -67,6 +67,8 @@ export interface MlpExport {
   readonly outputStd: number[];
   /** Indices of x the network does not see (their W1 columns are 0; inputMean 0, inputStd 1 here). */
   readonly ignoredInputs: number[];
+  /** "state": the input is x; "groundRelativeHeight": x with the root height replaced by its height above the ground under the root. */
+  readonly observation: "state" | "groundRelativeHeight";
 }
 
 function ignoredInputs(p: PolicyState): number[] {
@@ -82,7 +84,7 @@ function ignoredInputs(p: PolicyState): number[] {
   return out;
 }
 
-function mlpExport(p: PolicyState): MlpExport {
+function mlpExport(p: PolicyState, observation: "state" | "groundRelativeHeight"): MlpExport {
   const L = parameterLayout(p);
   const th = p.theta;
   const { nIn: n, nHidden: H, nOut: m } = p;
@@ -99,6 +101,7 @@ function mlpExport(p: PolicyState): MlpExport {
     inputStd: Array.from(p.inputStd, (v) => (Number.isFinite(v) ? v : 1)),
     outputStd: Array.from(th.subarray(L.logStd, L.logStd + m), Math.exp),
     ignoredInputs: ignoredInputs(p),
+    observation,
   };
 }
 
@@ -122,7 +125,7 @@ export function exportRun(run: RunHandle, options: { condition: number; stage?: 
   let T: number;
   if (what === "policy") {
     if (!state.policy) throw new Error(`the run has no policy yet at stage ${latest.index} (fitTheta makes one)`);
-    controller = mlpExport(state.policy);
+    controller = mlpExport(state.policy, experiment.policy?.observation ?? "state");
     T = experiment.task.horizon;
   } else {
     const tr = what === "demonstration" ? demonstrationAsController(c, nx, nu) : c.trajectory;
@@ -149,7 +152,8 @@ export function exportRun(run: RunHandle, options: { condition: number; stage?: 
     perturbations: task.perturbations ?? [],
     meanAction:
       what === "policy"
-        ? "u = W2 softplus(W1 ((x - inputMean) / inputStd) + b1) + b2, x = [qpos[stateLayout.qpos], qvel[stateLayout.qvel]]"
+        ? "u = W2 softplus(W1 ((x - inputMean) / inputStd) + b1) + b2, x = [qpos[stateLayout.qpos], qvel[stateLayout.qvel]]" +
+          (controller.kind === "mlp" && controller.observation === "groundRelativeHeight" ? " with the root height replaced by its height above the ground under the root" : "")
         : "u_t = ubar[t] + k[t] + K[t] (x_t - xbar[t]), x = [qpos[stateLayout.qpos], qvel[stateLayout.qvel]]",
     source: { run: run.dir, stage: latest.index, condition: options.condition, digest: record.digest, what },
   };

@@ -8,7 +8,7 @@
  * themselves are pure functions of (state, generator state).
  */
 import { Observable } from "rxjs";
-import { conditionTaskSpec, unrollPipeline, type Experiment, type StageKind, type TaskSpec } from "../dsl/experiment.js";
+import { conditionTaskSpec, testTaskSpec, unrollPipeline, type Experiment, type StageKind, type TaskSpec } from "../dsl/experiment.js";
 import { stageFor } from "../algorithms/stages.js";
 import { initialRunState, type Metrics, type RunState, type StageEnv, type World } from "../algorithms/state.js";
 import type { Task } from "../tasks/types.js";
@@ -60,7 +60,7 @@ export interface InterpretOptions {
  * ground, no pushes, where gait-phase initial states are found. Conditions with
  * the same task share a simulator.
  */
-export async function createWorlds(experiment: Experiment): Promise<{ worlds: World[]; plain: World; dispose: () => void }> {
+export async function createWorlds(experiment: Experiment): Promise<{ worlds: World[]; plain: World; testWorlds: Map<string, World>; dispose: () => void }> {
   const sims = new Map<Task, Simulator>();
   const world = async (spec: TaskSpec): Promise<World> => {
     const task = taskFor(spec);
@@ -74,7 +74,18 @@ export async function createWorlds(experiment: Experiment): Promise<{ worlds: Wo
   const worlds: World[] = [];
   for (let i = 0; i < experiment.conditions.length; i++) worlds.push(await world(conditionTaskSpec(experiment, i)));
   const plain = await world({ kind: experiment.task.kind, horizon: experiment.task.horizon });
-  return { worlds, plain, dispose: () => sims.forEach((s) => s.dispose()) };
+  // Test grounds of evaluate stages: every condition on every listed terrain.
+  const testWorlds = new Map<string, World>();
+  for (const { spec } of unrollPipeline(experiment.pipeline)) {
+    if (spec.kind !== "evaluate" || !spec.terrains) continue;
+    for (let i = 0; i < experiment.conditions.length; i++) {
+      for (const terrain of spec.terrains) {
+        const test = testTaskSpec(experiment, i, terrain);
+        if (!testWorlds.has(test.key)) testWorlds.set(test.key, await world(test.spec));
+      }
+    }
+  }
+  return { worlds, plain, testWorlds, dispose: () => sims.forEach((s) => s.dispose()) };
 }
 
 function totalWarnings(): number {
@@ -97,9 +108,9 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
       const total = stages.length;
       const last = Math.min(total - 1, options.stopAfterStage ?? Number.POSITIVE_INFINITY);
       subscriber.next({ type: "run-started", run: run.dir, totalStages: total, startStage: options.startStage });
-      const { worlds, plain, dispose } = await createWorlds(experiment);
+      const { worlds, plain, testWorlds, dispose } = await createWorlds(experiment);
       try {
-        const env: StageEnv = { experiment, horizon: experiment.task.horizon, worlds };
+        const env: StageEnv = { experiment, horizon: experiment.task.horizon, worlds, testWorlds };
         let state = options.state ?? initialRunState(experiment, worlds, plain);
         let index = options.startStage;
         for (; index <= last && !cancelled; index++) {

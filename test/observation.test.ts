@@ -1,0 +1,68 @@
+/**
+ * What the policy sees: the root height above the ground under the root
+ * (`observation: "groundRelativeHeight"`), and generalization tests on grounds
+ * the policy was not trained on (`evaluate({ terrains })`).
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { lastValueFrom, toArray } from "rxjs";
+import { condition, experiment, policy, stage, task } from "../src/index.js";
+import { observerFor } from "../src/algorithms/observation.js";
+import { taskFor } from "../src/tasks/index.js";
+import { startRun } from "../src/runtime/session.js";
+import type { RunEvent } from "../src/runtime/interpreter.js";
+
+const roots: string[] = [];
+afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+describe("policy observation", () => {
+  it("is the state itself by default and on flat ground", () => {
+    const flat = taskFor(task.walker({ horizon: 10 }));
+    expect(observerFor({ kind: "mlp", hidden: 3 }, flat)).toBeNull();
+    expect(observerFor({ kind: "mlp", hidden: 3, observation: "groundRelativeHeight" }, flat)).toBeNull();
+  });
+
+  it("replaces the root height by the height above the ground under the root, nothing else", () => {
+    const incline = taskFor(task.walker({ horizon: 10, terrain: { kind: "incline", start: 1, angleDeg: 10 } }));
+    const observe = observerFor({ kind: "mlp", hidden: 3, observation: "groundRelativeHeight" }, incline)!;
+    expect(observe).not.toBeNull();
+    const x = Float64Array.from(incline.restState);
+    x[0] = 3; // 2 m up a 10° slope: ground at 2·tan(10°)
+    x[incline.heightIndex] = 1.6;
+    const out = new Float64Array(x.length);
+    observe(x, 0, out, 0);
+    for (let i = 0; i < x.length; i++) {
+      if (i === incline.heightIndex) expect(out[i]).toBeCloseTo(1.6 - 2 * Math.tan((10 * Math.PI) / 180), 9);
+      else expect(out[i]).toBe(x[i]);
+    }
+  });
+});
+
+describe("evaluate on test grounds", () => {
+  it("rolls the policy out from every condition on every listed terrain, in worlds built for them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gps-obs-"));
+    roots.push(dir);
+    const exp = experiment({
+      name: "obs-small",
+      seed: 3,
+      task: task.walker({ horizon: 30, terrain: { kind: "incline", start: 0.3 } }),
+      conditions: [condition.rest()],
+      policy: policy.mlp({ hidden: 4, ignoreInputs: ["qpos.rootx"], observation: "groundRelativeHeight" }),
+      pipeline: [
+        stage.demonstrate({ controller: "simbicon-smooth" }),
+        stage.guidingSamples({ samples: 3, from: "demonstration" }),
+        stage.pretrainPolicy({ maxIterations: 5, samples: 2 }),
+        stage.evaluate({ noise: false, controller: "policy", terrains: [{ kind: "flat" }, { kind: "incline", start: 0.1 }, { kind: "incline", start: 0.5 }] }),
+      ],
+    });
+    const events = await lastValueFrom(startRun(exp, { store: dir }).events.pipe(toArray()));
+    const done = events.filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
+    const m = done[3].metrics;
+    expect(m.terrainsPerCondition).toBe(3);
+    expect((m.costs as number[]).length).toBe(3);
+    // Different grounds, different rollouts.
+    expect(new Set(m.costs as number[]).size).toBe(3);
+  }, 60_000);
+});
