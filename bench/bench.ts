@@ -20,6 +20,8 @@ import type { Controller, TrajectoryDynamics } from "../src/trajopt/types.js";
 import { backwardPass, defaultIlqgSettings, ilqgIteration, initialTrajectory, lqApproximation } from "../src/trajopt/ilqg.js";
 import type { IlqgTrajectory } from "../src/trajopt/ilqg.js";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
+import { createPolicy, initParameters, mlpShape } from "../src/policy/mlp.js";
+import { isObjective, maxLikelihoodObjective, type IsSampleSet } from "../src/algorithms/isgps-objective.js";
 
 // ---------------------------------------------------------------- settings
 
@@ -510,6 +512,65 @@ function globalWarmup(sim: Simulator, bt: BenchTask, sampler: Sampler): void {
   });
 }
 
+/**
+ * The importance-sampled GPS objectives at the walker's size: m samples of T
+ * steps (nx 18, nu 6), a 50-unit network. Synthetic states and actions
+ * (seeded normals); logQ is a cumulative sum of per-step log densities of the
+ * scale a 500-step rollout has, so the weights are as peaked as in a real run.
+ */
+interface PolicyObjectiveResult {
+  readonly samples: number;
+  readonly T: number;
+  readonly hidden: number;
+  readonly phiValueMs: number;
+  readonly phiGradientMs: number;
+  readonly maxLikelihoodGradientMs: number;
+  readonly rowsPerSecond: number;
+}
+
+function measurePolicyObjectives(sampler: Sampler): PolicyObjectiveResult {
+  const m = 100;
+  const T = 500;
+  const nx = 18;
+  const nu = 6;
+  const H = 50;
+  const xs = new Float64Array(m * (T + 1) * nx);
+  const us = new Float64Array(m * T * nu);
+  const rewards = new Float64Array(m * T);
+  const logQ = new Float64Array(m * T);
+  sampler.fillNormal(xs);
+  for (let k = 0; k < us.length; k++) us[k] = 10 * sampler.normal();
+  for (let i = 0; i < m; i++) {
+    let cum = 0;
+    for (let t = 0; t < T; t++) {
+      rewards[i * T + t] = -1 - sampler.uniform();
+      cum += -20 + sampler.normal();
+      logQ[i * T + t] = cum;
+    }
+  }
+  const set: IsSampleSet = { T, nx, nu, count: m, xs, us, rewards, logQ };
+  const shape = mlpShape(nx, H, nu);
+  const policy = createPolicy(shape);
+  const theta = initParameters(shape, sampler, { initLogStd: Math.log(10) });
+  const grad = new Float64Array(theta.length);
+  const phi = isObjective(policy, set, { wr: 1e-2 });
+  const ml = maxLikelihoodObjective(policy, set, Array.from({ length: m }, (_, i) => i));
+  const timeMs = (f: () => void): number => {
+    f(); // warm-up
+    const times: number[] = [];
+    for (let k = 0; k < 5; k++) {
+      const t0 = now();
+      f();
+      times.push(now() - t0);
+    }
+    return median(times);
+  };
+  const phiValueMs = timeMs(() => void phi.value(theta));
+  const phiGradientMs = timeMs(() => void phi.objective(theta, grad));
+  const maxLikelihoodGradientMs = timeMs(() => void ml(theta, grad));
+  return { samples: m, T, hidden: H, phiValueMs, phiGradientMs, maxLikelihoodGradientMs, rowsPerSecond: (m * T) / (phiGradientMs / 1000) };
+}
+
 // ---------------------------------------------------------------- printing
 
 function fmtNum(x: number, digits = 0): string {
@@ -576,6 +637,8 @@ async function main(): Promise<void> {
       sim.dispose();
     }
   }
+  progress("policy objectives");
+  const objectives = measurePolicyObjectives(new Sampler(seedGenerator(SEED + 1000)));
   const totalS = (now() - started) / 1000;
   const loadAvgAfter = os.loadavg().map((l) => Number(l.toFixed(2)));
 
@@ -675,9 +738,20 @@ async function main(): Promise<void> {
     ],
   );
 
+  table(
+    `5. Importance-sampled GPS objectives (${objectives.samples} samples × T = ${objectives.T}, nx 18, nu 6, ${objectives.hidden} hidden units; median of 5)`,
+    ["", "value"],
+    [
+      ["Φ(θ) value only (ms)", fmtNum(objectives.phiValueMs, 1)],
+      ["Φ(θ) value + gradient (ms)", fmtNum(objectives.phiGradientMs, 1)],
+      ["  state rows per second (value + gradient)", fmtNum(objectives.rowsPerSecond)],
+      ["max-likelihood value + gradient, all samples (ms)", fmtNum(objectives.maxLikelihoodGradientMs, 1)],
+    ],
+  );
+
   console.log(`\ntotal bench time ${totalS.toFixed(1)} s`);
   const round = (_k: string, v: unknown): unknown => (typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v);
-  console.log(`BENCH_JSON ${JSON.stringify({ env: { ...env, loadAvgAfter }, totalSeconds: totalS, tasks: results }, round)}`);
+  console.log(`BENCH_JSON ${JSON.stringify({ env: { ...env, loadAvgAfter }, totalSeconds: totalS, tasks: results, objectives }, round)}`);
 }
 
 await main();
