@@ -11,7 +11,7 @@ import { lastValueFrom, toArray } from "rxjs";
 import { condition, experiment, policy, stage, task } from "../src/index.js";
 import { observerFor } from "../src/algorithms/observation.js";
 import { taskFor } from "../src/tasks/index.js";
-import { startRun } from "../src/runtime/session.js";
+import { resumeRun, startRun } from "../src/runtime/session.js";
 import type { RunEvent } from "../src/runtime/interpreter.js";
 
 const roots: string[] = [];
@@ -64,5 +64,15 @@ describe("evaluate on test grounds", () => {
     expect((m.costs as number[]).length).toBe(3);
     // Different grounds, different rollouts.
     expect(new Set(m.costs as number[]).size).toBe(3);
+
+    // Demonstration-guided samples, the ground-relative observation and the test grounds resume bit-identically.
+    for (const stopAfter of [1, 2]) {
+      const d = mkdtempSync(join(tmpdir(), "gps-obs-"));
+      roots.push(d);
+      const first = startRun(exp, { store: d, stopAfterStage: stopAfter });
+      const head = (await lastValueFrom(first.events.pipe(toArray()))).filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
+      const tail = (await lastValueFrom(resumeRun(first.run.dir).events.pipe(toArray()))).filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
+      expect([...head, ...tail].map((e) => e.digest)).toEqual(done.map((e) => e.digest));
+    }
   }, 60_000);
 });
