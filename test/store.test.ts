@@ -419,9 +419,9 @@ describe("blobs (large typed arrays stored once)", () => {
     const run = newRun();
     recordStage(run, stage(0));
     expect(existsSync(join(run.dir, "blobs"))).toBe(false);
-    // 6143 doubles → 65528 base64 characters: inline; 6144 → 65536: a blob.
-    const below = new Float64Array(6143).fill(1.5);
-    const at = new Float64Array(6144).fill(2.5);
+    // 383 doubles → 4088 base64 characters: inline; 384 → 4096: a blob.
+    const below = new Float64Array(383).fill(1.5);
+    const at = new Float64Array(384).fill(2.5);
     expect(canonicalJson(encodeValue(below)).length - '{"$f64":""}'.length).toBe(BLOB_MIN_CHARS - 8);
     writeCheckpoint(run, { ...stage(1), state: { a: below } });
     expect(blobFiles(run)).toEqual([]);

@@ -76,10 +76,12 @@ export const CHECKPOINTS_DIR = "checkpoints";
 export const BLOBS_DIR = "blobs";
 /**
  * A typed-array tag object in a checkpoint's encoded state whose base64
- * string has at least this many characters (48 KiB of data) is stored as a
- * blob instead of inline.
+ * string has at least this many characters (3 KiB of data, 384 doubles) is
+ * stored as a blob instead of inline: small enough that a policy's θ snapshot
+ * or a batch's rewards, repeated in every later checkpoint, are stored once;
+ * one file per such array is cheap next to one copy per checkpoint.
  */
-export const BLOB_MIN_CHARS = 65536;
+export const BLOB_MIN_CHARS = 4096;
 /** Key of a blob reference `{"$blob": "<sha256 hex>"}`; appears only in checkpoint files. */
 export const BLOB_TAG = "$blob";
 
