@@ -30,3 +30,20 @@ export function nonGuided(base: Experiment): Experiment {
     ),
   });
 }
+
+/**
+ * "Restart distribution": the guiding samples pretrain θ* and then only give initial
+ * states: every on-policy sample starts from a state drawn from the guiding samples,
+ * and the policy search sees those samples alone.
+ */
+export function restartDistribution(base: Experiment): Experiment {
+  return experiment({
+    ...base,
+    name: `${base.name}-restart`,
+    pipeline: base.pipeline.map((p) =>
+      p.kind === "repeat" && p.body[0].kind === "isgpsIteration"
+        ? repeat(p.times, p.body.map((q) => (q.kind === "isgpsIteration" ? stage.isgpsIteration({ ...q, restart: true }) : q)))
+        : p,
+    ),
+  });
+}

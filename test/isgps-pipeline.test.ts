@@ -134,7 +134,7 @@ describe("importance-sampled GPS pipeline", () => {
     expect(checked).toBeGreaterThan(0);
   }, 60_000);
 
-  it("the non-guided and unregularized variants are experiment values: guiding samples leave the active set; w_r stays 0", async () => {
+  it("the non-guided, unregularized and restart variants are experiment values: guiding samples leave the active set; w_r stays 0; restarts start at guiding states", async () => {
     const nonGuided = experiment({
       ...isgps,
       name: "isgps-small-nonguided",
@@ -160,6 +160,30 @@ describe("importance-sampled GPS pipeline", () => {
     });
     const ur = await finishedOf(startRun(unregularized, { store: store() }).events);
     for (const e of ur.filter((e) => e.kind === "isgpsIteration" || e.kind === "adaptWr")) expect(e.metrics.wr).toBe(0);
+
+    // Restart distribution: on-policy samples start from guiding states, and only they enter the pool.
+    const restart = experiment({
+      ...isgps,
+      name: "isgps-small-restart",
+      pipeline: isgps.pipeline.map((p) =>
+        p.kind === "repeat" && p.body[0].kind === "isgpsIteration"
+          ? repeat(2, [stage.isgpsIteration({ maxIterations: 5, samples: 4, activeSamples: 48, restart: true }), stage.adaptWr({ resample: 4 })])
+          : p,
+      ),
+    });
+    const started = startRun(restart, { store: store() });
+    const rs = await finishedOf(started.events);
+    const rsIters = rs.filter((e) => e.kind === "isgpsIteration");
+    expect(rsIters[0].metrics.poolSamples).toBe(4); // π_θ*'s first restarted samples only
+    const st = stateAt(started.run, rs.length - 1);
+    const restarted = st.isgps!.batches.filter((b) => b.restart);
+    expect(restarted.length).toBeGreaterThan(0);
+    // Restarted samples start at states of the guiding samples, not at the conditions' x_0.
+    const guidingStates = new Set<string>();
+    for (const b of st.isgps!.batches.filter((b) => st.isgps!.sources[b.source].kind === "guiding")) {
+      for (let i = 0; i < b.count; i++) for (let t = 0; t < 30; t++) guidingStates.add(Array.from(b.xs.subarray((i * 31 + t) * 10, (i * 31 + t + 1) * 10)).join(","));
+    }
+    for (const b of restarted) for (let i = 0; i < b.count; i++) expect(guidingStates.has(Array.from(b.xs.subarray(i * 31 * 10, i * 31 * 10 + 10)).join(","))).toBe(true);
   }, 120_000);
 
   it("exports θ* (the best policy) with the ignored inputs listed and their weights zero", async () => {

@@ -64,6 +64,12 @@ export interface IsgpsBatch {
   readonly us: Float64Array;
   /** count·T rewards r_t = −ℓ(x_t, u_t) of the executed (noisy, clamped) actions. */
   readonly rewards: Float64Array;
+  /**
+   * The restart-distribution variant (2013 §6.1): the samples started from states
+   * of the guiding samples instead of the condition's x_0. Such batches only mix
+   * with each other (their common initial-state density cancels in every ratio).
+   */
+  readonly restart?: boolean;
 }
 
 /** What importance-sampled GPS keeps in the run state. */
@@ -76,6 +82,8 @@ export interface IsgpsState {
   readonly iteration: number;
   /** Whether the last isgpsIteration replaced θ* (null before the first). */
   readonly improved: boolean | null;
+  /** Set by an isgpsIteration with `restart: true`: on-policy samples (adaptWr's too) start from guiding states. */
+  readonly restart?: boolean;
 }
 
 // ---------------------------------------------------------------------------

@@ -17,7 +17,8 @@
  * The run state's `policy` is always θ* (the best policy so far), so the
  * evaluate stage and `gps export --policy` see what Algorithm 1 returns.
  * The variants of §6.1 are options, not forks: `useGuidingSamples: false`
- * (non-guided: guiding samples only pretrain), w_r fixed at 0
+ * (non-guided: guiding samples only pretrain), `restart: true` (the guiding
+ * samples leave the objective and give the on-policy samples' initial states), w_r fixed at 0
  * (`pretrainPolicy({ wr: 0 })` and `adaptWr({ min: 0, max: 0 })`:
  * unregularized).
  */
@@ -55,7 +56,7 @@ function isgpsOf(state: RunState, where: string): IsgpsState {
 /** Rolls out `source` `count` times from condition c's x_0, recording the actions as drawn. */
 function drawBatch(
   world: World,
-  x0: Float64Array,
+  x0: Float64Array | ((i: number) => Float64Array),
   T: number,
   sourceIndex: number,
   condition: number,
@@ -79,22 +80,54 @@ function drawBatch(
       for (let j = 0; j < nu; j++) drawn[t * nu + j] = u[uOff + j];
       if (motorNoise) for (let j = 0; j < nu; j++) u[uOff + j] += motorNoise[j] * sampler.normal();
     };
-    sim.rollout(x0, controller, T, xi, executed);
+    sim.rollout(typeof x0 === "function" ? x0(i) : x0, controller, T, xi, executed);
     for (let t = 0; t < T; t++) rewards[i * T + t] = -task.cost.value(xi, executed, t, t * nx, t * nu);
   }
   return { source: sourceIndex, condition, count, xs, us, rewards };
 }
 
-/** `count` samples of π_θ spread round-robin over the conditions (one batch per condition that gets any). */
-function drawPolicyBatches(env: StageEnv, state: RunState, theta: Float64Array, sourceIndex: number, count: number, sampler: Sampler): IsgpsBatch[] {
+/**
+ * `count` samples of π_θ spread round-robin over the conditions (one batch per
+ * condition that gets any), from each condition's x_0, or (`restart`) each
+ * from a state drawn uniformly from the condition's guiding samples (sample and
+ * time step uniform).
+ */
+function drawPolicyBatches(
+  env: StageEnv,
+  state: RunState,
+  theta: Float64Array,
+  sourceIndex: number,
+  count: number,
+  sampler: Sampler,
+  restart = false,
+): IsgpsBatch[] {
   const policy = mlpOf(state.policy!);
   const C = state.conditions.length;
+  const T = env.horizon;
   const out: IsgpsBatch[] = [];
   for (let c = 0; c < C; c++) {
     const n = Math.floor(count / C) + (c < count % C ? 1 : 0);
     if (n === 0) continue;
     const act = policyController(policy, theta, { noise: true, sampler, observe: observerFor(env.experiment.policy, env.worlds[c].task) });
-    out.push(drawBatch(env.worlds[c], state.conditions[c].x0, env.horizon, sourceIndex, c, n, act, state.conditions[c].motorNoise, sampler));
+    let x0: Float64Array | ((i: number) => Float64Array) = state.conditions[c].x0;
+    if (restart) {
+      const isgps = state.isgps!;
+      const guiding = isgps.batches.filter((b) => b.condition === c && isGuidingSource(isgps.sources[b.source]));
+      const total = guiding.reduce((s, b) => s + b.count, 0);
+      if (total === 0) throw new Error(`restart: condition ${c} has no guiding samples to restart from`);
+      const nx = env.worlds[c].task.nx;
+      x0 = () => {
+        let k = Math.min(total - 1, Math.floor(sampler.uniform() * total));
+        const t = Math.min(T - 1, Math.floor(sampler.uniform() * T));
+        for (const b of guiding) {
+          if (k < b.count) return b.xs.slice((k * (T + 1) + t) * nx, (k * (T + 1) + t + 1) * nx);
+          k -= b.count;
+        }
+        throw new Error("unreachable");
+      };
+    }
+    const batch = drawBatch(env.worlds[c], x0, T, sourceIndex, c, n, act, state.conditions[c].motorNoise, sampler);
+    out.push(restart ? { ...batch, restart: true } : batch);
   }
   return out;
 }
@@ -255,8 +288,12 @@ export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) 
   };
 };
 
-/** The batches an iteration may use: all of them, or (non-guided) all but the guiding ones; capped at `poolSize` samples, newest first. */
-function usableBatches(isgps: IsgpsState, useGuiding: boolean, poolSize: number): number[] {
+/**
+ * The batches an iteration may use: all of them, or (non-guided) all but the
+ * guiding ones, or (restart) the restarted on-policy batches only; capped at
+ * `poolSize` samples, newest first.
+ */
+function usableBatches(isgps: IsgpsState, useGuiding: boolean, poolSize: number, restart: boolean): number[] {
   const out: number[] = [];
   let kept = 0;
   for (let b = 0; b < isgps.batches.length; b++) {
@@ -267,6 +304,7 @@ function usableBatches(isgps: IsgpsState, useGuiding: boolean, poolSize: number)
   }
   for (let b = isgps.batches.length - 1; b >= 0; b--) {
     if (isGuidingSource(isgps.sources[isgps.batches[b].source])) continue;
+    if ((isgps.batches[b].restart ?? false) !== restart) continue;
     if (kept + isgps.batches[b].count > poolSize) break;
     out.push(b);
     kept += isgps.batches[b].count;
@@ -291,18 +329,25 @@ function bestSample(set: IsSampleSet): number {
 
 /** Lines 6–12 of Algorithm 1. */
 export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state) {
-  const isgps = isgpsOf(state, "isgpsIteration");
+  let isgps = isgpsOf(state, "isgpsIteration");
   if (!state.policy) throw new Error("isgpsIteration needs θ*: run pretrainPolicy before it");
   const sampler = new Sampler(state.rng);
   const T = env.horizon;
   const C = state.conditions.length;
   const policy = mlpOf(state.policy);
   const thetaStar = state.policy.theta;
-  const useGuiding = spec.useGuidingSamples ?? true;
+  const restart = spec.restart ?? false;
+  const useGuiding = !restart && (spec.useGuidingSamples ?? true);
   const maxActive = spec.activeSamples ?? 100;
+  if (restart && !isgps.batches.some((b) => b.restart)) {
+    // Line 4 of the restart variant: the first samples of π_θ* start from guiding states too.
+    const sources = [...isgps.sources, { kind: "policy" as const, theta: thetaStar }];
+    const first = drawPolicyBatches(env, state, thetaStar, sources.length - 1, spec.samples ?? 10, sampler, true);
+    isgps = { ...isgps, sources, batches: [...isgps.batches, ...first], restart: true };
+  }
 
   // Line 6: the active set — guiding samples plus the highest weights under π_θ*.
-  const usable = usableBatches(isgps, useGuiding, spec.poolSize ?? 400);
+  const usable = usableBatches(isgps, useGuiding, spec.poolSize ?? 400, restart);
   const pool = poolSampleSet(policy, isgps.sources, isgps.batches, usable, C, T, tasksOf(env), observersOf(env));
   const logW = trajectoryLogWeights(policy, thetaStar, pool.set);
   const keep = useGuiding ? guidingIndices(pool, isgps) : new Set<number>();
@@ -325,9 +370,11 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
 
   // Line 8: samples from π_θk join S_k and S.
   const sources = [...isgps.sources, { kind: "policy" as const, theta: thetaK }];
-  const drawn = drawPolicyBatches(env, state, thetaK, sources.length - 1, spec.samples ?? 10, sampler);
+  const drawn = drawPolicyBatches(env, { ...state, isgps }, thetaK, sources.length - 1, spec.samples ?? 10, sampler, restart);
   const batches = [...isgps.batches, ...drawn];
-  const drawnStats = costStats(drawn, T);
+  // The learning-curve metric is always of samples from the conditions' own x_0: with restarts,
+  // extra rollouts of π_θk for measurement only (they do not join the pool).
+  const drawnStats = costStats(restart ? drawPolicyBatches(env, state, thetaK, sources.length - 1, spec.samples ?? 10, sampler) : drawn, T);
 
   // Line 10: estimate both policies' returns on S_k plus the new samples (fused density over their sources).
   const activeBatches = [...new Set(active.map((i) => pool.batchOf[i]))];
@@ -354,7 +401,7 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
       ...state,
       rng: sampler.state(),
       policy: nextPolicy,
-      isgps: { ...isgps, sources, batches, iteration: isgps.iteration + 1, improved },
+      isgps: { ...isgps, sources, batches, iteration: isgps.iteration + 1, improved, restart },
     },
     metrics: {
       ...noiseFree,
@@ -391,7 +438,7 @@ export const adaptWr: Stage<AdaptWrSpec> = function* (env, spec, state) {
   const resample = spec.resample ?? 10;
   if (!isgps.improved && resample > 0) {
     sources = [...sources, { kind: "policy", theta: state.policy.theta }];
-    batches = [...batches, ...drawPolicyBatches(env, state, state.policy.theta, sources.length - 1, resample, sampler)];
+    batches = [...batches, ...drawPolicyBatches(env, state, state.policy.theta, sources.length - 1, resample, sampler, isgps.restart ?? false)];
     yield { fraction: 1, message: `resampled π_θ* (${resample} samples)` };
   }
   return {

@@ -280,6 +280,8 @@ const IsgpsIterationCodec = t.intersection(
       poolSize: PositiveInt,
       /** false: the "non-guided" variant, guiding samples only pretrain θ*. */
       useGuidingSamples: t.boolean,
+      /** true: the "restart distribution" variant: guiding samples leave the objective and give the on-policy samples' initial states. */
+      restart: t.boolean,
       weightDecay: NonNegative,
     }),
   ],
