@@ -1,7 +1,8 @@
 // The ablations of the 2013 paper's §6.1 as functions from an experiment value
 // to another: no code forks, so `gps diff` of a run and its variant lists
-// exactly the changed stage options.
-import { experiment, repeat, stage, type Experiment } from "../src/index.js";
+// exactly the changed stage options. Also the pipeline the generalization
+// experiments share.
+import { ilqg, experiment, repeat, stage, type Experiment, type PipelineItem, type TerrainSpec } from "../src/index.js";
 
 /** Φ without the w_r log Z_t regularizer: w_r = 0 from pretraining on, adaptWr clamped to [0, 0]. */
 export function unregularized(base: Experiment): Experiment {
@@ -46,4 +47,25 @@ export function restartDistribution(base: Experiment): Experiment {
         : p,
     ),
   });
+}
+
+/**
+ * The generalization experiments' pipeline (2013 §6.3): the smoothed SIMBICON
+ * demonstration tracked by iLQG (the "DDP" solution compared against), 40 guiding
+ * samples from the demonstration controller, pretraining, `iterations` × [iteration,
+ * adaptWr], then the policy, the DDP solution and SIMBICON on every test ground.
+ */
+export function generalizationPipeline(tests: TerrainSpec[], iterations: number): PipelineItem[] {
+  return [
+    stage.demonstrate({ controller: "simbicon-smooth" }),
+    ...ilqg({ from: { kind: "recorded" }, track: { weight: 0.05 }, motorNoise: { fraction: 0.1 }, iterations: 5 }),
+    stage.evaluate({ noise: false }),
+    stage.guidingSamples({ samples: 40, from: "demonstration", noise: 0.1 }),
+    stage.pretrainPolicy({ maxIterations: 500, samples: 10 }),
+    repeat(iterations, [stage.isgpsIteration({ maxIterations: 10, samples: 10, activeSamples: 100 }), stage.adaptWr()]),
+    stage.evaluate({ noise: false, controller: "policy" }),
+    stage.evaluate({ noise: false, controller: "policy", terrains: tests }),
+    stage.evaluate({ noise: false, controller: "trajectory", terrains: tests }),
+    stage.evaluate({ noise: false, controller: "demonstration", terrains: tests }),
+  ];
 }

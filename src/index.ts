@@ -17,6 +17,7 @@ export {
   type StageSpec,
   type PipelineItem,
   type TaskSpec,
+  type TerrainSpec,
   type Condition,
   type Demonstration,
 } from "./dsl/experiment.js";
