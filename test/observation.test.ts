@@ -76,3 +76,42 @@ describe("evaluate on test grounds", () => {
     }
   }, 60_000);
 });
+
+describe("evaluate past the task's horizon", () => {
+  it("rolls a state-driven controller out for `horizon` steps and refuses a time-indexed one", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gps-hor-"));
+    roots.push(dir);
+    const base = {
+      name: "horizon-small",
+      seed: 2,
+      task: task.walker({ horizon: 30 }),
+      conditions: [condition.rest()],
+      policy: policy.mlp({ hidden: 3 }),
+    };
+    const exp = experiment({
+      ...base,
+      pipeline: [
+        stage.demonstrate({ controller: "simbicon-smooth" }),
+        stage.evaluate({ noise: false, controller: "demonstration" }),
+        stage.evaluate({ noise: false, controller: "demonstration", horizon: 90 }),
+      ],
+    });
+    const events = await lastValueFrom(startRun(exp, { store: dir }).events.pipe(toArray()));
+    const done = events.filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
+    expect(done).toHaveLength(3);
+    const short = done[1].metrics, long = done[2].metrics;
+    expect(short.horizon).toBeUndefined();
+    expect(long.horizon).toBe(90);
+    // Three times as long a walk from rest covers more ground.
+    expect(long.distance as number).toBeGreaterThan((short.distance as number) + 0.1);
+
+    const bad = experiment({
+      ...base,
+      name: "horizon-bad",
+      pipeline: [stage.demonstrate({ controller: "simbicon-smooth" }), stage.initializeTrajectories({ from: { kind: "recorded" } }), stage.evaluate({ noise: false, horizon: 90 })],
+    });
+    const d2 = mkdtempSync(join(tmpdir(), "gps-hor-"));
+    roots.push(d2);
+    await expect(lastValueFrom(startRun(bad, { store: d2 }).events.pipe(toArray()))).rejects.toThrow(/evaluate horizon: 90 steps is past/);
+  }, 60_000);
+});

@@ -67,10 +67,13 @@ function withMotorNoise(controller: Controller, std: Float64Array, sampler: Samp
 }
 
 export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
-  const T = env.horizon;
+  const T = spec.horizon ?? env.horizon;
   const sampler = new Sampler(state.rng);
   const samples = spec.noise ? (spec.samples ?? 10) : 1;
   const which = spec.controller ?? "trajectory";
+  if (which === "trajectory" && T > env.horizon) {
+    throw new Error(`evaluate horizon: ${T} steps is past the trajectory distributions' ${env.horizon}; use controller "policy" or "demonstration"`);
+  }
   // What to roll out where: each condition in its own world, or (test grounds) on every listed terrain.
   const runs: { condition: number; world: World }[] = [];
   for (let i = 0; i < state.conditions.length; i++) {
@@ -134,6 +137,6 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
   return {
     state: { ...state, rng: sampler.state(), conditions },
     // With terrains, the per-row lists run over (condition, terrain) pairs, terrains fastest.
-    metrics: { ...summarize(rows), samples, fallsPerCondition: fallCounts, ...(spec.terrains ? { terrainsPerCondition: spec.terrains.length } : {}) },
+    metrics: { ...summarize(rows), samples, fallsPerCondition: fallCounts, ...(spec.horizon ? { horizon: T } : {}), ...(spec.terrains ? { terrainsPerCondition: spec.terrains.length } : {}) },
   };
 };

@@ -323,6 +323,12 @@ const EvaluateCodec = t.intersection(
        * condition's own (generalization tests; every other task setting stays the condition's).
        */
       terrains: t.array(TerrainSpecCodec),
+      /**
+       * Roll out this many steps instead of the task's horizon (a policy or demonstration
+       * controller only: a trajectory distribution is defined for the task's horizon). Tests
+       * whether a policy trained on short conditions keeps walking past them.
+       */
+      horizon: PositiveInt,
     }),
   ],
   "evaluate",
