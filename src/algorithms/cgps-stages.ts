@@ -188,7 +188,7 @@ export const updateLambda: Stage<UpdateLambdaSpec> = function* (env, spec, state
     const q = requireTrajectory(c, "updateLambda");
     const states = sampleTrainingStates(env.worlds[i].sim, q, c.x0, count, sampler, spec.sampleNoise ?? 1);
     const kl = expectedKl(policy, state.policy.theta, q, states, count);
-    const lambda = dualStep(c.lambda ?? new Float64Array(env.horizon), kl.perStep, spec.stepSize);
+    const lambda = dualStep(c.lambda ?? new Float64Array(env.horizon).fill(spec.initial ?? 0), kl.perStep, spec.stepSize);
     conditions.push({ ...c, lambda });
     kls.push(kl.mean);
     lambdas.push(mean(Array.from(lambda)));

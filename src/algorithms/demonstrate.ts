@@ -32,3 +32,4 @@ export const demonstrate: Stage<DemonstrateSpec> = function* (env, spec, state) 
   }
   return { state: { ...state, conditions }, metrics: summarize(rows) };
 };
+

@@ -7,10 +7,12 @@
  *                             when following a demonstration)
  *   ilqgIteration           — one iLQG iteration on every condition
  */
-import type { StageSpec, TrajectoryInit } from "../dsl/experiment.js";
+import type { DemoController, StageSpec, TrajectoryInit } from "../dsl/experiment.js";
 import { Sampler } from "../random/generator.js";
-import { withTracking } from "../tasks/cost.js";
-import { defaultIlqgSettings, ilqgIteration, initialTrajectory, type IlqgSettings } from "../trajopt/ilqg.js";
+import { trajectoryCost, withTracking } from "../tasks/cost.js";
+import { demoController } from "../demos/index.js";
+import { demonstrationFeedback } from "../demos/feedback.js";
+import { defaultIlqgSettings, ilqgIteration, initialTrajectory, type IlqgSettings, type IlqgTrajectory } from "../trajopt/ilqg.js";
 import type { Cost } from "../trajopt/types.js";
 import type { Task } from "../tasks/types.js";
 import type { ConditionState, Stage, StageEnv } from "./state.js";
@@ -22,7 +24,7 @@ type InitSpec = Extract<StageSpec, { kind: "initializeTrajectories" }>;
 export function objectiveFor(task: Task, c: ConditionState): Cost {
   if (!c.tracking) return task.cost;
   if (!c.demonstration) throw new Error("tracking needs the condition's demonstration");
-  return withTracking(task.cost, c.demonstration.xs, c.demonstration.us, c.tracking.weight);
+  return withTracking(task.cost, c.demonstration.xs, c.demonstration.us, c.tracking.weight, c.tracking.stateWeight);
 }
 
 /** The demonstration to start from and track: inline in the spec, or recorded by a demonstrate stage. */
@@ -71,6 +73,26 @@ function demonstrationArrays(env: StageEnv, task: Task, init: Extract<Trajectory
   return { xs, us };
 }
 
+/**
+ * q from the demonstration controller itself (method "linearizeDemonstration"):
+ * nominal = the recorded demonstration, K_t = the controller's own feedback
+ * along it (demonstrationFeedback), k = 0, covariance = the motor noise,
+ * diagonal. Rolled out noise-free it reproduces the demonstration exactly.
+ */
+function linearizedDemonstration(task: Task, c: ConditionState, settings: IlqgSettings): IlqgTrajectory {
+  const demo = c.demonstration;
+  if (!demo || demo.controller === "inline") throw new Error('initializeTrajectories method "linearizeDemonstration" needs from: { kind: "recorded" } after a demonstrate stage');
+  if (!c.motorNoise || c.motorNoise.some((s) => !(s > 0))) throw new Error('initializeTrajectories method "linearizeDemonstration" needs motorNoise with a positive fraction (it is q\'s covariance)');
+  const { nx, nu } = task;
+  const T = demo.us.length / nu;
+  const K = demonstrationFeedback(() => demoController(demo.controller as DemoController, task), demo.xs, nx, nu, T);
+  const cov = new Float64Array(T * nu * nu);
+  for (let t = 0; t < T; t++) for (let j = 0; j < nu; j++) cov[t * nu * nu + j * nu + j] = c.motorNoise[j] ** 2;
+  const xbar = Float64Array.from(demo.xs);
+  const ubar = Float64Array.from(demo.us);
+  return { T, nx, nu, xbar, ubar, K, k: new Float64Array(T * nu), cov, cost: trajectoryCost(objectiveFor(task, c), xbar, ubar, T), mu: settings.muInit, muFactor: 1 };
+}
+
 export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, state) {
   const T = env.horizon;
   const settings: IlqgSettings = { ...defaultIlqgSettings, ...spec.ilqg };
@@ -89,12 +111,15 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
       us = new Float64Array(T * nu);
       for (let j = 0; j < us.length; j++) us[j] = spec.from.std * sampler.normal();
     } else us = Float64Array.from(demo!.us);
-    const tracking = spec.track && demo ? { weight: spec.track.weight } : null;
+    const tracking = spec.track && demo ? { weight: spec.track.weight, ...(spec.track.stateWeight !== undefined ? { stateWeight: spec.track.stateWeight } : {}) } : null;
     // An inline demonstration is kept like a recorded one: tracking refers to it.
     const demonstration = spec.from.kind === "demonstration" && demo ? { controller: "inline", xs: demo.xs, us: demo.us } : c.demonstration;
     const motorNoise = spec.motorNoise && demo ? motorNoiseFrom(demo.us, nu, spec.motorNoise.fraction) : c.motorNoise;
     const withObjective: ConditionState = { ...c, demonstration, tracking, settings, motorNoise };
-    const trajectory = initialTrajectory(sim, objectiveFor(task, withObjective), c.x0, us, settings);
+    const trajectory =
+      spec.method === "linearizeDemonstration"
+        ? linearizedDemonstration(task, withObjective, settings)
+        : initialTrajectory(sim, objectiveFor(task, withObjective), c.x0, us, settings);
     conditions.push({ ...withObjective, trajectory });
     yield { fraction: (i + 1) / state.conditions.length, message: `condition ${i + 1}/${state.conditions.length} cost ${trajectory.cost.toFixed(2)}` };
   }

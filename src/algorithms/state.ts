@@ -24,7 +24,7 @@ export interface ConditionState {
   /** The current linear-Gaussian trajectory distribution, once initialized. */
   readonly trajectory: IlqgTrajectory | null;
   /** Weight of the term tracking `demonstration` in the iLQG objective, if any. */
-  readonly tracking: { readonly weight: number } | null;
+  readonly tracking: { readonly weight: number; readonly stateWeight?: number } | null;
   readonly settings: IlqgSettings | null;
   /** A demonstration: recorded by a `demonstrate` stage, or given inline ("inline"); T+1 states, T actions. */
   readonly demonstration: { readonly controller: string; readonly xs: Float64Array; readonly us: Float64Array } | null;

@@ -193,12 +193,21 @@ const InitializeTrajectoriesCodec = t.intersection(
   [
     strict({
       kind: t.literal("initializeTrajectories"),
-      method: t.literal("ilqg"),
+      /**
+       * "ilqg": q from iLQG (ilqgIteration stages refine it). "linearizeDemonstration": q is
+       * the recorded demonstration with the demonstration controller's own feedback
+       * (∂u/∂x along it) and the motor noise as covariance; needs from: recorded and motorNoise.
+       */
+      method: t.keyof({ ilqg: null, linearizeDemonstration: null }),
       from: TrajectoryInitCodec,
     }),
     strictPartial({
-      /** Tracking term weight (the papers use 0.05); needs a demonstration. */
-      track: strict({ weight: NonNegative }),
+      /**
+       * Tracking term weight (the papers use 0.05) on |u − u_demo|², and on |x − x_demo|²
+       * unless `stateWeight` sets that one apart; needs a demonstration. The state weight
+       * sets how hard iLQG's feedback gains pull back to the demonstration.
+       */
+      track: t.intersection([strict({ weight: NonNegative }), strictPartial({ stateWeight: NonNegative })]),
       /**
        * Motor noise for sampling: per-joint std = fraction × the std over time
        * of the demonstration's torque on that joint (2013 paper: 0.1; 0.01 variant).
@@ -239,7 +248,11 @@ const FitThetaCodec = t.intersection(
 
 /** Constrained GPS: the dual step λ_t ← max(0, λ_t + η·E[KL(π‖q)]) of equation (2). */
 const UpdateLambdaCodec = t.intersection(
-  [strict({ kind: t.literal("updateLambda"), stepSize: NonNegative }), strictPartial({ samples: PositiveInt, sampleNoise: NonNegative })],
+  [
+    strict({ kind: t.literal("updateLambda"), stepSize: NonNegative }),
+    /** initial: λ_t before the first dual step (default 0); later steps start from the checkpointed λ. */
+    strictPartial({ samples: PositiveInt, sampleNoise: NonNegative, initial: NonNegative }),
+  ],
   "updateLambda",
 );
 
@@ -421,7 +434,7 @@ export const stage = {
   adaptWr: (o: Without<AdaptWrStage, "kind"> = {}): AdaptWrStage => ({ kind: "adaptWr", ...o }),
   adaptGuiding: (o: { iterations: number; weight?: number }): StageSpec => ({ kind: "adaptGuiding", ...o }),
   demonstrate: (o: { controller: DemoController }): StageSpec => ({ kind: "demonstrate", ...o }),
-  initializeTrajectories: (o: Without<InitStage, "kind" | "method"> & { method?: "ilqg" }): InitStage => ({
+  initializeTrajectories: (o: Without<InitStage, "kind" | "method"> & { method?: InitStage["method"] }): InitStage => ({
     kind: "initializeTrajectories",
     method: "ilqg",
     ...o,

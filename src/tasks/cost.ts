@@ -6,7 +6,7 @@
  *   h(x) = x[h]                      on flat ground
  *   h(x) = x[h] − g(x[rootx])        on terrain with ground height g (2013 paper §6.3:
  *                                    "the root height was only given relative to the ground")
- *   tracking: + w (|x − x_demo,t|² + |u − u_demo,t|²)
+ *   tracking: + w_x |x − x_demo,t|² + w (|u − u_demo,t|²)   (w_x = w unless set)
  *
  * With terrain, ∂h/∂x[rootx] = −g'(x[rootx]) (the ground slope), so
  *   ∂l/∂x[h] = 2 w_h e,  ∂l/∂x[rootx] = −2 w_h e g',  e = h − p*,
@@ -82,25 +82,27 @@ export function locomotionCost(nx: number, nu: number, w: LocomotionCostWeights)
 }
 
 /**
- * base cost + weight · (|x − xs_ref[t]|² + |u − us_ref[t]|²): the tracking term
- * of the initial trajectory optimization from an example (2013 paper §6).
- * xs_ref has (T+1)·nx entries, us_ref T·nu.
+ * base cost + stateWeight · |x − xs_ref[t]|² + weight · |u − us_ref[t]|²: the
+ * tracking term of the initial trajectory optimization from an example (2013
+ * paper §6; there one weight for both, stateWeight = weight). xs_ref has
+ * (T+1)·nx entries, us_ref T·nu.
  */
-export function withTracking(base: Cost, xsRef: Float64Array, usRef: Float64Array, weight: number): Cost {
+export function withTracking(base: Cost, xsRef: Float64Array, usRef: Float64Array, weight: number, stateWeight: number = weight): Cost {
   const { nx, nu } = base;
   const T = usRef.length / nu;
   const track = (x: Float64Array, u: Float64Array, t: number, xOff: number, uOff: number): number => {
     const tt = Math.min(t, T - 1);
-    let s = 0;
+    let sx = 0;
+    let su = 0;
     for (let i = 0; i < nx; i++) {
       const d = x[xOff + i] - xsRef[tt * nx + i];
-      s += d * d;
+      sx += d * d;
     }
     for (let i = 0; i < nu; i++) {
       const d = u[uOff + i] - usRef[tt * nu + i];
-      s += d * d;
+      su += d * d;
     }
-    return weight * s;
+    return stateWeight * sx + weight * su;
   };
   return {
     nx,
@@ -110,8 +112,8 @@ export function withTracking(base: Cost, xsRef: Float64Array, usRef: Float64Arra
       const c = base.expand(x, u, t, out, xOff, uOff);
       const tt = Math.min(t, T - 1);
       for (let i = 0; i < nx; i++) {
-        out.lx[i] += 2 * weight * (x[xOff + i] - xsRef[tt * nx + i]);
-        out.lxx[i * nx + i] += 2 * weight;
+        out.lx[i] += 2 * stateWeight * (x[xOff + i] - xsRef[tt * nx + i]);
+        out.lxx[i * nx + i] += 2 * stateWeight;
       }
       for (let i = 0; i < nu; i++) {
         out.lu[i] += 2 * weight * (u[uOff + i] - usRef[tt * nu + i]);
