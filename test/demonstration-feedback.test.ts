@@ -94,3 +94,32 @@ describe('initializeTrajectories method "linearizeDemonstration"', () => {
     await expect(lastValueFrom(startRun(exp, { store: dir }).events.pipe(toArray()))).rejects.toThrow(/needs motorNoise/);
   });
 });
+
+describe("alongDemonstration conditions", () => {
+  it("start where the demonstration from rest is after `step` steps; evaluate can pick conditions", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gps-along-"));
+    roots.push(dir);
+    const terrain = { kind: "uneven" as const, seed: 2, flatStart: 0.2 };
+    const exp = experiment({
+      name: "along-small",
+      seed: 1,
+      task: task.walker({ horizon: 40 }),
+      conditions: condition.alongDemonstration("simbicon-smooth", [0, 30], { terrain }),
+      policy: policy.mlp({ hidden: 3 }),
+      pipeline: [stage.demonstrate({ controller: "simbicon-smooth" }), stage.evaluate({ noise: false, controller: "demonstration", conditions: [1] })],
+    });
+    const first = startRun(exp, { store: dir });
+    const events = await lastValueFrom(first.events.pipe(toArray()));
+    const done = events.filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
+    expect(done).toHaveLength(2);
+    expect(done[1].metrics.conditions).toEqual([1]);
+    expect((done[1].metrics.costs as number[]).length).toBe(1);
+    // Condition 1's x_0 is condition 0's demonstration (from rest, same terrain) at step 30.
+    const { readCheckpoint, openRun } = await import("../src/runtime/store.js");
+    const { decodeValue } = await import("../src/runtime/canonical.js");
+    const state = decodeValue(readCheckpoint(openRun(first.run.dir), 0).state as never) as { conditions: { x0: Float64Array; demonstration: { xs: Float64Array } }[] };
+    const nx = state.conditions[0].x0.length;
+    expect(Array.from(state.conditions[1].x0)).toEqual(Array.from(state.conditions[0].demonstration.xs.subarray(30 * nx, 31 * nx)));
+    expect(state.conditions[1].x0[0]).toBeGreaterThan(0);
+  });
+});

@@ -76,7 +76,9 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
   }
   // What to roll out where: each condition in its own world, or (test grounds) on every listed terrain.
   const runs: { condition: number; world: World }[] = [];
-  for (let i = 0; i < state.conditions.length; i++) {
+  const chosen = spec.conditions ?? state.conditions.map((_, i) => i);
+  for (const i of chosen) {
+    if (i >= state.conditions.length) throw new Error(`evaluate conditions: ${i} is not a condition (the experiment has ${state.conditions.length})`);
     if (!spec.terrains) runs.push({ condition: i, world: env.worlds[i] });
     else {
       for (const terrain of spec.terrains) {
@@ -137,6 +139,6 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
   return {
     state: { ...state, rng: sampler.state(), conditions },
     // With terrains, the per-row lists run over (condition, terrain) pairs, terrains fastest.
-    metrics: { ...summarize(rows), samples, fallsPerCondition: fallCounts, ...(spec.horizon ? { horizon: T } : {}), ...(spec.terrains ? { terrainsPerCondition: spec.terrains.length } : {}) },
+    metrics: { ...summarize(rows), samples, fallsPerCondition: fallCounts, ...(spec.horizon ? { horizon: T } : {}), ...(spec.conditions ? { conditions: [...chosen] } : {}), ...(spec.terrains ? { terrainsPerCondition: spec.terrains.length } : {}) },
   };
 };

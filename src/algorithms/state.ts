@@ -13,7 +13,7 @@ import { seedGenerator } from "../random/generator.js";
 import type { Simulator } from "../sim/mujoco.js";
 import type { Task } from "../tasks/types.js";
 import type { IlqgSettings, IlqgTrajectory } from "../trajopt/ilqg.js";
-import { gaitPhaseStates } from "../demos/index.js";
+import { demoController, gaitPhaseStates } from "../demos/index.js";
 import type { IsgpsState } from "./isgps-samples.js";
 import { createPolicy, ignoreInputs, initParameters, mlpShape, normalizationFrom, type MlpPolicy } from "../policy/mlp.js";
 
@@ -113,7 +113,9 @@ export type Stage<S extends StageSpec = StageSpec> = (
  * A `gaitPhase` condition runs its demonstration controller from rest in the
  * plain world (flat ground, no pushes; deterministic) to find the state at
  * that phase of the gait, then moves it back to rootx = 0 (the start of every
- * terrain is flat), so every condition starts at the same place.
+ * terrain is flat), so every condition starts at the same place. An
+ * `alongDemonstration` condition runs its controller from rest for `step`
+ * steps in its own world (its terrain) and starts where that leaves it.
  */
 export function initialRunState(experiment: Experiment, worlds: readonly World[], plain: World = worlds[0]): RunState {
   const conditions = experiment.conditions.map((c, i): ConditionState => {
@@ -128,6 +130,13 @@ export function initialRunState(experiment: Experiment, worlds: readonly World[]
         throw new Error(`conditions[${i}]: ${task.name} needs qpos of length ${nq} and qvel of length ${nv}, got ${c.qpos.length} and ${c.qvel.length}`);
       }
       x0 = Float64Array.from([...c.qpos, ...c.qvel]);
+    } else if (c.kind === "alongDemonstration") {
+      // In the condition's own world: on terrain, the walk and its state depend on the ground.
+      const xs = new Float64Array((c.step + 1) * task.nx);
+      const us = new Float64Array(Math.max(1, c.step) * task.nu);
+      if (c.step === 0) xs.set(task.restState);
+      else worlds[i].sim.rollout(task.restState, demoController(c.controller, task), c.step, xs, us);
+      x0 = xs.slice(c.step * task.nx, (c.step + 1) * task.nx);
     } else {
       if (c.index >= c.of) throw new Error(`conditions[${i}].index: ${c.index} must be below of = ${c.of}`);
       x0 = gaitPhaseStates(c.controller, plain.task, plain.sim, c.of)[c.index];

@@ -135,6 +135,9 @@ export const ConditionCodec = t.intersection(
       strict({ kind: t.literal("rest") }),
       strict({ kind: t.literal("state"), qpos: t.array(Finite), qvel: t.array(Finite) }),
       strict({ kind: t.literal("gaitPhase"), controller: DemoControllerCodec, index: NonNegativeInt, of: PositiveInt }),
+      // The state a demonstration controller reaches after `step` control steps from rest, in
+      // this condition's own world (its terrain): a start part-way along a demonstration.
+      strict({ kind: t.literal("alongDemonstration"), controller: DemoControllerCodec, step: NonNegativeInt }),
     ]),
     /** This condition's own environment, in place of the task's (e.g. one of several training terrains). */
     strictPartial({ terrain: TerrainSpecCodec, pushes: t.array(PushSpecCodec) }),
@@ -342,6 +345,8 @@ const EvaluateCodec = t.intersection(
        * whether a policy trained on short conditions keeps walking past them.
        */
       horizon: PositiveInt,
+      /** Roll out from these conditions only (indices; default all), e.g. from rest on test grounds. */
+      conditions: t.array(NonNegativeInt),
     }),
   ],
   "evaluate",
@@ -464,6 +469,9 @@ export const condition = {
   /** `of` initial states spread over one cycle of the controller's gait. */
   gaitPhases: (controller: DemoController, of: number): Condition[] =>
     Array.from({ length: of }, (_, index) => ({ kind: "gaitPhase" as const, controller, index, of })),
+  /** Starts part-way along a demonstration from rest: one condition per step count, all in `env`'s world. */
+  alongDemonstration: (controller: DemoController, steps: readonly number[], env: Environment = {}): Condition[] =>
+    steps.map((step) => ({ kind: "alongDemonstration" as const, controller, step, ...env })),
 };
 
 /** iLQG from an initial nominal, as one init stage plus `iterations` iteration stages. */
