@@ -89,6 +89,8 @@ export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "rep
   write("cost.svg", costCurve(records, experiment.name));
   const learning = learningCurve(records, experiment.name) ?? isgpsLearningCurve(records, experiment.name);
   if (learning) write("learning-curve.svg", learning);
+  const longRun = longHorizonCurve(records, experiment.name);
+  if (longRun) write("long-horizon.svg", longRun);
   const wr = regularizerCurve(records, experiment.name);
   if (wr) write("wr.svg", wr);
 
@@ -183,6 +185,37 @@ function learningCurve(records: readonly Record_[], name: string): string | null
 }
 
 /**
+ * Policy tests past the training horizon (evaluate stages with `horizon`)
+ * between guided-policy-search iterations: the distance the policy alone
+ * walks from each start, and how many starts it walks without falling.
+ * Iteration 0 is a test before the first optimizeQ.
+ */
+function longHorizonCurve(records: readonly Record_[], name: string): string | null {
+  const points: { iteration: number; distances: number[]; walked: number; horizon: number }[] = [];
+  let fits = 0;
+  let sawQ = false;
+  for (const r of records) {
+    if (r.kind === "optimizeQ") sawQ = true;
+    if (r.kind === "fitTheta" && sawQ) fits++;
+    const m = r.metrics as Record<string, unknown>;
+    if (r.kind !== "evaluate" || typeof m.horizon !== "number" || !Array.isArray(m.distances)) continue;
+    const fallSteps = (m.fallSteps as number[] | undefined) ?? [];
+    points.push({ iteration: fits, distances: m.distances as number[], walked: fallSteps.filter((f) => f === -1 || f === null).length, horizon: m.horizon });
+  }
+  // Only where the same starts are tested every iteration: a curve.
+  const series = points.filter((p) => p.distances.length === points[0]?.distances.length);
+  if (series.length < 2) return null;
+  const starts = series[0].distances.length;
+  const lines: LineSeries[] = series[0].distances.map((_, c) => ({
+    label: starts > 1 ? `start ${c}: distance (m)` : "distance (m)",
+    points: series.map((p) => [p.iteration, p.distances[c]] as const),
+    width: starts > 1 ? 1 : 2.5,
+  }));
+  lines.push({ label: `starts walked without a fall (of ${starts})`, points: series.map((p) => [p.iteration, p.walked] as const), width: 2.5, dash: "6 3" });
+  return linePlot(lines, { title: `${name}: the policy alone over ${series[0].horizon} steps`, xLabel: "iteration", yLabel: "metres / count" });
+}
+
+/**
  * The learning curve of importance-sampled GPS, as the 2013 paper's Figure 2:
  * the mean cost of the on-policy samples of π_θk drawn at every iteration, the
  * noise-free cost of the best policy π_θ*, the initial example's noise-free
@@ -250,6 +283,7 @@ details { margin: 1em 0; } code { font-size: 12px; }
 <p>Run <code>${esc(run.dir)}</code>, task <b>${esc(experiment.task.kind)}</b>, horizon ${experiment.task.horizon}, seed ${experiment.seed}, ${experiment.conditions.length} condition(s). Pictures are of the last good checkpoint (stage ${lastStage ?? "none"}).</p>
 ${records.some((r) => r.kind === "fitTheta") ? `<figure><img src="learning-curve.svg" alt="learning curve"><figcaption>Noise-free cost of the policy alone after each guided-policy-search iteration, beside the initial trajectory's cost.</figcaption></figure>` : ""}
 ${records.some((r) => r.kind === "isgpsIteration") ? `<figure><img src="learning-curve.svg" alt="learning curve"><figcaption>Mean cost of each iteration's on-policy samples and the best policy's noise-free cost, beside the initial example and the guiding samples' ±2 std band (2013 paper, Figure 2).</figcaption></figure>` : ""}
+${longHorizonCurve(records, experiment.name) !== null ? `<figure><img src="long-horizon.svg" alt="long-horizon test"><figcaption>The policy alone, noise-free, rolled out past the training horizon after each iteration (evaluate with horizon): distance from each start, and the number of starts walked without a fall.</figcaption></figure>` : ""}
 ${records.some((r) => r.kind === "adaptWr") ? `<figure><img src="wr.svg" alt="regularizer weight"><figcaption>The regularizer weight w_r after each adaptWr stage.</figcaption></figure>` : ""}
 <figure><img src="cost.svg" alt="cost after each stage"></figure>
 ${sections.join("\n")}
