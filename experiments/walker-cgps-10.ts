@@ -1,25 +1,17 @@
 // Constrained GPS on the walker (2014 paper, Figure 1): a neural network with
-// 10 softplus hidden units learns to walk from the SIMBICON demonstration,
-// tracked by iLQG from two phases of its gait. 100 iterations of
-// [optimize q, fit θ, update λ]; the policy alone is evaluated at the end.
-import { experiment, ilqg, policy, repeat, stage, task, condition } from "../src/index.js";
+// 10 softplus hidden units learns to walk from the smoothed SIMBICON
+// demonstration. Ten 1 s conditions along the demonstration's 5 s walk from
+// rest; q starts from SIMBICON's own feedback (experiments/cgps-walker.ts).
+// 100 iterations of [optimize q, fit θ, update λ, the policy alone for 500
+// steps from rest].
+import { experiment, task } from "../src/index.js";
+import { alongWalk, walkerCgpsPipeline, walkerPolicy } from "./cgps-walker.js";
 
 export default experiment({
   name: "walker-cgps-10",
   seed: 1,
-  task: task.walker({ horizon: 500 }),
-  conditions: condition.gaitPhases("simbicon", 2),
-  policy: policy.mlp({ hidden: 10 }),
-  pipeline: [
-    stage.demonstrate({ controller: "simbicon" }),
-    ...ilqg({ from: { kind: "recorded" }, track: { weight: 0.05 }, motorNoise: { fraction: 0.1 }, iterations: 5 }),
-    stage.evaluate({ noise: false }),
-    repeat(100, [
-      stage.optimizeQ({ iterations: 1 }),
-      stage.fitTheta({ maxIterations: 100, samples: 5 }),
-      stage.updateLambda({ stepSize: 1, samples: 5 }),
-    ]),
-    stage.evaluate({ noise: false, controller: "policy" }),
-    stage.evaluate({ noise: false }),
-  ],
+  task: task.walker({ horizon: 100 }),
+  conditions: alongWalk(),
+  policy: walkerPolicy(10),
+  pipeline: walkerCgpsPipeline(100),
 });
