@@ -115,3 +115,78 @@ describe("evaluate past the task's horizon", () => {
     await expect(lastValueFrom(startRun(bad, { store: d2 }).events.pipe(toArray()))).rejects.toThrow(/evaluate horizon: 90 steps is past/);
   }, 60_000);
 });
+
+describe("constrained GPS with the ground-relative height", () => {
+  it("linearizes the policy through the observation: ∂μ/∂x matches differences of μ(o(x)) on a slope", async () => {
+    const { createPolicy, createWorkspace, forward, initParameters, mlpShape, normalizationFrom } = await import("../src/policy/mlp.js");
+    const { allocPolicyLinearization, linearizePolicy } = await import("../src/trajopt/policy-linearization.js");
+    const { observationChainFor, observeRows } = await import("../src/algorithms/observation.js");
+    const { Sampler, seedGenerator } = await import("../src/random/generator.js");
+    const incline = taskFor(task.walker({ horizon: 10, terrain: { kind: "incline", start: 0.5, angleDeg: 10 } }));
+    const spec = { kind: "mlp" as const, hidden: 4, observation: "groundRelativeHeight" as const };
+    const observe = observerFor(spec, incline)!;
+    const chain = observationChainFor(spec, incline)!;
+    expect(chain).not.toBeNull();
+    const n = incline.nx, m = incline.nu, T = 2;
+    const s = new Sampler(seedGenerator(9));
+    const xs = new Float64Array((T + 1) * n);
+    for (let t = 0; t <= T; t++) for (let i = 0; i < n; i++) xs[t * n + i] = incline.restState[i] + 0.05 * s.normal();
+    xs[0] = 1.3; // on the slope
+    xs[n] = 1.7;
+    const shape = mlpShape(n, 4, m);
+    const policy = createPolicy(shape, normalizationFrom(observeRows(observe, xs, T + 1, n), n));
+    const theta = initParameters(shape, s);
+    const lin = allocPolicyLinearization(T, n, m);
+    linearizePolicy(policy, theta, observeRows(observe, xs, T + 1, n), T, lin);
+    for (let t = 0; t < T; t++) chain(xs, t * n, lin.muX.subarray(t * m * n, (t + 1) * m * n), m);
+    const ws = createWorkspace(policy, 1);
+    const o = new Float64Array(n), x = new Float64Array(n), up = new Float64Array(m), um = new Float64Array(m);
+    const h = 1e-6;
+    for (let t = 0; t < T; t++) {
+      for (const i of [0, incline.heightIndex, 3]) {
+        for (const [sign, out] of [[1, up], [-1, um]] as const) {
+          x.set(xs.subarray(t * n, (t + 1) * n));
+          x[i] += sign * h;
+          observe(x, 0, o, 0);
+          forward(policy, theta, o, 1, out, ws);
+        }
+        for (let j = 0; j < m; j++) expect(lin.muX[t * m * n + j * n + i]).toBeCloseTo((up[j] - um[j]) / (2 * h), 6);
+      }
+    }
+    // The root's x matters only through the ground under it: not zero on the slope.
+    expect(Math.abs(lin.muX[0])).toBeGreaterThan(1e-6);
+  });
+
+  it("runs the trajectory, policy and dual steps on a slope and resumes bit-identically", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gps-cgps-obs-"));
+    roots.push(dir);
+    const exp = experiment({
+      name: "cgps-obs-small",
+      seed: 4,
+      task: task.walker({ horizon: 20, terrain: { kind: "incline", start: 0.05 } }),
+      conditions: condition.alongDemonstration("simbicon-smooth", [0, 40], { terrain: { kind: "incline", start: 0.05 } }),
+      policy: policy.mlp({ hidden: 4, ignoreInputs: ["qpos.rootx"], observation: "groundRelativeHeight" }),
+      pipeline: [
+        stage.demonstrate({ controller: "simbicon-smooth" }),
+        stage.initializeTrajectories({ method: "linearizeDemonstration", from: { kind: "recorded" }, motorNoise: { fraction: 0.1 } }),
+        stage.fitTheta({ maxIterations: 20, samples: 2 }),
+        stage.updateLambda({ stepSize: 0.01, samples: 2, initial: 1 }),
+        stage.optimizeQ({ iterations: 1 }),
+        stage.fitTheta({ maxIterations: 10, samples: 2 }),
+        stage.evaluate({ noise: false, controller: "policy", horizon: 40 }),
+      ],
+    });
+    const events = await lastValueFrom(startRun(exp, { store: dir }).events.pipe(toArray()));
+    const done = events.filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
+    expect(done).toHaveLength(7);
+    expect(Number.isFinite(done[4].metrics.kl as number)).toBe(true);
+    for (const stopAfter of [3, 4]) {
+      const d = mkdtempSync(join(tmpdir(), "gps-cgps-obs-"));
+      roots.push(d);
+      const first = startRun(exp, { store: d, stopAfterStage: stopAfter });
+      const head = (await lastValueFrom(first.events.pipe(toArray()))).filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
+      const tail = (await lastValueFrom(resumeRun(first.run.dir).events.pipe(toArray()))).filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
+      expect([...head, ...tail].map((e) => e.digest)).toEqual(done.map((e) => e.digest));
+    }
+  }, 120_000);
+});

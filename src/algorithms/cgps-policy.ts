@@ -15,6 +15,7 @@
  * state, and it is passed in): no I/O, no Math.random, a fixed order of
  * floating-point operations, so equal inputs give bit-identical outputs.
  */
+import type { Observer } from "./observation.js";
 import { cholesky, choleskyInverse, symmetrize } from "../linalg/dense.js";
 import { minimizeLbfgs, type LbfgsResult } from "../optim/lbfgs.js";
 import {
@@ -357,7 +358,15 @@ export interface ExpectedKl {
  * Σ^π = diag(exp(2·logStd)) from θ, A_t = q.cov[t]. `states` are
  * count·(T+1)·n (as from `sampleTrainingStates`); x_T is not used.
  */
-export function expectedKl(policy: MlpPolicy, theta: Float64Array, q: LinearGaussianController, states: Float64Array, count: number, T: number = q.T): ExpectedKl {
+export function expectedKl(
+  policy: MlpPolicy,
+  theta: Float64Array,
+  q: LinearGaussianController,
+  states: Float64Array,
+  count: number,
+  T: number = q.T,
+  observe: Observer | null = null,
+): ExpectedKl {
   const n = policy.nIn;
   const m = policy.nOut;
   const L = parameterLayout(policy);
@@ -372,6 +381,8 @@ export function expectedKl(policy: MlpPolicy, theta: Float64Array, q: LinearGaus
   for (let j = 0; j < m; j++) SigmaPi[j * m + j] = Math.exp(2 * theta[L.logStd + j]);
   const ws = createWorkspace(policy, count);
   const Xt = new Float64Array(count * n);
+  // What the policy sees (Ot); q's mean action uses the state itself (Xt).
+  const Ot = observe ? new Float64Array(count * n) : Xt;
   const muPi = new Float64Array(count * m);
   const muPiRow = new Float64Array(m);
   const muQ = new Float64Array(m);
@@ -382,8 +393,9 @@ export function expectedKl(policy: MlpPolicy, theta: Float64Array, q: LinearGaus
     for (let i = 0; i < count; i++) {
       const src = (i * (T + 1) + t) * n;
       for (let j = 0; j < n; j++) Xt[i * n + j] = states[src + j];
+      if (observe) observe(states, src, Ot, i * n);
     }
-    forward(policy, theta, Xt, count, muPi, ws);
+    forward(policy, theta, Ot, count, muPi, ws);
     const A = q.cov.subarray(t * mm, (t + 1) * mm);
     let s = 0;
     for (let i = 0; i < count; i++) {

@@ -21,7 +21,8 @@ import { defaultIlqgSettings } from "../trajopt/ilqg.js";
 import { initialCgpsTrajectory, trajectoryStep, type CgpsTrajectory } from "../trajopt/cgps-trajectory.js";
 import { allocPolicyLinearization, linearizePolicy, linearizePolicyMonteCarlo, type PolicyLinearization } from "../trajopt/policy-linearization.js";
 import type { Cost } from "../trajopt/types.js";
-import { costRamp, dualStep, expectedKl, fitPolicy, policyFitBatch, sampleTrainingStates } from "./cgps-policy.js";
+import { costRamp, dualStep, expectedKl, fitPolicy, policyFitBatch, sampleTrainingStates, type PolicyFitBatch } from "./cgps-policy.js";
+import { observationChainFor, observeRows, observerFor, type Observer } from "./observation.js";
 import { rolloutSummary } from "./evaluate.js";
 import { mean, objectiveFor, summarize } from "./ilqg-stages.js";
 import { initialPolicyState, mlpOf, type ConditionState, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
@@ -78,15 +79,21 @@ export const optimizeQ: Stage<OptimizeQSpec> = function* (env, spec, state) {
     let traj: CgpsTrajectory = c.stateCovariance
       ? { ...q0, k: new Float64Array(T * task.nu), S: c.stateCovariance }
       : initialCgpsTrajectory(sim, cost, q0, settings);
+    const observer = observerFor(env.experiment.policy, task);
+    const chain = observationChainFor(env.experiment.policy, task);
     const linearize = (xs: Float64Array): PolicyLinearization => {
       if (!policy || !state.policy) return noPolicy(T, task.nx, task.nu);
       const out = allocPolicyLinearization(T, task.nx, task.nu);
       if (spec.linearizePolicy === "monte-carlo") {
+        if (observer) throw new Error('optimizeQ linearizePolicy: "monte-carlo" needs policy.observation "state"');
         const count = spec.samples ?? 10;
         const states = sampleTrainingStates(sim, { ...traj, xbar: xs }, c.x0, count, sampler);
         return linearizePolicyMonteCarlo(policy, state.policy.theta, states, count, out);
       }
-      return linearizePolicy(policy, state.policy.theta, xs, T, out);
+      // Linearize in what the network sees, then back to the state by the chain rule.
+      linearizePolicy(policy, state.policy.theta, observeRows(observer, xs, T + 1, task.nx), T, out);
+      if (chain) for (let t = 0; t < T; t++) chain(xs, t * task.nx, out.muX.subarray(t * task.nu * task.nx, (t + 1) * task.nu * task.nx), task.nu);
+      return out;
     };
     let lin = linearize(traj.xbar);
     let acceptedHere = 0;
@@ -132,18 +139,25 @@ function sampleAll(env: StageEnv, state: RunState, count: number, sampler: Sampl
   });
 }
 
-/** Constrained GPS linearizes and fits the policy on raw states: other observations are not wired in yet. */
-function requireStateObservation(env: StageEnv): void {
-  const o = env.experiment.policy?.observation;
-  if (o && o !== "state") throw new Error(`policy.observation: "${o}" is supported by importance-sampled GPS only; constrained GPS needs "state"`);
+/** The batch with its rows X replaced by their observations (rows: condition, sample, t < T). */
+function observedBatch(batch: PolicyFitBatch, sets: readonly { count: number }[], observers: readonly (Observer | null)[], T: number): PolicyFitBatch {
+  if (observers.every((o) => o === null)) return batch;
+  const X = Float64Array.from(batch.X);
+  let row = 0;
+  sets.forEach((s, i) => {
+    const o = observers[i];
+    for (let r = 0; r < s.count * T; r++, row++) if (o) o(batch.X, row * batch.n, X, row * batch.n);
+  });
+  return { ...batch, X };
 }
 
 export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
-  requireStateObservation(env);
   const sampler = new Sampler(state.rng);
   const count = spec.samples ?? 10;
   const sets = sampleAll(env, state, count, sampler, spec.sampleNoise ?? 1);
-  const batch = policyFitBatch(sets);
+  const observers = env.worlds.map((w) => observerFor(env.experiment.policy, w.task));
+  // q's targets come from the states; the network is fitted on what it sees of them.
+  const batch = observedBatch(policyFitBatch(sets), sets, observers, env.horizon);
   yield { fraction: 0.1, message: `fitting θ to ${batch.N} states from ${sets.length} trajectory distributions` };
   let p = state.policy;
   if (!p) {
@@ -152,14 +166,14 @@ export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
   const policy = mlpOf(p);
   const fit = fitPolicy(policy, p.theta, batch, { maxIterations: spec.maxIterations, regularization: spec.regularization });
   const next: PolicyState = { ...p, theta: fit.theta };
-  const kl = sets.map((s) => expectedKl(policy, fit.theta, s.q, s.states, s.count).mean);
+  const kl = sets.map((s, i) => expectedKl(policy, fit.theta, s.q, s.states, s.count, s.q.T, observers[i]).mean);
   // The policy alone, noise-free, on every training condition.
   const rows = state.conditions.map((c, i) => {
     const { task, sim } = env.worlds[i];
     const T = env.horizon;
     const xs = new Float64Array((T + 1) * task.nx);
     const us = new Float64Array(T * task.nu);
-    sim.rollout(c.x0, policyController(policy, fit.theta), T, xs, us);
+    sim.rollout(c.x0, policyController(policy, fit.theta, { noise: false, observe: observers[i] }), T, xs, us);
     return rolloutSummary(task, T, xs, us);
   });
   return {
@@ -187,7 +201,7 @@ export const updateLambda: Stage<UpdateLambdaSpec> = function* (env, spec, state
     const c = state.conditions[i];
     const q = requireTrajectory(c, "updateLambda");
     const states = sampleTrainingStates(env.worlds[i].sim, q, c.x0, count, sampler, spec.sampleNoise ?? 1);
-    const kl = expectedKl(policy, state.policy.theta, q, states, count);
+    const kl = expectedKl(policy, state.policy.theta, q, states, count, q.T, observerFor(env.experiment.policy, env.worlds[i].task));
     const lambda = dualStep(c.lambda ?? new Float64Array(env.horizon).fill(spec.initial ?? 0), kl.perStep, spec.stepSize);
     conditions.push({ ...c, lambda });
     kls.push(kl.mean);

@@ -9,6 +9,7 @@
  */
 import type { PolicySpec } from "../dsl/experiment.js";
 import type { Task } from "../tasks/types.js";
+import { groundOf } from "../tasks/terrain.js";
 
 /** Writes the observation of x[xOff…] into out[outOff…] (same length as x). */
 export type Observer = (x: Float64Array, xOff: number, out: Float64Array, outOff: number) => void;
@@ -33,4 +34,23 @@ export function observeRows(observer: Observer | null, xs: Float64Array, rows: n
   const out = new Float64Array(rows * nx);
   for (let r = 0; r < rows; r++) observer(xs, r * nx, out, r * nx);
   return out;
+}
+
+/**
+ * Turns ∂μ/∂o (m×n, row-major, at the state x[xOff…]) into ∂μ/∂x in place:
+ * the chain rule through the observer, for the trajectory step of constrained
+ * GPS. groundRelativeHeight: o_h = x_h − g(x_rootx), so column rootx gains
+ * −g'(x_rootx) × column h. Null where the observation is x itself.
+ */
+export type ObservationChain = (x: Float64Array, xOff: number, J: Float64Array, m: number) => void;
+
+export function observationChainFor(spec: PolicySpec | undefined, task: Task): ObservationChain | null {
+  if (!observerFor(spec, task) || !task.ground) return null;
+  const slope = groundOf(task.ground).slope;
+  const hi = task.heightIndex;
+  const n = task.nx;
+  return (x, xOff, J, m) => {
+    const g1 = slope(x[xOff]);
+    for (let j = 0; j < m; j++) J[j * n] -= g1 * J[j * n + hi];
+  };
 }
