@@ -163,14 +163,18 @@ function costCurve(records: readonly Record_[], name: string): string {
 /**
  * The learning curve of guided policy search: the policy's noise-free cost
  * (mean over training conditions, and per condition) after every fitTheta,
- * against the cost of the initial trajectory distribution (the last stage
- * before the first optimizeQ) as a reference line.
+ * against the cost of the initial trajectory distribution (its last
+ * initializeTrajectories or ilqgIteration stage before the first optimizeQ)
+ * as a reference line.
  */
 function learningCurve(records: readonly Record_[], name: string): string | null {
   const fits = records.filter((r) => r.kind === "fitTheta");
   if (fits.length === 0) return null;
   const firstQ = records.find((r) => r.kind === "optimizeQ");
-  const before = records.filter((r) => firstQ && r.index < firstQ.index && typeof (r.metrics as Record<string, unknown>).cost === "number");
+  // The trajectory distributions' own stages (not a policy test that may run in between).
+  const before = records.filter(
+    (r) => firstQ && r.index < firstQ.index && (r.kind === "initializeTrajectories" || r.kind === "ilqgIteration") && typeof (r.metrics as Record<string, unknown>).cost === "number",
+  );
   const reference = before.length ? ((before[before.length - 1].metrics as Record<string, number>).cost as number) : null;
   const mean = fits.map((r, i) => [i + 1, (r.metrics as Record<string, number>).cost] as const);
   const perCondition = ((fits[0].metrics as Record<string, unknown>).costs as number[] | undefined)?.map((_, c) => ({
