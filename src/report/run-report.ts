@@ -50,7 +50,7 @@ function gaitsOf(state: RunState, i: number, nu: number): Gait[] {
   const c = state.conditions[i];
   const out: Gait[] = [];
   if (c.demonstration) out.push({ what: "demonstration", label: `demonstration (${c.demonstration.controller})`, xs: c.demonstration.xs, T: c.demonstration.us.length / nu });
-  if (c.trajectory) out.push({ what: "trajectory", label: "iLQG trajectory (nominal)", xs: c.trajectory.xbar, T: c.trajectory.T });
+  if (c.trajectory) out.push({ what: "trajectory", label: "trajectory distribution q (nominal)", xs: c.trajectory.xbar, T: c.trajectory.T });
   return out;
 }
 
