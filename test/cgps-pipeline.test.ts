@@ -8,15 +8,14 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lastValueFrom, toArray } from "rxjs";
 import { condition, experiment, ilqg, policy, repeat, stage, task } from "../src/index.js";
-import type { RunEvent } from "../src/runtime/interpreter.js";
-import { resumeRun, startRun } from "../src/runtime/session.js";
+import { startRun } from "../src/runtime/session.js";
 import { exportRun } from "../src/runtime/export.js";
 import { latestGoodCheckpoint, readCheckpoint } from "../src/runtime/store.js";
 import { decodeValue, type JsonValue } from "../src/runtime/canonical.js";
 import { mlpOf, type RunState } from "../src/algorithms/state.js";
 import { policyController } from "../src/policy/controller.js";
+import { digestsResumedAfter, finishedOf } from "./helpers/runs.js";
 
 const roots: string[] = [];
 afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -40,9 +39,6 @@ const cgps = experiment({
   ],
 });
 
-type Finished = Extract<RunEvent, { type: "stage-finished" }>;
-const finishedOf = async (events: import("rxjs").Observable<RunEvent>) =>
-  (await lastValueFrom(events.pipe(toArray()))).filter((e): e is Finished => e.type === "stage-finished");
 
 describe("constrained GPS pipeline", () => {
   it("runs optimizeQ/fitTheta/updateLambda, trains a policy, and resumes from any stage with identical digests", async () => {
@@ -54,13 +50,7 @@ describe("constrained GPS pipeline", () => {
     expect(lam[2]).toBeGreaterThanOrEqual(lam[0]);
     for (const e of full.filter((e) => e.kind === "fitTheta")) expect(Number.isFinite(e.metrics.kl as number)).toBe(true);
 
-    for (const stopAfter of [7, 8, 12, 15]) {
-      const s = store();
-      const first = startRun(cgps, { store: s, stopAfterStage: stopAfter });
-      const head = await finishedOf(first.events);
-      const tail = await finishedOf(resumeRun(first.run.dir).events);
-      expect([...head, ...tail].map((e) => e.digest)).toEqual(full.map((e) => e.digest));
-    }
+    for (const stopAfter of [7, 8, 12, 15]) expect(await digestsResumedAfter(cgps, store(), stopAfter)).toEqual(full.map((e) => e.digest));
   });
 
   it("exports the trained policy as an MLP whose plain evaluation matches the policy's actions", async () => {

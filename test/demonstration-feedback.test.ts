@@ -6,14 +6,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lastValueFrom, toArray } from "rxjs";
 import { condition, experiment, policy, stage, task } from "../src/index.js";
 import { demonstrationFeedback } from "../src/demos/feedback.js";
 import { demoController } from "../src/demos/index.js";
 import { taskFor } from "../src/tasks/index.js";
 import { Simulator } from "../src/sim/mujoco.js";
 import { startRun } from "../src/runtime/session.js";
-import type { RunEvent } from "../src/runtime/interpreter.js";
+import { digestsResumedAfter, finishedOf } from "./helpers/runs.js";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
 
 const roots: string[] = [];
@@ -74,8 +73,7 @@ describe('initializeTrajectories method "linearizeDemonstration"', () => {
         stage.evaluate({ noise: false }),
       ],
     });
-    const events = await lastValueFrom(startRun(exp, { store: dir }).events.pipe(toArray()));
-    const done = events.filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
+    const done = await finishedOf(startRun(exp, { store: dir }).events);
     expect(done).toHaveLength(3);
     // Same cost and distance as the demonstration itself.
     expect(done[1].metrics.cost).toBe(done[0].metrics.cost);
@@ -91,7 +89,7 @@ describe('initializeTrajectories method "linearizeDemonstration"', () => {
       name: "lin-bad",
       pipeline: [stage.demonstrate({ controller: "simbicon-smooth" }), stage.initializeTrajectories({ method: "linearizeDemonstration", from: { kind: "recorded" } })],
     });
-    await expect(lastValueFrom(startRun(exp, { store: dir }).events.pipe(toArray()))).rejects.toThrow(/needs motorNoise/);
+    await expect(finishedOf(startRun(exp, { store: dir }).events)).rejects.toThrow(/needs motorNoise/);
   });
 });
 
@@ -109,8 +107,7 @@ describe("alongDemonstration conditions", () => {
       pipeline: [stage.demonstrate({ controller: "simbicon-smooth" }), stage.evaluate({ noise: false, controller: "demonstration", conditions: [1] })],
     });
     const first = startRun(exp, { store: dir });
-    const events = await lastValueFrom(first.events.pipe(toArray()));
-    const done = events.filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
+    const done = await finishedOf(first.events);
     expect(done).toHaveLength(2);
     expect(done[1].metrics.conditions).toEqual([1]);
     expect((done[1].metrics.costs as number[]).length).toBe(1);

@@ -10,10 +10,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lastValueFrom, toArray } from "rxjs";
 import { condition, experiment, ilqg, policy, repeat, stage, task } from "../src/index.js";
-import type { RunEvent } from "../src/runtime/interpreter.js";
-import { resumeRun, startRun } from "../src/runtime/session.js";
+import { startRun } from "../src/runtime/session.js";
 import { exportRun } from "../src/runtime/export.js";
 import { latestGoodCheckpoint, readCheckpoint } from "../src/runtime/store.js";
 import { decodeValue, type JsonValue } from "../src/runtime/canonical.js";
@@ -22,6 +20,7 @@ import { mlpOf } from "../src/algorithms/state.js";
 import { poolSampleSet, stepLogProbs } from "../src/algorithms/isgps-samples.js";
 import { taskFor } from "../src/tasks/index.js";
 import { policyStepLogProbs } from "../src/algorithms/isgps-objective.js";
+import { digestsResumedAfter, finishedOf } from "./helpers/runs.js";
 
 const roots: string[] = [];
 afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -46,9 +45,6 @@ const isgps = experiment({
   ],
 });
 
-type Finished = Extract<RunEvent, { type: "stage-finished" }>;
-const finishedOf = async (events: import("rxjs").Observable<RunEvent>) =>
-  (await lastValueFrom(events.pipe(toArray()))).filter((e): e is Finished => e.type === "stage-finished");
 
 const stateAt = (run: { dir: string } & Parameters<typeof readCheckpoint>[0], index: number) =>
   decodeValue(readCheckpoint(run, index).state as JsonValue) as RunState;
@@ -92,13 +88,7 @@ describe("importance-sampled GPS pipeline", () => {
     const refs = readFileSync(lastFile, "utf8").split('"$blob"').length - 1;
     expect(refs).toBeGreaterThanOrEqual(2);
 
-    for (const stopAfter of [6, 7, 8, 11]) {
-      const s = store();
-      const first = startRun(isgps, { store: s, stopAfterStage: stopAfter });
-      const head = await finishedOf(first.events);
-      const tail = await finishedOf(resumeRun(first.run.dir).events);
-      expect([...head, ...tail].map((e) => e.digest)).toEqual(full.map((e) => e.digest));
-    }
+    for (const stopAfter of [6, 7, 8, 11]) expect(await digestsResumedAfter(isgps, store(), stopAfter)).toEqual(full.map((e) => e.digest));
   }, 120_000);
 
   it("fuses the pool's sources into log q with every sample's own source included, finite over the whole horizon", async () => {

@@ -7,12 +7,11 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { lastValueFrom, toArray } from "rxjs";
 import { condition, experiment, policy, stage, task } from "../src/index.js";
 import { observerFor } from "../src/algorithms/observation.js";
 import { taskFor } from "../src/tasks/index.js";
-import { resumeRun, startRun } from "../src/runtime/session.js";
-import type { RunEvent } from "../src/runtime/interpreter.js";
+import { startRun } from "../src/runtime/session.js";
+import { digestsResumedAfter, finishedOf } from "./helpers/runs.js";
 
 const roots: string[] = [];
 afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -57,8 +56,7 @@ describe("evaluate on test grounds", () => {
         stage.evaluate({ noise: false, controller: "policy", terrains: [{ kind: "flat" }, { kind: "incline", start: 0.1 }, { kind: "incline", start: 0.5 }] }),
       ],
     });
-    const events = await lastValueFrom(startRun(exp, { store: dir }).events.pipe(toArray()));
-    const done = events.filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
+    const done = await finishedOf(startRun(exp, { store: dir }).events);
     const m = done[3].metrics;
     expect(m.terrainsPerCondition).toBe(3);
     expect((m.costs as number[]).length).toBe(3);
@@ -69,10 +67,7 @@ describe("evaluate on test grounds", () => {
     for (const stopAfter of [1, 2]) {
       const d = mkdtempSync(join(tmpdir(), "gps-obs-"));
       roots.push(d);
-      const first = startRun(exp, { store: d, stopAfterStage: stopAfter });
-      const head = (await lastValueFrom(first.events.pipe(toArray()))).filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
-      const tail = (await lastValueFrom(resumeRun(first.run.dir).events.pipe(toArray()))).filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
-      expect([...head, ...tail].map((e) => e.digest)).toEqual(done.map((e) => e.digest));
+      expect(await digestsResumedAfter(exp, d, stopAfter)).toEqual(done.map((e) => e.digest));
     }
   }, 60_000);
 });
@@ -96,8 +91,7 @@ describe("evaluate past the task's horizon", () => {
         stage.evaluate({ noise: false, controller: "demonstration", horizon: 90 }),
       ],
     });
-    const events = await lastValueFrom(startRun(exp, { store: dir }).events.pipe(toArray()));
-    const done = events.filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
+    const done = await finishedOf(startRun(exp, { store: dir }).events);
     expect(done).toHaveLength(3);
     const short = done[1].metrics, long = done[2].metrics;
     expect(short.horizon).toBeUndefined();
@@ -112,7 +106,7 @@ describe("evaluate past the task's horizon", () => {
     });
     const d2 = mkdtempSync(join(tmpdir(), "gps-hor-"));
     roots.push(d2);
-    await expect(lastValueFrom(startRun(bad, { store: d2 }).events.pipe(toArray()))).rejects.toThrow(/evaluate horizon: 90 steps is past/);
+    await expect(finishedOf(startRun(bad, { store: d2 }).events)).rejects.toThrow(/evaluate horizon: 90 steps is past/);
   }, 60_000);
 });
 
@@ -176,17 +170,13 @@ describe("constrained GPS with the ground-relative height", () => {
         stage.evaluate({ noise: false, controller: "policy", horizon: 40 }),
       ],
     });
-    const events = await lastValueFrom(startRun(exp, { store: dir }).events.pipe(toArray()));
-    const done = events.filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
+    const done = await finishedOf(startRun(exp, { store: dir }).events);
     expect(done).toHaveLength(7);
     expect(Number.isFinite(done[4].metrics.kl as number)).toBe(true);
     for (const stopAfter of [3, 4]) {
       const d = mkdtempSync(join(tmpdir(), "gps-cgps-obs-"));
       roots.push(d);
-      const first = startRun(exp, { store: d, stopAfterStage: stopAfter });
-      const head = (await lastValueFrom(first.events.pipe(toArray()))).filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
-      const tail = (await lastValueFrom(resumeRun(first.run.dir).events.pipe(toArray()))).filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
-      expect([...head, ...tail].map((e) => e.digest)).toEqual(done.map((e) => e.digest));
+      expect(await digestsResumedAfter(exp, d, stopAfter)).toEqual(done.map((e) => e.digest));
     }
   }, 120_000);
 });

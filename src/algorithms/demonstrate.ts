@@ -32,4 +32,3 @@ export const demonstrate: Stage<DemonstrateSpec> = function* (env, spec, state) 
   }
   return { state: { ...state, conditions }, metrics: summarize(rows) };
 };
-

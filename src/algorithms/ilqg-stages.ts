@@ -111,7 +111,7 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
       us = new Float64Array(T * nu);
       for (let j = 0; j < us.length; j++) us[j] = spec.from.std * sampler.normal();
     } else us = Float64Array.from(demo!.us);
-    const tracking = spec.track && demo ? { weight: spec.track.weight, ...(spec.track.stateWeight !== undefined ? { stateWeight: spec.track.stateWeight } : {}) } : null;
+    const tracking = spec.track && demo ? { ...spec.track } : null;
     // An inline demonstration is kept like a recorded one: tracking refers to it.
     const demonstration = spec.from.kind === "demonstration" && demo ? { controller: "inline", xs: demo.xs, us: demo.us } : c.demonstration;
     const motorNoise = spec.motorNoise && demo ? motorNoiseFrom(demo.us, nu, spec.motorNoise.fraction) : c.motorNoise;

@@ -132,11 +132,12 @@ export function initialRunState(experiment: Experiment, worlds: readonly World[]
       x0 = Float64Array.from([...c.qpos, ...c.qvel]);
     } else if (c.kind === "alongDemonstration") {
       // In the condition's own world: on terrain, the walk and its state depend on the ground.
-      const xs = new Float64Array((c.step + 1) * task.nx);
-      const us = new Float64Array(Math.max(1, c.step) * task.nu);
-      if (c.step === 0) xs.set(task.restState);
-      else worlds[i].sim.rollout(task.restState, demoController(c.controller, task), c.step, xs, us);
-      x0 = xs.slice(c.step * task.nx, (c.step + 1) * task.nx);
+      x0 = Float64Array.from(task.restState);
+      if (c.step > 0) {
+        const xs = new Float64Array((c.step + 1) * task.nx);
+        worlds[i].sim.rollout(task.restState, demoController(c.controller, task), c.step, xs, new Float64Array(c.step * task.nu));
+        x0 = xs.slice(c.step * task.nx);
+      }
     } else {
       if (c.index >= c.of) throw new Error(`conditions[${i}].index: ${c.index} must be below of = ${c.of}`);
       x0 = gaitPhaseStates(c.controller, plain.task, plain.sim, c.of)[c.index];

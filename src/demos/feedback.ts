@@ -15,9 +15,10 @@ export function demonstrationFeedback(make: () => Controller, xs: Float64Array, 
   const up = new Float64Array(nu);
   const um = new Float64Array(nu);
   const scratch = new Float64Array(nu);
+  const sides = [[1, up], [-1, um]] as const;
   for (let t = 0; t < T; t++) {
     for (let i = 0; i < nx; i++) {
-      for (const [sign, out] of [[1, up], [-1, um]] as const) {
+      for (const [sign, out] of sides) {
         const c = make();
         for (let s = 0; s < t; s++) c(s, xs, s * nx, scratch, 0);
         x.set(xs.subarray(t * nx, t * nx + nx));

@@ -112,7 +112,7 @@ export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "rep
       sims.forEach((s) => s.dispose());
     }
   }
-  write("index.html", page(run, experiment, records, latest.index, sections));
+  write("index.html", page(run, experiment, records, latest.index, sections, files));
   return { dir: outDir, files };
 }
 
@@ -267,7 +267,7 @@ function fmt(v: unknown): string {
   return Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(3);
 }
 
-function page(run: RunHandle, experiment: Experiment, records: readonly Record_[], lastStage: number | null, sections: readonly string[]): string {
+function page(run: RunHandle, experiment: Experiment, records: readonly Record_[], lastStage: number | null, sections: readonly string[], files: readonly string[]): string {
   const rows = records
     .map((r) => {
       const m = r.metrics as Record<string, unknown>;
@@ -287,7 +287,7 @@ details { margin: 1em 0; } code { font-size: 12px; }
 <p>Run <code>${esc(run.dir)}</code>, task <b>${esc(experiment.task.kind)}</b>, horizon ${experiment.task.horizon}, seed ${experiment.seed}, ${experiment.conditions.length} condition(s). Pictures are of the last good checkpoint (stage ${lastStage ?? "none"}).</p>
 ${records.some((r) => r.kind === "fitTheta") ? `<figure><img src="learning-curve.svg" alt="learning curve"><figcaption>Noise-free cost of the policy alone after each guided-policy-search iteration, beside the initial trajectory's cost.</figcaption></figure>` : ""}
 ${records.some((r) => r.kind === "isgpsIteration") ? `<figure><img src="learning-curve.svg" alt="learning curve"><figcaption>Mean cost of each iteration's on-policy samples and the best policy's noise-free cost, beside the initial example and the guiding samples' ±2 std band (2013 paper, Figure 2).</figcaption></figure>` : ""}
-${longHorizonCurve(records, experiment.name) !== null ? `<figure><img src="long-horizon.svg" alt="long-horizon test"><figcaption>The policy alone, noise-free, rolled out past the training horizon after each iteration (evaluate with horizon): distance from each start, and the number of starts walked without a fall.</figcaption></figure>` : ""}
+${files.includes("long-horizon.svg") ? `<figure><img src="long-horizon.svg" alt="long-horizon test"><figcaption>The policy alone, noise-free, rolled out past the training horizon after each iteration (evaluate with horizon): distance from each start, and the number of starts walked without a fall.</figcaption></figure>` : ""}
 ${records.some((r) => r.kind === "adaptWr") ? `<figure><img src="wr.svg" alt="regularizer weight"><figcaption>The regularizer weight w_r after each adaptWr stage.</figcaption></figure>` : ""}
 <figure><img src="cost.svg" alt="cost after each stage"></figure>
 ${sections.join("\n")}

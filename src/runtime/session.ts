@@ -108,11 +108,10 @@ export function checkConditions(experiment: Experiment, task: Task, source?: str
   const nv = task.stateLayout.qvel.length;
   const problems: string[] = [];
   experiment.conditions.forEach((c, i) => {
-    if (c.kind === "alongDemonstration" && DEMO_TASK[c.controller] !== task.name) {
+    if ((c.kind === "gaitPhase" || c.kind === "alongDemonstration") && DEMO_TASK[c.controller] !== task.name) {
       problems.push(`conditions[${i}].controller: ${c.controller} drives the ${DEMO_TASK[c.controller]}, not the ${task.name}`);
     }
     if (c.kind === "gaitPhase") {
-      if (DEMO_TASK[c.controller] !== task.name) problems.push(`conditions[${i}].controller: ${c.controller} drives the ${DEMO_TASK[c.controller]}, not the ${task.name}`);
       if (c.index >= c.of) problems.push(`conditions[${i}].index: ${c.index} must be below of = ${c.of}`);
     }
     if (c.kind !== "state") return;

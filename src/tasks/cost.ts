@@ -102,7 +102,8 @@ export function withTracking(base: Cost, xsRef: Float64Array, usRef: Float64Arra
       const d = u[uOff + i] - usRef[tt * nu + i];
       su += d * d;
     }
-    return stateWeight * sx + weight * su;
+    // One weight (the papers'): the same floating-point sum as before stateWeight existed.
+    return stateWeight === weight ? weight * (sx + su) : stateWeight * sx + weight * su;
   };
   return {
     nx,
