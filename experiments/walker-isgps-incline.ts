@@ -9,7 +9,7 @@ import { experiment, policy, task, condition } from "../src/index.js";
 import { generalizationPipeline } from "./isgps-variants.js";
 
 const incline = (start: number) => ({ kind: "incline" as const, start, angleDeg: 10 });
-const tests = [incline(1), incline(2), incline(3), incline(5), { kind: "flat" as const }];
+export const tests = [incline(1), incline(2), incline(3), incline(5), { kind: "flat" as const }];
 
 export default experiment({
   name: "walker-isgps-incline",

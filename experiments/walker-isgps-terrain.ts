@@ -8,7 +8,7 @@ import { experiment, policy, task, condition } from "../src/index.js";
 import { generalizationPipeline } from "./isgps-variants.js";
 
 const uneven = (seed: number) => ({ kind: "uneven" as const, seed });
-const tests = [11, 12, 13, 14].map(uneven);
+export const tests = [11, 12, 13, 14].map(uneven);
 
 export default experiment({
   name: "walker-isgps-terrain",

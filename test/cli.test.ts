@@ -268,6 +268,21 @@ describe.concurrent("gps", () => {
     expect(readdirSync(dir).sort()).toEqual(["syntax-error.ts"]);
   });
 
+  test("compare refuses runs without policy-search iterations and --out-less calls, writing nothing", async ({ expect }) => {
+    const dir = tmp("compare");
+    const svg = join(dir, "curves.svg");
+    const noLoop = await gps(["compare", smallBase, "--out", svg]);
+    expect(noLoop.status).toBe(2);
+    expect(noLoop.stderr).toMatch(/small has no policy-search iterations/);
+    const noOut = await gps(["compare", smallBase]);
+    expect(noOut.status).toBe(2);
+    expect(noOut.stderr).toMatch(/--out/);
+    const badMetric = await gps(["compare", smallBase, "--out", svg, "--metric", "reward"]);
+    expect(badMetric.status).toBe(2);
+    expect(badMetric.stderr).toMatch(/--metric must be sampleCost or cost, got "reward"/);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   test("a truncated last checkpoint: show still lists the stage; resume keeps the bytes, warns, and ends identical", async ({ expect }) => {
     // A finished run whose last checkpoint is cut in half.
     const store = tmp("trunc");

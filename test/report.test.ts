@@ -7,6 +7,8 @@ import type { Task } from "../src/tasks/types.js";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
 import { bodyTrajectory, rootTrajectoryPlot, stickFigureAnimation, stickFigurePanels, stickFigureStrip, type BodyTrajectory } from "../src/report/gait.js";
 import { esc, linePlot, niceTicks, num } from "../src/report/svg.js";
+import { compareLearningCurves, learningCurveData } from "../src/report/learning-curves.js";
+import type { StageRecord } from "../src/runtime/store.js";
 
 /**
  * A small XML well-formedness check (no DOM parser in Node): one XML
@@ -106,6 +108,41 @@ describe("svg helpers", () => {
     expectFiniteNumbers(doc);
     expect(doc).toContain("a &lt; b &amp; &quot;c&quot;");
     expect(count(doc, /<polyline[^>]*class="series"/g)).toBe(2);
+  });
+});
+
+describe("learning curves (2013 Figure 2)", () => {
+  // Stage records as the store gives them: an example, guiding samples, then iterations.
+  const rec = (index: number, kind: string, metrics: Record<string, number>) =>
+    ({ index, kind, label: kind, digest: "", metrics, durationMs: 0, checkpoint: "", status: "ok", source: "checkpoint", logged: true, problem: null }) as unknown as StageRecord;
+  const run = (kind: string, costs: number[]) => [
+    rec(0, "evaluate", { cost: 200 }),
+    rec(1, "guidingSamples", { guidingCost: 300, guidingCostStd: 10 }),
+    rec(2, "pretrainPolicy", { cost: 250 }),
+    ...costs.map((c, i) => rec(3 + i, kind, { sampleCost: c, cost: c - 100 })),
+  ];
+
+  it("takes the example from the last cost before the guiding samples, and the band as mean ± 2 std", () => {
+    const d = learningCurveData(run("daggerIteration", [400, 350]));
+    expect(d.example).toBe(200);
+    expect(d.band).toEqual({ low: 280, high: 320 });
+    expect(d.iterations.map((r) => r.kind)).toEqual(["daggerIteration", "daggerIteration"]);
+  });
+
+  it("compares runs in one well-formed plot, one line per run, capping falls at 3× the references", () => {
+    const doc = compareLearningCurves(
+      [
+        { name: "gps", records: run("isgpsIteration", [330, 310, 305]) },
+        { name: "pg <1>", records: run("policyGradientIteration", [500, 5000]) },
+      ],
+      "sampleCost",
+      "walker",
+    );
+    checkXml(doc);
+    expectFiniteNumbers(doc);
+    expect(doc).toContain("pg &lt;1&gt;");
+    expect(doc).toMatch(/1 point\(s\) above 960 are drawn at 960/);
+    expect(() => compareLearningCurves([{ name: "ilqg-only", records: [rec(0, "evaluate", { cost: 1 })] }], "cost")).toThrow(/ilqg-only has no policy-search iterations/);
   });
 });
 

@@ -9,7 +9,9 @@
  * from q(u|x) (plus the condition's motor noise, when one is set); with
  * noise "motor", the mean controller with motor noise only. With
  * `controller: "demonstration"` it rolls out the hand-crafted controller that
- * recorded the condition's demonstration instead (noise: motor noise only).
+ * recorded the condition's demonstration instead (noise: motor noise only);
+ * with `controller: "tbdp"` the nearest-neighbour controller over every
+ * condition's DDP solution (src/algorithms/tbdp.ts; noise: motor noise only).
  */
 import type { StageSpec } from "../dsl/experiment.js";
 import { Sampler } from "../random/generator.js";
@@ -23,7 +25,8 @@ import type { Controller } from "../trajopt/types.js";
 import { policyController } from "../policy/controller.js";
 
 import { observerFor } from "./observation.js";
-import { mlpOf, type EvaluationRecord, type Stage, type World } from "./state.js";
+import { mlpOf, type EvaluationRecord, type RunState, type Stage, type StageEnv, type World } from "./state.js";
+import { tbdpController, tbdpLibrary, type TbdpLibrary } from "./tbdp.js";
 import { testTaskSpec } from "../dsl/experiment.js";
 
 type EvaluateSpec = Extract<StageSpec, { kind: "evaluate" }>;
@@ -66,6 +69,19 @@ function withMotorNoise(controller: Controller, std: Float64Array, sampler: Samp
   };
 }
 
+/** TBDP's library: every condition's DDP solution, seen as the policy would see it in the condition's own world. */
+function tbdpLibraryOf(env: StageEnv, state: RunState): TbdpLibrary {
+  const task = env.worlds[0].task;
+  const ignore = (env.experiment.policy?.ignoreInputs ?? []).map((name) => task.stateNames.indexOf(name)).filter((i) => i >= 0);
+  return tbdpLibrary(
+    state.conditions.map((c, i) => {
+      if (!c.trajectory) throw new Error(`evaluate controller: tbdp needs every condition's trajectory distribution (condition ${i} has none): run initializeTrajectories first`);
+      return { trajectory: c.trajectory, observe: observerFor(env.experiment.policy, env.worlds[i].task) };
+    }),
+    ignore,
+  );
+}
+
 export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
   const T = spec.horizon ?? env.horizon;
   const sampler = new Sampler(state.rng);
@@ -89,6 +105,7 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
     }
   }
   const rows = [];
+  let library: TbdpLibrary | undefined;
   const fallCounts: number[] = [];
   const evaluations = new Map<number, EvaluationRecord | null>();
   for (let r = 0; r < runs.length; r++) {
@@ -106,6 +123,9 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
       if (which === "policy") {
         if (!state.policy) throw new Error("evaluate controller: policy needs a trained policy (fitTheta or pretrainPolicy) before it");
         controller = policyController(mlpOf(state.policy), state.policy.theta, { noise: spec.noise === true, sampler, observe: observerFor(env.experiment.policy, task) });
+      } else if (which === "tbdp") {
+        library ??= tbdpLibraryOf(env, state);
+        controller = tbdpController(library, observerFor(env.experiment.policy, task));
       } else if (which === "demonstration") {
         if (!c.demonstration) throw new Error("evaluate controller: demonstration needs a demonstrate stage before it");
         controller = demoController(c.demonstration.controller as DemoController, task);

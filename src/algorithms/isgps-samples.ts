@@ -150,25 +150,40 @@ function batchSet(batch: IsgpsBatch, T: number, nx: number, nu: number, observer
 }
 
 /**
- * log N(u_t; demo(x_t), diag std²) for every sample and step (count·T). The
- * demonstration controller is deterministic given the state sequence (its
- * finite-state machine is driven by x alone), so replaying it along each
- * sample's states gives the mean it drew around.
+ * The mean action of a guiding source at every state of a batch (count·T·nu):
+ * the DDP controller's ū_t + k_t + K_t(x_t − x̄_t), or the demonstration
+ * controller's action. The demonstration controller is deterministic given the
+ * state sequence (its finite-state machine is driven by x alone), so replaying
+ * it along each sample's states gives the mean it drew around — or, along a
+ * policy's samples, the action it would have taken there (DAgger's expert).
  */
-export function demonstrationStepLogProbs(task: Task, name: DemoController, std: Float64Array, batch: IsgpsBatch, T: number): Float64Array {
+export function guidingMeans(source: Exclude<IsgpsSource, { kind: "policy" }>, batch: IsgpsBatch, T: number, task: Task): Float64Array {
   const { nx, nu } = task;
+  const out = new Float64Array(batch.count * T * nu);
+  for (let i = 0; i < batch.count; i++) {
+    const demo = source.kind === "demonstration" ? demoController(source.controller, task) : null;
+    for (let t = 0; t < T; t++) {
+      const xOff = (i * (T + 1) + t) * nx;
+      if (demo) demo(t, batch.xs, xOff, out, (i * T + t) * nu);
+      else meanAction((source as Extract<IsgpsSource, { kind: "guiding" }>).controller, t, batch.xs, xOff, out, (i * T + t) * nu);
+    }
+  }
+  return out;
+}
+
+/** log N(u_t; demo(x_t), diag std²) for every sample and step (count·T); the mean as guidingMeans. */
+export function demonstrationStepLogProbs(task: Task, name: DemoController, std: Float64Array, batch: IsgpsBatch, T: number): Float64Array {
+  const nu = task.nu;
+  const means = guidingMeans({ kind: "demonstration", condition: batch.condition, controller: name, std }, batch, T, task);
   const out = new Float64Array(batch.count * T);
-  const mean = new Float64Array(nu);
   let c = 0;
   for (let j = 0; j < nu; j++) c -= Math.log(std[j]) + 0.5 * LOG_2PI;
   for (let i = 0; i < batch.count; i++) {
-    const ctrl = demoController(name, task);
     for (let t = 0; t < T; t++) {
-      ctrl(t, batch.xs, (i * (T + 1) + t) * nx, mean, 0);
       const uo = (i * T + t) * nu;
       let q = 0;
       for (let j = 0; j < nu; j++) {
-        const e = (batch.us[uo + j] - mean[j]) / std[j];
+        const e = (batch.us[uo + j] - means[uo + j]) / std[j];
         q += e * e;
       }
       out[i * T + t] = c - 0.5 * q;

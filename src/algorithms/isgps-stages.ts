@@ -25,6 +25,7 @@
 import type { StageSpec } from "../dsl/experiment.js";
 import { minimizeLbfgs } from "../optim/lbfgs.js";
 import { policyController } from "../policy/controller.js";
+import { parameterLayout } from "../policy/mlp.js";
 import { Sampler } from "../random/generator.js";
 import { linearGaussianController } from "../trajopt/linear-gaussian.js";
 import type { Controller } from "../trajopt/types.js";
@@ -33,7 +34,7 @@ import type { DemoController } from "../dsl/experiment.js";
 import { firstFall, rolloutSummary } from "./evaluate.js";
 import { mean, motorNoiseFrom, summarize } from "./ilqg-stages.js";
 import { activeSet, estimateReturn, isObjective, maxLikelihoodObjective, subset, trajectoryLogWeights, type IsSampleSet } from "./isgps-objective.js";
-import { observerFor } from "./observation.js";
+import { observeRows, observerFor, type Observer } from "./observation.js";
 import { isGuidingSource, observedStates, poolSampleSet, type IsgpsBatch, type IsgpsSource, type IsgpsState } from "./isgps-samples.js";
 import { initialPolicyState, mlpOf, type PolicyState, type RunState, type Stage, type StageEnv, type World } from "./state.js";
 
@@ -92,7 +93,7 @@ function drawBatch(
  * from a state drawn uniformly from the condition's guiding samples (sample and
  * time step uniform).
  */
-function drawPolicyBatches(
+export function drawPolicyBatches(
   env: StageEnv,
   state: RunState,
   theta: Float64Array,
@@ -133,7 +134,7 @@ function drawPolicyBatches(
 }
 
 /** Mean and std of the total cost of the samples in `batches`. */
-function costStats(batches: readonly IsgpsBatch[], T: number): { mean: number; std: number; costs: number[] } {
+export function costStats(batches: readonly IsgpsBatch[], T: number): { mean: number; std: number; costs: number[] } {
   const costs: number[] = [];
   for (const b of batches) {
     for (let i = 0; i < b.count; i++) {
@@ -148,7 +149,7 @@ function costStats(batches: readonly IsgpsBatch[], T: number): { mean: number; s
 }
 
 /** The policy alone, noise-free, on every condition (the learning-curve metric). */
-function noiseFreeRows(env: StageEnv, state: RunState, policyState: PolicyState) {
+export function noiseFreeRows(env: StageEnv, state: RunState, policyState: PolicyState) {
   const policy = mlpOf(policyState);
   return state.conditions.map((c, i) => {
     const { task, sim } = env.worlds[i];
@@ -220,7 +221,7 @@ function noisy(nu: number, std: Float64Array, sampler: Sampler, fresh: () => Con
 }
 
 /** How many rollouts of the batches fell (the task's fall criteria). */
-function fallCount(env: StageEnv, batches: readonly IsgpsBatch[]): number {
+export function fallCount(env: StageEnv, batches: readonly IsgpsBatch[]): number {
   let falls = 0;
   for (const b of batches) {
     const task = env.worlds[b.condition].task;
@@ -239,30 +240,45 @@ function guidingIndices(pool: { batchOf: Int32Array }, isgps: IsgpsState): Set<n
   return out;
 }
 
-/** Lines 3–4: θ* by maximum likelihood on the guiding samples, then samples from π_θ*. */
+/**
+ * Lines 3–4: θ* by maximum likelihood on the guiding samples (σ too, or with
+ * `std: "guiding"` σ fixed at the guiding distributions' own action noise),
+ * then samples from π_θ*. With `from: "example"` (the "single example" prior method
+ * of §6.1), θ*'s mean is fitted to each condition's one noise-free example
+ * instead, and σ is fixed at the guiding distributions' action noise (so the
+ * method explores as much as GPS does), or without guiding samples at `noise`
+ * × the example's per-joint torque std. One trajectory says nothing about σ:
+ * its maximum-likelihood value would shrink to the fit's residual.
+ */
 export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) {
-  const isgps = isgpsOf(state, "pretrainPolicy");
+  const fromExample = spec.from === "example";
+  const isgps: IsgpsState = fromExample ? (state.isgps ?? { wr: 0, sources: [], batches: [], iteration: 0, improved: null }) : isgpsOf(state, "pretrainPolicy");
   const sampler = new Sampler(state.rng);
   const T = env.horizon;
-  const guiding = isgps.batches.map((_, b) => b).filter((b) => isGuidingSource(isgps.sources[isgps.batches[b].source]));
-  // Normalization from what the policy sees of the guiding states x_0 … x_{T−1}.
   const task = env.worlds[0].task;
   const n = task.nx;
-  const rows = guiding.reduce((s, b) => s + isgps.batches[b].count * T, 0);
-  const X = new Float64Array(rows * n);
-  let r = 0;
+  const nu = task.nu;
   const observers = observersOf(env);
-  for (const b of guiding) {
-    const batch = isgps.batches[b];
-    const seen = observedStates(batch, observers[batch.condition], n);
-    for (let i = 0; i < batch.count; i++) for (let t = 0; t < T; t++) X.set(seen.subarray((i * (T + 1) + t) * n, (i * (T + 1) + t + 1) * n), (r++) * n);
+  // The fitted rows, as what the policy sees: one example per condition, or the guiding samples.
+  const examples = fromExample ? exampleSampleSet(env, state, observers) : null;
+  const guiding = isgps.batches.map((_, b) => b).filter((b) => isGuidingSource(isgps.sources[isgps.batches[b].source]));
+  const seen = examples ? [examples] : guiding.map((b) => ({ xs: observedStates(isgps.batches[b], observers[isgps.batches[b].condition], n), count: isgps.batches[b].count }));
+  // Normalization from the fitted states x_0 … x_{T−1}.
+  const X = new Float64Array(seen.reduce((s, k) => s + k.count, 0) * T * n);
+  let r = 0;
+  for (const { xs, count } of seen) for (let i = 0; i < count; i++) for (let t = 0; t < T; t++) X.set(xs.subarray((i * (T + 1) + t) * n, (i * (T + 1) + t + 1) * n), (r++) * n);
+  const init = initialPolicyState(env.experiment.policy, task, X, nu, sampler);
+  const fixedStd = examples ? (guidingActionStd(isgps, nu) ?? motorNoiseFrom(examples.us, nu, spec.noise ?? 0.1)) : spec.std === "guiding" ? guidingActionStd(isgps, nu) : null;
+  if (fixedStd) {
+    const std = fixedStd;
+    const L = parameterLayout(init);
+    for (let j = 0; j < nu; j++) init.theta[L.logStd + j] = Math.log(std[j]);
   }
-  const init = initialPolicyState(env.experiment.policy, task, X, task.nu, sampler);
   const policy = mlpOf(init);
-  const pool = poolSampleSet(policy, isgps.sources, isgps.batches, guiding, state.conditions.length, T, tasksOf(env), observersOf(env));
-  yield { fraction: 0.1, message: `maximum likelihood on ${pool.set.count} guiding samples` };
-  const all = Array.from({ length: pool.set.count }, (_, i) => i);
-  const ml = maxLikelihoodObjective(policy, pool.set, all, { learnStd: true, weightDecay: spec.weightDecay ?? 0 });
+  const set = examples ?? poolSampleSet(policy, isgps.sources, isgps.batches, guiding, state.conditions.length, T, tasksOf(env), observers).set;
+  yield { fraction: 0.1, message: `maximum likelihood on ${set.count} ${examples ? "example(s)" : "guiding samples"}` };
+  const all = Array.from({ length: set.count }, (_, i) => i);
+  const ml = maxLikelihoodObjective(policy, set, all, { learnStd: !fixedStd, weightDecay: spec.weightDecay ?? 0 });
   const fit0 = ml(init.theta, new Float64Array(init.theta.length));
   const fit = minimizeLbfgs(ml, init.theta, { maxIterations: spec.maxIterations });
   const policyState: PolicyState = { ...init, theta: fit.x };
@@ -287,6 +303,58 @@ export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) 
     },
   };
 };
+
+/**
+ * The guiding distributions' own action noise per joint (the RMS over their
+ * sources and steps of a DDP controller's std, or a demonstration source's
+ * std): the σ GPS's pretraining would find, up to the fit's residual. Null
+ * when the pool has no guiding source.
+ */
+function guidingActionStd(isgps: IsgpsState, nu: number): Float64Array | null {
+  const guiding = isgps.sources.filter(isGuidingSource);
+  if (guiding.length === 0) return null;
+  const out = new Float64Array(nu);
+  for (const s of guiding) {
+    for (let j = 0; j < nu; j++) {
+      if (s.kind === "demonstration") out[j] += s.std[j] ** 2;
+      else {
+        let v = 0;
+        for (let t = 0; t < s.controller.T; t++) v += s.controller.cov[t * nu * nu + j * nu + j];
+        out[j] += v / s.controller.T;
+      }
+    }
+  }
+  return out.map((v) => Math.sqrt(v / guiding.length));
+}
+
+/**
+ * Each condition's one noise-free example, as a sample set (one sample per
+ * condition) of what the policy sees: its demonstration when it has one (the
+ * example DDP started from), else the noise-free rollout of its trajectory
+ * distribution's mean controller (iLQG from scratch).
+ */
+function exampleSampleSet(env: StageEnv, state: RunState, observers: readonly (Observer | null)[]): IsSampleSet {
+  const T = env.horizon;
+  const C = state.conditions.length;
+  const { nx, nu } = env.worlds[0].task;
+  const xs = new Float64Array(C * (T + 1) * nx);
+  const us = new Float64Array(C * T * nu);
+  state.conditions.forEach((cond, c) => {
+    const { task, sim } = env.worlds[c];
+    let ex = cond.demonstration;
+    if (ex && ex.us.length !== T * nu) throw new Error(`pretrainPolicy from: "example": condition ${c}'s demonstration is not ${T} steps long`);
+    if (!ex) {
+      if (!cond.trajectory) throw new Error(`pretrainPolicy from: "example" needs condition ${c}'s demonstration or trajectory distribution: run demonstrate or initializeTrajectories first`);
+      const rx = new Float64Array((T + 1) * nx);
+      const ru = new Float64Array(T * nu);
+      sim.rollout(cond.x0, linearGaussianController(cond.trajectory, { noise: false }), T, rx, ru);
+      ex = { controller: "trajectory", xs: rx, us: ru };
+    }
+    xs.set(observeRows(observers[c], ex.xs, T + 1, task.nx), c * (T + 1) * nx);
+    us.set(ex.us, c * T * nu);
+  });
+  return { T, nx, nu, count: C, xs, us, rewards: new Float64Array(C * T), logQ: new Float64Array(C * T) };
+}
 
 /**
  * The batches an iteration may use: all of them, or (non-guided) all but the

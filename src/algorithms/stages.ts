@@ -1,5 +1,6 @@
 /** Stage kind → implementation. A new stage kind adds one line here. */
 import type { StageSpec } from "../dsl/experiment.js";
+import { daggerIteration, policyGradientIteration } from "./baselines.js";
 import { demonstrate } from "./demonstrate.js";
 import { fitTheta, optimizeQ, updateLambda } from "./cgps-stages.js";
 import { evaluate } from "./evaluate.js";
@@ -32,6 +33,10 @@ export function stageFor(spec: StageSpec): Stage {
       return adaptWr as Stage;
     case "adaptGuiding":
       return adaptGuiding as Stage;
+    case "policyGradientIteration":
+      return policyGradientIteration as Stage;
+    case "daggerIteration":
+      return daggerIteration as Stage;
     case "evaluate":
       return evaluate as Stage;
   }

@@ -15,6 +15,7 @@ import type { Task } from "../tasks/types.js";
 import type { IlqgSettings, IlqgTrajectory } from "../trajopt/ilqg.js";
 import { demoController, gaitPhaseStates } from "../demos/index.js";
 import type { IsgpsState } from "./isgps-samples.js";
+import type { PolicyGradientState } from "./baselines.js";
 import { createPolicy, ignoreInputs, initParameters, mlpShape, normalizationFrom, type MlpPolicy } from "../policy/mlp.js";
 
 /** Per-condition state of trajectory optimization. */
@@ -66,6 +67,8 @@ export interface RunState {
   readonly gpsIteration?: number;
   /** Importance-sampled GPS: w_r, the sample pool and its sources (src/algorithms/isgps-samples.ts). */
   readonly isgps?: IsgpsState | null;
+  /** The policy-gradient baseline: Adam's moments (src/algorithms/baselines.ts). */
+  readonly policyGradient?: PolicyGradientState | null;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The `gps` command line: run, resume, show, list, diff, export.
+ * The `gps` command line: run, resume, show, list, diff, export, report, compare.
  * Exit status: 0 success, 1 failure while running, 2 bad input (arguments,
  * experiment files, corrupt or mismatched runs) with nothing written.
  */
@@ -22,6 +22,7 @@ import { listRuns, openRun, readRunMeta, stageRecords, CorruptCheckpointError, w
 import { diffRuns } from "../runtime/diff.js";
 import { exportRun } from "../runtime/export.js";
 import { writeRunReport } from "../report/run-report.js";
+import { compareLearningCurves } from "../report/learning-curves.js";
 import { join } from "node:path";
 import { createRenderer, fmt, headlineMetrics } from "./progress.js";
 
@@ -39,6 +40,7 @@ usage:
   gps diff <runA> <runB> [--json]
   gps export <run> --out FILE [--condition I] [--stage K] [--demonstration | --policy]
   gps report <run> [--out DIR]
+  gps compare <run>... --out FILE.svg [--metric sampleCost|cost] [--title T]
 
 A run is named by its directory (gps run prints it). --json prints
 machine-readable output (for run/resume: one event per line). run and resume
@@ -73,6 +75,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return cmdDiff(rest);
       case "export":
         return cmdExport(rest);
+      case "compare":
+        return await cmdCompare(rest);
       case "report":
         return await cmdReport(rest);
       case undefined:
@@ -135,6 +139,32 @@ async function cmdReport(argv: readonly string[]): Promise<number> {
   const [dir] = positional(positionals, 1, "one run directory: gps report <run>");
   const r = await writeRunReport(openRun(dir), values.out);
   out.write(`wrote ${r.files.length} files to ${r.dir}; open ${join(r.dir, "index.html")}\n`);
+  return 0;
+}
+
+/** Several runs' learning curves in one SVG (the 2013 paper's Figure 2: GPS beside its variants and the prior methods). */
+async function cmdCompare(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    allowPositionals: true,
+    options: { out: { type: "string" }, metric: { type: "string", default: "sampleCost" }, title: { type: "string" } },
+  });
+  if (positionals.length === 0) throw new UsageError("compare needs one or more runs: gps compare <run>... --out FILE.svg");
+  if (!values.out) throw new UsageError("compare needs --out FILE.svg");
+  const metric = values.metric;
+  if (metric !== "sampleCost" && metric !== "cost") throw new UsageError(`--metric must be sampleCost or cost, got ${JSON.stringify(metric)}`);
+  const runs = positionals.map((dir) => {
+    const run = openRun(dir);
+    return { name: readRunMeta(run).experimentName, records: stageRecords(run) };
+  });
+  let svg: string;
+  try {
+    svg = compareLearningCurves(runs, metric, values.title);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  writeFileAtomic(values.out, svg);
+  out.write(`wrote ${values.out} (${runs.length} runs, ${metric})\n`);
   return 0;
 }
 

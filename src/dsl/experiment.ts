@@ -277,10 +277,51 @@ const GuidingSamplesCodec = t.intersection(
 const PretrainPolicyCodec = t.intersection(
   [
     strict({ kind: t.literal("pretrainPolicy"), maxIterations: PositiveInt }),
-    /** wr: the initial regularizer weight (default 1e-2; 0 for the unregularized variant). */
-    strictPartial({ samples: PositiveInt, wr: NonNegative, weightDecay: NonNegative }),
+    strictPartial({
+      samples: PositiveInt,
+      /** The initial regularizer weight (default 1e-2; 0 for the unregularized variant). */
+      wr: NonNegative,
+      weightDecay: NonNegative,
+      /**
+       * "guidingSamples" (default): fit μ and σ to the guiding samples. "example": fit μ to each
+       * condition's single noise-free example (its demonstration, else its trajectory's mean
+       * rollout) — the "single example" prior method — with σ fixed at the guiding
+       * distributions' action noise (without guiding samples: `noise`).
+       */
+      from: t.keyof({ guidingSamples: null, example: null }),
+      /** With from: "example" and no guiding samples, σ as a fraction of the example's per-joint torque std (default 0.1). */
+      noise: Positive,
+      /**
+       * σ of the policy's output noise: "fit" (default) by maximum likelihood with μ, which takes in
+       * the network's fit residual; "guiding": fixed at the guiding distributions' own action noise,
+       * so on-policy samples are as noisy as the guiding samples.
+       */
+      std: t.keyof({ fit: null, guiding: null }),
+    }),
   ],
   "pretrainPolicy",
+);
+
+/**
+ * The 2013 paper's "policy gradient" prior method: `samples` rollouts of the
+ * current π_θ, a GPOMDP estimate of ∇_θ E[Σ r_t] with a per-step baseline,
+ * one Adam step of size `stepSize` on μ's parameters (σ stays as pretrained).
+ */
+const PolicyGradientIterationCodec = t.intersection(
+  [strict({ kind: t.literal("policyGradientIteration"), stepSize: Positive }), strictPartial({ samples: PositiveInt })],
+  "policyGradientIteration",
+);
+
+/**
+ * The 2013 paper's DAgger prior method (Ross et al. 2011): `samples` rollouts of
+ * the current π_θ, every visited state labelled with the expert's action (the
+ * condition's guiding distribution's mean: DDP's time-indexed controller, or the
+ * demonstration controller), aggregated with all earlier data, μ refitted by
+ * maximum likelihood (`maxIterations` LBFGS iterations from the current θ).
+ */
+const DaggerIterationCodec = t.intersection(
+  [strict({ kind: t.literal("daggerIteration"), maxIterations: PositiveInt }), strictPartial({ samples: PositiveInt })],
+  "daggerIteration",
 );
 
 /** Importance-sampled GPS, lines 6–12: optimize Φ on the active set, sample π_θk, accept or reject. */
@@ -332,8 +373,12 @@ const EvaluateCodec = t.intersection(
     strict({ kind: t.literal("evaluate"), noise: t.union([t.boolean, t.literal("motor")]) }),
     strictPartial({
       samples: PositiveInt,
-      /** Which controller to roll out: the trajectory distribution (default) or the demonstration controller. */
-      controller: t.keyof({ trajectory: null, demonstration: null, policy: null }),
+      /**
+       * Which controller to roll out: the trajectory distribution (default), the demonstration
+       * controller, the trained policy, or "tbdp": the nearest-neighbour controller over every
+       * condition's trajectory distribution (the 2013 paper's TBDP comparison).
+       */
+      controller: t.keyof({ trajectory: null, demonstration: null, policy: null, tbdp: null }),
       /**
        * Test grounds: roll out from every condition's x_0 on each of these grounds instead of the
        * condition's own (generalization tests; every other task setting stays the condition's).
@@ -352,7 +397,7 @@ const EvaluateCodec = t.intersection(
   "evaluate",
 );
 
-/** The stage kinds. Later issues add optimizeQ, fitTheta, updateLambda, adaptWr, … here. */
+/** The stage kinds: a new kind adds its codec here and its implementation in src/algorithms/stages.ts. */
 export const StageSpecCodec = t.union(
   [
     DemonstrateCodec,
@@ -366,6 +411,8 @@ export const StageSpecCodec = t.union(
     IsgpsIterationCodec,
     AdaptWrCodec,
     AdaptGuidingCodec,
+    PolicyGradientIterationCodec,
+    DaggerIterationCodec,
     EvaluateCodec,
   ],
   "StageSpec",
@@ -424,6 +471,8 @@ type UpdateLambdaStage = Extract<StageSpec, { kind: "updateLambda" }>;
 type PretrainStage = Extract<StageSpec, { kind: "pretrainPolicy" }>;
 type IsgpsIterationStage = Extract<StageSpec, { kind: "isgpsIteration" }>;
 type AdaptWrStage = Extract<StageSpec, { kind: "adaptWr" }>;
+type PolicyGradientStage = Extract<StageSpec, { kind: "policyGradientIteration" }>;
+type DaggerStage = Extract<StageSpec, { kind: "daggerIteration" }>;
 
 export const policy = {
   mlp: (o: { hidden: number; initLogStd?: number; ignoreInputs?: string[]; observation?: "state" | "groundRelativeHeight" }): PolicySpec => ({ kind: "mlp", ...o }),
@@ -438,6 +487,8 @@ export const stage = {
   isgpsIteration: (o: Without<IsgpsIterationStage, "kind">): IsgpsIterationStage => ({ kind: "isgpsIteration", ...o }),
   adaptWr: (o: Without<AdaptWrStage, "kind"> = {}): AdaptWrStage => ({ kind: "adaptWr", ...o }),
   adaptGuiding: (o: { iterations: number; weight?: number }): StageSpec => ({ kind: "adaptGuiding", ...o }),
+  policyGradientIteration: (o: Without<PolicyGradientStage, "kind">): PolicyGradientStage => ({ kind: "policyGradientIteration", ...o }),
+  daggerIteration: (o: Without<DaggerStage, "kind">): DaggerStage => ({ kind: "daggerIteration", ...o }),
   demonstrate: (o: { controller: DemoController }): StageSpec => ({ kind: "demonstrate", ...o }),
   initializeTrajectories: (o: Without<InitStage, "kind" | "method"> & { method?: InitStage["method"] }): InitStage => ({
     kind: "initializeTrajectories",

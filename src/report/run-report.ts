@@ -25,6 +25,7 @@ import { decodeValue, type JsonValue } from "../runtime/canonical.js";
 import { latestGoodCheckpoint, readCheckpoint, readExperiment, stageRecords, writeFileAtomic, type RunHandle } from "../runtime/store.js";
 import { bodyTrajectory, rootTrajectoryPlot, stickFigureAnimation, stickFigurePanels, stickFigureStrip, type GaitTask, type GroundPoint, type RootSeries } from "./gait.js";
 import { esc, linePlot, type LineSeries } from "./svg.js";
+import { learningCurvePlot, POLICY_SEARCH_ITERATIONS } from "./learning-curves.js";
 
 export interface ReportResult {
   readonly dir: string;
@@ -87,7 +88,7 @@ export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "rep
   };
   const records = stageRecords(run).filter((r) => r.status === "ok");
   write("cost.svg", costCurve(records, experiment.name));
-  const learning = learningCurve(records, experiment.name) ?? isgpsLearningCurve(records, experiment.name);
+  const learning = learningCurve(records, experiment.name) ?? learningCurvePlot(records, experiment.name);
   if (learning) write("learning-curve.svg", learning);
   const longRun = longHorizonCurve(records, experiment.name);
   if (longRun) write("long-horizon.svg", longRun);
@@ -219,40 +220,6 @@ function longHorizonCurve(records: readonly Record_[], name: string): string | n
   return linePlot(lines, { title: `${name}: the policy alone over ${series[0].horizon} steps`, xLabel: "iteration", yLabel: "metres / count" });
 }
 
-/**
- * The learning curve of importance-sampled GPS, as the 2013 paper's Figure 2:
- * the mean cost of the on-policy samples of π_θk drawn at every iteration, the
- * noise-free cost of the best policy π_θ*, the initial example's noise-free
- * cost, and the guiding samples' mean ± 2 std band (costs: lower is better;
- * the paper plots rewards, their negatives).
- */
-function isgpsLearningCurve(records: readonly Record_[], name: string): string | null {
-  const iters = records.filter((r) => r.kind === "isgpsIteration");
-  if (iters.length === 0) return null;
-  const m = (r: Record_) => r.metrics as Record<string, number>;
-  const firstGuiding = records.find((r) => r.kind === "guidingSamples");
-  const before = records.filter((r) => firstGuiding && r.index < firstGuiding.index && typeof m(r).cost === "number");
-  const example = before.length ? m(before[before.length - 1]).cost : null;
-  const n = iters.length;
-  // A rejected candidate's samples can cost 10× the rest; clip them so the band stays readable.
-  const scale = Math.max(example ?? 0, firstGuiding ? m(firstGuiding).guidingCost + 2 * m(firstGuiding).guidingCostStd : 0, ...iters.map((r) => m(r).cost));
-  const cap = scale > 0 ? 3 * scale : Infinity;
-  const clipped = iters.filter((r) => m(r).sampleCost > cap).length;
-  const series: LineSeries[] = [
-    { label: "samples of π_θk (mean cost of the iteration's on-policy samples)", points: iters.map((r, i) => [i + 1, Math.min(cap, m(r).sampleCost)] as const), width: 2.5 },
-    { label: "best policy π_θ* (noise-free)", points: iters.map((r, i) => [i + 1, m(r).cost] as const), width: 1.5 },
-  ];
-  if (example !== null) series.push({ label: "initial example (noise-free)", points: [[1, example], [n, example]] as const, width: 1.5, dash: "8 4" });
-  if (firstGuiding) {
-    const g = m(firstGuiding);
-    const color = "#999999";
-    series.push({ label: "guiding samples: mean ± 2 std", points: [[1, g.guidingCost + 2 * g.guidingCostStd], [n, g.guidingCost + 2 * g.guidingCostStd]] as const, width: 1, dash: "2 3", color });
-    series.push({ label: "", points: [[1, g.guidingCost - 2 * g.guidingCostStd], [n, g.guidingCost - 2 * g.guidingCostStd]] as const, width: 1, dash: "2 3", color, hideInLegend: true });
-  }
-  const caption = clipped > 0 ? `${clipped} iteration(s) whose samples cost more than ${cap.toFixed(0)} are drawn at ${cap.toFixed(0)}.` : undefined;
-  return linePlot(series, { title: `${name}: learning curve`, xLabel: "iteration", yLabel: "cost (Σ over the horizon)", caption });
-}
-
 /** log10 w_r after every adaptWr stage (importance-sampled GPS). */
 function regularizerCurve(records: readonly Record_[], name: string): string | null {
   const adapts = records.filter((r) => r.kind === "adaptWr");
@@ -286,7 +253,7 @@ details { margin: 1em 0; } code { font-size: 12px; }
 <h1>${esc(experiment.name)}</h1>
 <p>Run <code>${esc(run.dir)}</code>, task <b>${esc(experiment.task.kind)}</b>, horizon ${experiment.task.horizon}, seed ${experiment.seed}, ${experiment.conditions.length} condition(s). Pictures are of the last good checkpoint (stage ${lastStage ?? "none"}).</p>
 ${records.some((r) => r.kind === "fitTheta") ? `<figure><img src="learning-curve.svg" alt="learning curve"><figcaption>Noise-free cost of the policy alone after each guided-policy-search iteration, beside the initial trajectory's cost.</figcaption></figure>` : ""}
-${records.some((r) => r.kind === "isgpsIteration") ? `<figure><img src="learning-curve.svg" alt="learning curve"><figcaption>Mean cost of each iteration's on-policy samples and the best policy's noise-free cost, beside the initial example and the guiding samples' ±2 std band (2013 paper, Figure 2).</figcaption></figure>` : ""}
+${records.some((r) => POLICY_SEARCH_ITERATIONS.includes(r.kind)) ? `<figure><img src="learning-curve.svg" alt="learning curve"><figcaption>Mean cost of each iteration's on-policy samples and the best policy's noise-free cost, beside the initial example and the guiding samples' ±2 std band (2013 paper, Figure 2).</figcaption></figure>` : ""}
 ${files.includes("long-horizon.svg") ? `<figure><img src="long-horizon.svg" alt="long-horizon test"><figcaption>The policy alone, noise-free, rolled out past the training horizon after each iteration (evaluate with horizon): distance from each start, and the number of starts walked without a fall.</figcaption></figure>` : ""}
 ${records.some((r) => r.kind === "adaptWr") ? `<figure><img src="wr.svg" alt="regularizer weight"><figcaption>The regularizer weight w_r after each adaptWr stage.</figcaption></figure>` : ""}
 <figure><img src="cost.svg" alt="cost after each stage"></figure>

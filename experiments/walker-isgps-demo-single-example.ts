@@ -1,0 +1,5 @@
+// walker-isgps-demo.ts with the "single example" prior method (2013 paper §6.1): θ* fitted to the one demonstration, then importance sampling without guiding samples or regularizer.
+import base from "./walker-isgps-demo.js";
+import { singleExample } from "./isgps-variants.js";
+
+export default singleExample(base);

@@ -1,0 +1,6 @@
+// walker-isgps-incline.ts without the policy: the DDP solution, TBDP over it and SIMBICON on the
+// same test grounds, from the same training (2013 paper, Figure 3). Seconds, not hours.
+import base, { tests } from "./walker-isgps-incline.js";
+import { comparisonsOnly } from "./isgps-variants.js";
+
+export default comparisonsOnly(base, tests);

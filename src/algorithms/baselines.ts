@@ -1,0 +1,218 @@
+/**
+ * The prior methods the 2013 paper compares guided policy search with (§6.1,
+ * Figure 2), as stages that share GPS's sampling, pool and metrics:
+ *
+ *   policyGradientIteration  "policy gradient": samples of the current π_θ, a
+ *                            GPOMDP gradient estimate with a per-step baseline,
+ *                            one Adam step on μ's parameters
+ *   daggerIteration          "DAgger" (Ross et al. 2011): samples of the current
+ *                            π_θ, every visited state labelled with the expert's
+ *                            action, the aggregated data refitted
+ *
+ * "Single example" needs no stage of its own: pretrainPolicy({ from: "example" })
+ * then non-guided, unregularized isgpsIteration (experiments/isgps-variants.ts).
+ *
+ * Both stages start from the policy already in the run state (GPS's pretrained
+ * θ*, so every method starts from the same network) and leave their current
+ * policy there: unlike Algorithm 1 they keep no "best so far".
+ */
+import type { StageSpec } from "../dsl/experiment.js";
+import { minimizeLbfgs } from "../optim/lbfgs.js";
+import { backward, createWorkspace, forward, parameterLayout, type MlpPolicy } from "../policy/mlp.js";
+import { Sampler } from "../random/generator.js";
+import { summarize } from "./ilqg-stages.js";
+import { maxLikelihoodObjective, type IsSampleSet } from "./isgps-objective.js";
+import { guidingMeans, isGuidingSource, observedStates, type IsgpsBatch, type IsgpsSource, type IsgpsState } from "./isgps-samples.js";
+import { costStats, drawPolicyBatches, fallCount, noiseFreeRows } from "./isgps-stages.js";
+import { observerFor } from "./observation.js";
+import { mlpOf, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
+
+type PolicyGradientSpec = Extract<StageSpec, { kind: "policyGradientIteration" }>;
+type DaggerSpec = Extract<StageSpec, { kind: "daggerIteration" }>;
+
+/** Adam's moments for the policy-gradient baseline, carried in the run state. */
+export interface PolicyGradientState {
+  readonly m: Float64Array;
+  readonly v: Float64Array;
+  readonly steps: number;
+}
+
+const ADAM_BETA1 = 0.9;
+const ADAM_BETA2 = 0.999;
+const ADAM_EPSILON = 1e-8;
+
+/** The batches as one sample set of what the policy sees (rewards and actions as drawn; logQ unused). */
+function batchesAsSet(env: StageEnv, batches: readonly IsgpsBatch[], actions?: readonly Float64Array[]): IsSampleSet {
+  const T = env.horizon;
+  const { nx, nu } = env.worlds[0].task;
+  const count = batches.reduce((s, b) => s + b.count, 0);
+  const xs = new Float64Array(count * (T + 1) * nx);
+  const us = new Float64Array(count * T * nu);
+  const rewards = new Float64Array(count * T);
+  let row = 0;
+  batches.forEach((b, k) => {
+    xs.set(observedStates(b, observerFor(env.experiment.policy, env.worlds[b.condition].task), nx), row * (T + 1) * nx);
+    us.set(actions ? actions[k] : b.us, row * T * nu);
+    rewards.set(b.rewards, row * T);
+    row += b.count;
+  });
+  return { T, nx, nu, count, xs, us, rewards, logQ: new Float64Array(count * T) };
+}
+
+/**
+ * GPOMDP's per-step coefficients (count·T): (R_it − b_t)/m, with R_it = Σ_{t'≥t} r_it'
+ * the reward to go and b_t = (1/m) Σ_i R_it the per-step baseline. Adding a
+ * constant to every reward leaves them unchanged.
+ */
+export function gpomdpCoefficients(rewards: Float64Array, count: number, T: number): Float64Array {
+  const out = new Float64Array(count * T);
+  for (let i = 0; i < count; i++) {
+    let togo = 0;
+    for (let t = T - 1; t >= 0; t--) {
+      togo += rewards[i * T + t];
+      out[i * T + t] = togo;
+    }
+  }
+  for (let t = 0; t < T; t++) {
+    let b = 0;
+    for (let i = 0; i < count; i++) b += out[i * T + t];
+    b /= count;
+    for (let i = 0; i < count; i++) out[i * T + t] = (out[i * T + t] - b) / count;
+  }
+  return out;
+}
+
+/**
+ * Σ_i Σ_t c_it ∇_θ log π_θ(u_it | x_it) into `gradOut` (the logStd block
+ * included: ∂ log π/∂ logStd_j = e_j² − 1 with e_j = (u_j − μ_j)/σ_j).
+ */
+export function scoreFunctionGradient(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet, coefficients: Float64Array, gradOut: Float64Array): void {
+  const { T, nx, nu, count } = set;
+  const L = parameterLayout(policy);
+  const ws = createWorkspace(policy, T);
+  const invStd = new Float64Array(nu);
+  for (let j = 0; j < nu; j++) invStd[j] = Math.exp(-theta[L.logStd + j]);
+  gradOut.fill(0);
+  for (let i = 0; i < count; i++) {
+    forward(policy, theta, set.xs.subarray(i * (T + 1) * nx, (i * (T + 1) + T) * nx), T, ws.mean, ws);
+    for (let t = 0; t < T; t++) {
+      const c = coefficients[i * T + t];
+      for (let j = 0; j < nu; j++) {
+        const e = (set.us[(i * T + t) * nu + j] - ws.mean[t * nu + j]) * invStd[j];
+        ws.dMean[t * nu + j] = c * e * invStd[j];
+        gradOut[L.logStd + j] += c * (e * e - 1);
+      }
+    }
+    backward(policy, theta, ws.dMean, T, gradOut, ws);
+  }
+}
+
+function policyOf(state: RunState, where: string): PolicyState {
+  if (!state.policy) throw new Error(`${where} needs a policy to start from: run pretrainPolicy before it`);
+  return state.policy;
+}
+
+/** One iteration of the policy-gradient baseline (GPOMDP, Adam ascent on μ's parameters; σ fixed). */
+export const policyGradientIteration: Stage<PolicyGradientSpec> = function* (env, spec, state) {
+  const policyState = policyOf(state, "policyGradientIteration");
+  const policy = mlpOf(policyState);
+  const theta = policyState.theta;
+  const sampler = new Sampler(state.rng);
+  const T = env.horizon;
+  const drawn = drawPolicyBatches(env, state, theta, -1, spec.samples ?? 10, sampler);
+  yield { fraction: 0.5, message: `${drawn.reduce((s, b) => s + b.count, 0)} samples of π_θ` };
+  const set = batchesAsSet(env, drawn);
+  const grad = new Float64Array(theta.length);
+  scoreFunctionGradient(policy, theta, set, gpomdpCoefficients(set.rewards, set.count, T), grad);
+  const L = parameterLayout(policy);
+  grad.fill(0, L.logStd, L.logStd + policy.nOut);
+  // Adam, ascending.
+  const prev = state.policyGradient ?? { m: new Float64Array(theta.length), v: new Float64Array(theta.length), steps: 0 };
+  const steps = prev.steps + 1;
+  const m = new Float64Array(theta.length);
+  const v = new Float64Array(theta.length);
+  const next = Float64Array.from(theta);
+  const c1 = 1 - ADAM_BETA1 ** steps;
+  const c2 = 1 - ADAM_BETA2 ** steps;
+  let gradNorm = 0;
+  for (let k = 0; k < theta.length; k++) {
+    gradNorm += grad[k] * grad[k];
+    m[k] = ADAM_BETA1 * prev.m[k] + (1 - ADAM_BETA1) * grad[k];
+    v[k] = ADAM_BETA2 * prev.v[k] + (1 - ADAM_BETA2) * grad[k] * grad[k];
+    next[k] += (spec.stepSize * (m[k] / c1)) / (Math.sqrt(v[k] / c2) + ADAM_EPSILON);
+  }
+  const nextPolicy: PolicyState = { ...policyState, theta: next };
+  const stats = costStats(drawn, T);
+  return {
+    state: { ...state, rng: sampler.state(), policy: nextPolicy, policyGradient: { m, v, steps } },
+    metrics: {
+      ...summarize(noiseFreeRows(env, state, nextPolicy)),
+      sampleCost: stats.mean,
+      sampleCostStd: stats.std,
+      sampleReward: -stats.mean,
+      sampleFalls: fallCount(env, drawn),
+      gradientNorm: Math.sqrt(gradNorm),
+    },
+  };
+};
+
+/** Condition c's expert: its newest guiding source (DDP's controller, or the demonstration controller). */
+function expertOf(isgps: IsgpsState, c: number): Exclude<IsgpsSource, { kind: "policy" }> {
+  for (let k = isgps.sources.length - 1; k >= 0; k--) {
+    const s = isgps.sources[k];
+    if (isGuidingSource(s) && s.condition === c) return s;
+  }
+  throw new Error(`daggerIteration: condition ${c} has no guiding distribution to act as the expert: run guidingSamples first`);
+}
+
+/** The expert's actions at a batch's states, memoized by identity (a pure function of the two). */
+const labelMemo = new WeakMap<Float64Array, WeakMap<object, Float64Array>>();
+function expertLabels(env: StageEnv, expert: Exclude<IsgpsSource, { kind: "policy" }>, batch: IsgpsBatch): Float64Array {
+  const key = expert.kind === "guiding" ? expert.controller.K : expert.std;
+  let inner = labelMemo.get(batch.xs);
+  if (!inner) labelMemo.set(batch.xs, (inner = new WeakMap()));
+  let v = inner.get(key);
+  if (!v) inner.set(key, (v = guidingMeans(expert, batch, env.horizon, env.worlds[batch.condition].task)));
+  return v;
+}
+
+/**
+ * One DAgger iteration with β = 0 (the expert's own data is the guiding samples
+ * that pretrained π_θ): samples of the current π_θ join the pool; every sample in
+ * the pool (guiding samples included) is labelled with its condition's expert
+ * action at each visited state; μ is refitted to all of it.
+ */
+export const daggerIteration: Stage<DaggerSpec> = function* (env, spec, state) {
+  const policyState = policyOf(state, "daggerIteration");
+  if (!state.isgps) throw new Error("daggerIteration needs guiding samples (its expert and first data): run guidingSamples and pretrainPolicy before it");
+  const isgps = state.isgps;
+  const policy = mlpOf(policyState);
+  const sampler = new Sampler(state.rng);
+  const T = env.horizon;
+  const sources = [...isgps.sources, { kind: "policy" as const, theta: policyState.theta }];
+  const drawn = drawPolicyBatches(env, state, policyState.theta, sources.length - 1, spec.samples ?? 10, sampler);
+  const batches = [...isgps.batches, ...drawn];
+  const data = batches.filter((b) => !b.restart);
+  const labels = data.map((b) => expertLabels(env, expertOf(isgps, b.condition), b));
+  const set = batchesAsSet(env, data, labels);
+  yield { fraction: 0.3, message: `refitting on ${set.count} labelled rollouts` };
+  const ml = maxLikelihoodObjective(policy, set, Array.from({ length: set.count }, (_, i) => i), { learnStd: false });
+  const fit0 = ml(policyState.theta, new Float64Array(policyState.theta.length));
+  const fit = minimizeLbfgs(ml, policyState.theta, { maxIterations: spec.maxIterations });
+  const nextPolicy: PolicyState = { ...policyState, theta: fit.x };
+  const stats = costStats(drawn, T);
+  return {
+    state: { ...state, rng: sampler.state(), policy: nextPolicy, isgps: { ...isgps, sources, batches } },
+    metrics: {
+      ...summarize(noiseFreeRows(env, state, nextPolicy)),
+      sampleCost: stats.mean,
+      sampleCostStd: stats.std,
+      sampleReward: -stats.mean,
+      sampleFalls: fallCount(env, drawn),
+      datasetSamples: set.count,
+      negLogLikelihood0: fit0,
+      negLogLikelihood: fit.f,
+      lbfgsIterations: fit.iterations,
+    },
+  };
+};
