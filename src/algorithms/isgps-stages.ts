@@ -268,11 +268,11 @@ export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) 
   let r = 0;
   for (const { xs, count } of seen) for (let i = 0; i < count; i++) for (let t = 0; t < T; t++) X.set(xs.subarray((i * (T + 1) + t) * n, (i * (T + 1) + t + 1) * n), (r++) * n);
   const init = initialPolicyState(env.experiment.policy, task, X, nu, sampler);
+  // σ fixed rather than fitted: for one example (nothing to fit it to), or on request.
   const fixedStd = examples ? (guidingActionStd(isgps, nu) ?? motorNoiseFrom(examples.us, nu, spec.noise ?? 0.1)) : spec.std === "guiding" ? guidingActionStd(isgps, nu) : null;
   if (fixedStd) {
-    const std = fixedStd;
     const L = parameterLayout(init);
-    for (let j = 0; j < nu; j++) init.theta[L.logStd + j] = Math.log(std[j]);
+    for (let j = 0; j < nu; j++) init.theta[L.logStd + j] = Math.log(fixedStd[j]);
   }
   const policy = mlpOf(init);
   const set = examples ?? poolSampleSet(policy, isgps.sources, isgps.batches, guiding, state.conditions.length, T, tasksOf(env), observers).set;
