@@ -32,7 +32,7 @@ import { cholesky } from "../linalg/dense.js";
 import type { Task } from "../tasks/types.js";
 import { observeRows, type Observer } from "./observation.js";
 import { createWorkspace, type MlpPolicy } from "../policy/mlp.js";
-import type { LinearGaussianController } from "../trajopt/types.js";
+import type { Controller, LinearGaussianController } from "../trajopt/types.js";
 import { meanAction } from "../trajopt/linear-gaussian.js";
 import { policyStepLogProbs, type IsSampleSet } from "./isgps-objective.js";
 
@@ -161,12 +161,10 @@ export function guidingMeans(source: Exclude<IsgpsSource, { kind: "policy" }>, b
   const { nx, nu } = task;
   const out = new Float64Array(batch.count * T * nu);
   for (let i = 0; i < batch.count; i++) {
-    const demo = source.kind === "demonstration" ? demoController(source.controller, task) : null;
-    for (let t = 0; t < T; t++) {
-      const xOff = (i * (T + 1) + t) * nx;
-      if (demo) demo(t, batch.xs, xOff, out, (i * T + t) * nu);
-      else meanAction((source as Extract<IsgpsSource, { kind: "guiding" }>).controller, t, batch.xs, xOff, out, (i * T + t) * nu);
-    }
+    // A fresh demonstration controller per sample: its state machine starts over.
+    const act: Controller =
+      source.kind === "demonstration" ? demoController(source.controller, task) : (t, x, xOff, u, uOff) => meanAction(source.controller, t, x, xOff, u, uOff);
+    for (let t = 0; t < T; t++) act(t, batch.xs, (i * (T + 1) + t) * nx, out, (i * T + t) * nu);
   }
   return out;
 }

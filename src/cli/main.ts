@@ -76,7 +76,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       case "export":
         return cmdExport(rest);
       case "compare":
-        return await cmdCompare(rest);
+        return cmdCompare(rest);
       case "report":
         return await cmdReport(rest);
       case undefined:
@@ -143,7 +143,7 @@ async function cmdReport(argv: readonly string[]): Promise<number> {
 }
 
 /** Several runs' learning curves in one SVG (the 2013 paper's Figure 2: GPS beside its variants and the prior methods). */
-async function cmdCompare(argv: readonly string[]): Promise<number> {
+function cmdCompare(argv: readonly string[]): number {
   const { values, positionals } = parseArgs({
     args: [...argv],
     allowPositionals: true,
