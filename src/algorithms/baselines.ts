@@ -107,6 +107,18 @@ export function scoreFunctionGradient(policy: MlpPolicy, theta: Float64Array, se
   }
 }
 
+/** What both loops report per iteration: the new policy alone, noise-free, and the iteration's on-policy samples. */
+function iterationMetrics(env: StageEnv, state: RunState, next: PolicyState, drawn: readonly IsgpsBatch[]) {
+  const stats = costStats(drawn, env.horizon);
+  return {
+    ...summarize(noiseFreeRows(env, state, next)),
+    sampleCost: stats.mean,
+    sampleCostStd: stats.std,
+    sampleReward: -stats.mean,
+    sampleFalls: fallCount(env, drawn),
+  };
+}
+
 function policyOf(state: RunState, where: string): PolicyState {
   if (!state.policy) throw new Error(`${where} needs a policy to start from: run pretrainPolicy before it`);
   return state.policy;
@@ -142,17 +154,9 @@ export const policyGradientIteration: Stage<PolicyGradientSpec> = function* (env
     next[k] += (spec.stepSize * (m[k] / c1)) / (Math.sqrt(v[k] / c2) + ADAM_EPSILON);
   }
   const nextPolicy: PolicyState = { ...policyState, theta: next };
-  const stats = costStats(drawn, T);
   return {
     state: { ...state, rng: sampler.state(), policy: nextPolicy, policyGradient: { m, v, steps } },
-    metrics: {
-      ...summarize(noiseFreeRows(env, state, nextPolicy)),
-      sampleCost: stats.mean,
-      sampleCostStd: stats.std,
-      sampleReward: -stats.mean,
-      sampleFalls: fallCount(env, drawn),
-      gradientNorm: Math.sqrt(gradNorm),
-    },
+    metrics: { ...iterationMetrics(env, state, nextPolicy, drawn), gradientNorm: Math.sqrt(gradNorm) },
   };
 };
 
@@ -188,7 +192,6 @@ export const daggerIteration: Stage<DaggerSpec> = function* (env, spec, state) {
   const isgps = state.isgps;
   const policy = mlpOf(policyState);
   const sampler = new Sampler(state.rng);
-  const T = env.horizon;
   const sources = [...isgps.sources, { kind: "policy" as const, theta: policyState.theta }];
   const drawn = drawPolicyBatches(env, state, policyState.theta, sources.length - 1, spec.samples ?? 10, sampler);
   const batches = [...isgps.batches, ...drawn];
@@ -200,15 +203,10 @@ export const daggerIteration: Stage<DaggerSpec> = function* (env, spec, state) {
   const fit0 = ml(policyState.theta, new Float64Array(policyState.theta.length));
   const fit = minimizeLbfgs(ml, policyState.theta, { maxIterations: spec.maxIterations });
   const nextPolicy: PolicyState = { ...policyState, theta: fit.x };
-  const stats = costStats(drawn, T);
   return {
     state: { ...state, rng: sampler.state(), policy: nextPolicy, isgps: { ...isgps, sources, batches } },
     metrics: {
-      ...summarize(noiseFreeRows(env, state, nextPolicy)),
-      sampleCost: stats.mean,
-      sampleCostStd: stats.std,
-      sampleReward: -stats.mean,
-      sampleFalls: fallCount(env, drawn),
+      ...iterationMetrics(env, state, nextPolicy, drawn),
       datasetSamples: set.count,
       negLogLikelihood0: fit0,
       negLogLikelihood: fit.f,
