@@ -8,11 +8,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { condition, experiment, ilqg, policy, repeat, stage, task } from "../src/index.js";
+import { experiment, ilqg, stage } from "../src/index.js";
 import { startRun } from "../src/runtime/session.js";
-import { readCheckpoint } from "../src/runtime/store.js";
-import { decodeValue, type JsonValue } from "../src/runtime/canonical.js";
-import { mlpOf, type RunState } from "../src/algorithms/state.js";
+import { mlpOf } from "../src/algorithms/state.js";
 import { gpomdpCoefficients, scoreFunctionGradient } from "../src/algorithms/baselines.js";
 import { guidingMeans } from "../src/algorithms/isgps-samples.js";
 import type { IsSampleSet } from "../src/algorithms/isgps-objective.js";
@@ -22,7 +20,8 @@ import { meanAction } from "../src/trajopt/linear-gaussian.js";
 import { taskFor } from "../src/tasks/index.js";
 import { policyController } from "../src/policy/controller.js";
 import { createSimulator } from "../src/sim/mujoco.js";
-import { digestsResumedAfter, finishedOf } from "./helpers/runs.js";
+import { digestsResumedAfter, finishedOf, smallIsgps, stateAt } from "./helpers/runs.js";
+import { fdGradient } from "./helpers/gradient-check.js";
 import { policyGradient, dagger, singleExample } from "../experiments/isgps-variants.js";
 
 const roots: string[] = [];
@@ -32,23 +31,9 @@ const store = () => {
   roots.push(d);
   return d;
 };
-const stateAt = (run: Parameters<typeof readCheckpoint>[0], index: number) => decodeValue(readCheckpoint(run, index).state as JsonValue) as RunState;
 
 // A small GPS run whose loop the variants replace.
-const base = experiment({
-  name: "baselines-small",
-  seed: 5,
-  task: task.swimmer({ horizon: 30 }),
-  conditions: [condition.rest(), condition.state([0, 0, 0.3, 0.2, -0.2], [0, 0, 0, 0, 0])],
-  policy: policy.mlp({ hidden: 5, ignoreInputs: ["qpos.rootx", "qpos.rooty"] }),
-  pipeline: [
-    ...ilqg({ from: { kind: "random", std: 1 }, iterations: 5 }),
-    stage.guidingSamples({ samples: 20 }),
-    stage.pretrainPolicy({ maxIterations: 30, samples: 4 }),
-    repeat(3, [stage.isgpsIteration({ maxIterations: 5, samples: 4, activeSamples: 48 }), stage.adaptWr()]),
-    stage.evaluate({ noise: false, controller: "policy" }),
-  ],
-});
+const base = smallIsgps("baselines-small", 5);
 
 /** A random sample set for a 3-input, 2-output network. */
 function randomSet(count: number, T: number, seed: number): IsSampleSet {
@@ -85,16 +70,9 @@ describe("GPOMDP", () => {
       for (let i = 0; i < 3; i++) for (let t = 0; t < 5; t++) s += coeff[i * 5 + t] * logProbability(policy, th, set.xs, set.us, ws, (i * 6 + t) * 3, (i * 5 + t) * 2);
       return s;
     };
+    const fd = fdGradient(value, theta, 1e-6);
     let worst = 0;
-    for (let k = 0; k < theta.length; k++) {
-      const h = 1e-6;
-      const p = Float64Array.from(theta);
-      const m = Float64Array.from(theta);
-      p[k] += h;
-      m[k] -= h;
-      const fd = (value(p) - value(m)) / (2 * h);
-      worst = Math.max(worst, Math.abs(fd - grad[k]) / Math.max(1, Math.abs(fd)));
-    }
+    for (let k = 0; k < theta.length; k++) worst = Math.max(worst, Math.abs(fd[k] - grad[k]) / Math.max(1, Math.abs(fd[k])));
     expect(worst).toBeLessThan(1e-7);
     expect(parameterLayout(shape).logStd).toBeLessThan(theta.length);
   });

@@ -10,17 +10,15 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { condition, experiment, ilqg, policy, repeat, stage, task } from "../src/index.js";
+import { condition, experiment, policy, repeat, stage, task } from "../src/index.js";
 import { startRun } from "../src/runtime/session.js";
 import { exportRun } from "../src/runtime/export.js";
-import { latestGoodCheckpoint, readCheckpoint } from "../src/runtime/store.js";
-import { decodeValue, type JsonValue } from "../src/runtime/canonical.js";
-import type { RunState } from "../src/algorithms/state.js";
+import { latestGoodCheckpoint } from "../src/runtime/store.js";
 import { mlpOf } from "../src/algorithms/state.js";
 import { poolSampleSet, stepLogProbs } from "../src/algorithms/isgps-samples.js";
 import { taskFor } from "../src/tasks/index.js";
 import { policyStepLogProbs } from "../src/algorithms/isgps-objective.js";
-import { digestsResumedAfter, finishedOf } from "./helpers/runs.js";
+import { digestsResumedAfter, finishedOf, smallIsgps, stateAt } from "./helpers/runs.js";
 
 const roots: string[] = [];
 afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -30,24 +28,7 @@ const store = () => {
   return d;
 };
 
-const isgps = experiment({
-  name: "isgps-small",
-  seed: 4,
-  task: task.swimmer({ horizon: 30 }),
-  conditions: [condition.rest(), condition.state([0, 0, 0.3, 0.2, -0.2], [0, 0, 0, 0, 0])],
-  policy: policy.mlp({ hidden: 5, ignoreInputs: ["qpos.rootx", "qpos.rooty"] }),
-  pipeline: [
-    ...ilqg({ from: { kind: "random", std: 1 }, iterations: 5 }),
-    stage.guidingSamples({ samples: 20 }),
-    stage.pretrainPolicy({ maxIterations: 30, samples: 4 }),
-    repeat(3, [stage.isgpsIteration({ maxIterations: 5, samples: 4, activeSamples: 48 }), stage.adaptWr()]),
-    stage.evaluate({ noise: false, controller: "policy" }),
-  ],
-});
-
-
-const stateAt = (run: { dir: string } & Parameters<typeof readCheckpoint>[0], index: number) =>
-  decodeValue(readCheckpoint(run, index).state as JsonValue) as RunState;
+const isgps = smallIsgps("isgps-small", 4);
 
 describe("importance-sampled GPS pipeline", () => {
   it("runs guidingSamples/pretrainPolicy/isgpsIteration/adaptWr and resumes from any stage with identical digests", async () => {

@@ -1,8 +1,16 @@
-/** Running experiments in tests: the finished stages of a run, and a run stopped and resumed. */
+/**
+ * Running experiments in tests: the finished stages of a run, a run stopped and
+ * resumed, the run state a checkpoint holds, and the small importance-sampled
+ * GPS experiment the ISGPS and prior-method tests share.
+ */
 import { lastValueFrom, toArray, type Observable } from "rxjs";
+import { condition, experiment, ilqg, policy, repeat, stage, task } from "../../src/index.js";
 import type { Experiment } from "../../src/dsl/experiment.js";
+import type { RunState } from "../../src/algorithms/state.js";
+import { decodeValue, type JsonValue } from "../../src/runtime/canonical.js";
 import type { RunEvent } from "../../src/runtime/interpreter.js";
 import { resumeRun, startRun } from "../../src/runtime/session.js";
+import { readCheckpoint } from "../../src/runtime/store.js";
 
 export type Finished = Extract<RunEvent, { type: "stage-finished" }>;
 
@@ -17,4 +25,31 @@ export async function digestsResumedAfter(experiment: Experiment, store: string,
   const head = await finishedOf(first.events);
   const tail = await finishedOf(resumeRun(first.run.dir).events);
   return [...head, ...tail].map((e) => e.digest);
+}
+
+/** The run state checkpointed after stage `index`. */
+export function stateAt(run: Parameters<typeof readCheckpoint>[0], index: number): RunState {
+  return decodeValue(readCheckpoint(run, index).state as JsonValue) as RunState;
+}
+
+/**
+ * A small importance-sampled GPS run on a 30-step swimmer, two conditions: iLQG
+ * (stages 0–5), 20 guiding samples each (6), pretraining (7), 3 × [isgpsIteration,
+ * adaptWr] (8–13), the policy alone (14).
+ */
+export function smallIsgps(name: string, seed: number): Experiment {
+  return experiment({
+    name,
+    seed,
+    task: task.swimmer({ horizon: 30 }),
+    conditions: [condition.rest(), condition.state([0, 0, 0.3, 0.2, -0.2], [0, 0, 0, 0, 0])],
+    policy: policy.mlp({ hidden: 5, ignoreInputs: ["qpos.rootx", "qpos.rooty"] }),
+    pipeline: [
+      ...ilqg({ from: { kind: "random", std: 1 }, iterations: 5 }),
+      stage.guidingSamples({ samples: 20 }),
+      stage.pretrainPolicy({ maxIterations: 30, samples: 4 }),
+      repeat(3, [stage.isgpsIteration({ maxIterations: 5, samples: 4, activeSamples: 48 }), stage.adaptWr()]),
+      stage.evaluate({ noise: false, controller: "policy" }),
+    ],
+  });
 }
