@@ -18,10 +18,13 @@
  */
 import type { StageSpec } from "../dsl/experiment.js";
 import { minimizeLbfgs } from "../optim/lbfgs.js";
-import { backward, createWorkspace, forward, parameterLayout, type MlpPolicy } from "../policy/mlp.js";
+import { parameterLayout } from "../policy/mlp.js";
 import { Sampler } from "../random/generator.js";
 import { summarize } from "./ilqg-stages.js";
-import { maxLikelihoodObjective, type IsSampleSet } from "./isgps-objective.js";
+import { scoreFunctionGradient, type IsSampleSet } from "./isgps-objective.js";
+import { kernelsOf } from "./numerics.js";
+
+export { scoreFunctionGradient };
 import { guidingMeans, isGuidingSource, observedStates, type IsgpsBatch, type IsgpsSource, type IsgpsState } from "./isgps-samples.js";
 import { costStats, drawPolicyBatches, fallCount, noiseFreeRows } from "./isgps-stages.js";
 import { observerFor } from "./observation.js";
@@ -82,31 +85,6 @@ export function gpomdpCoefficients(rewards: Float64Array, count: number, T: numb
   return out;
 }
 
-/**
- * Σ_i Σ_t c_it ∇_θ log π_θ(u_it | x_it) into `gradOut` (the logStd block
- * included: ∂ log π/∂ logStd_j = e_j² − 1 with e_j = (u_j − μ_j)/σ_j).
- */
-export function scoreFunctionGradient(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet, coefficients: Float64Array, gradOut: Float64Array): void {
-  const { T, nx, nu, count } = set;
-  const L = parameterLayout(policy);
-  const ws = createWorkspace(policy, T);
-  const invStd = new Float64Array(nu);
-  for (let j = 0; j < nu; j++) invStd[j] = Math.exp(-theta[L.logStd + j]);
-  gradOut.fill(0);
-  for (let i = 0; i < count; i++) {
-    forward(policy, theta, set.xs.subarray(i * (T + 1) * nx, (i * (T + 1) + T) * nx), T, ws.mean, ws);
-    for (let t = 0; t < T; t++) {
-      const c = coefficients[i * T + t];
-      for (let j = 0; j < nu; j++) {
-        const e = (set.us[(i * T + t) * nu + j] - ws.mean[t * nu + j]) * invStd[j];
-        ws.dMean[t * nu + j] = c * e * invStd[j];
-        gradOut[L.logStd + j] += c * (e * e - 1);
-      }
-    }
-    backward(policy, theta, ws.dMean, T, gradOut, ws);
-  }
-}
-
 /** What both loops report per iteration: the new policy alone, noise-free, and the iteration's on-policy samples. */
 function iterationMetrics(env: StageEnv, state: RunState, next: PolicyState, drawn: readonly IsgpsBatch[]) {
   const stats = costStats(drawn, env.horizon);
@@ -135,7 +113,7 @@ export const policyGradientIteration: Stage<PolicyGradientSpec> = function* (env
   yield { fraction: 0.5, message: `${drawn.reduce((s, b) => s + b.count, 0)} samples of π_θ` };
   const set = batchesAsSet(env, drawn);
   const grad = new Float64Array(theta.length);
-  scoreFunctionGradient(policy, theta, set, gpomdpCoefficients(set.rewards, set.count, T), grad);
+  kernelsOf(env).scoreGradient(policy, theta, set, gpomdpCoefficients(set.rewards, set.count, T), grad);
   const L = parameterLayout(policy);
   grad.fill(0, L.logStd, L.logStd + policy.nOut);
   // Adam, ascending.
@@ -199,9 +177,15 @@ export const daggerIteration: Stage<DaggerSpec> = function* (env, spec, state) {
   const labels = data.map((b) => expertLabels(env, expertOf(isgps, b.condition), b));
   const set = batchesAsSet(env, data, labels);
   yield { fraction: 0.3, message: `refitting on ${set.count} labelled rollouts` };
-  const ml = maxLikelihoodObjective(policy, set, Array.from({ length: set.count }, (_, i) => i), { learnStd: false });
-  const fit0 = ml(policyState.theta, new Float64Array(policyState.theta.length));
-  const fit = minimizeLbfgs(ml, policyState.theta, { maxIterations: spec.maxIterations });
+  const ml = kernelsOf(env).maxLikelihood(policy, set, Array.from({ length: set.count }, (_, i) => i), { learnStd: false });
+  let fit0: number;
+  let fit: ReturnType<typeof minimizeLbfgs>;
+  try {
+    fit0 = ml.objective(policyState.theta, new Float64Array(policyState.theta.length));
+    fit = minimizeLbfgs(ml.objective, policyState.theta, { maxIterations: spec.maxIterations });
+  } finally {
+    ml.release();
+  }
   const nextPolicy: PolicyState = { ...policyState, theta: fit.x };
   return {
     state: { ...state, rng: sampler.state(), policy: nextPolicy, isgps: { ...isgps, sources, batches } },
@@ -211,6 +195,7 @@ export const daggerIteration: Stage<DaggerSpec> = function* (env, spec, state) {
       negLogLikelihood0: fit0,
       negLogLikelihood: fit.f,
       lbfgsIterations: fit.iterations,
+      lbfgsEvaluations: fit.evaluations + 1,
     },
   };
 };

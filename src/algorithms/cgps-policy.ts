@@ -18,23 +18,13 @@
 import type { Observer } from "./observation.js";
 import { cholesky, choleskyInverse, symmetrize } from "../linalg/dense.js";
 import { minimizeLbfgs, type LbfgsResult } from "../optim/lbfgs.js";
-import {
-  createWorkspace,
-  forward,
-  normalizationFrom,
-  optimalLogStd,
-  parameterLayout,
-  weightedFitLoss,
-  type InputNormalization,
-  type MlpPolicy,
-} from "../policy/mlp.js";
+import type { RowsLoss } from "../policy/kernels/batched.js";
+import { normalizationFrom, optimalLogStd, parameterLayout, type InputNormalization, type MlpPolicy } from "../policy/mlp.js";
+import { kernelsOf, type PolicyKernels } from "./numerics.js";
 import type { Sampler } from "../random/generator.js";
 import { gaussianKl, gaussianKlWorkspace } from "../trajopt/cgps-math.js";
 import { meanAction, sampleTrajectories } from "../trajopt/linear-gaussian.js";
 import type { LinearGaussianController, TrajectoryDynamics } from "../trajopt/types.js";
-
-/** Samples per forward pass inside the fit (workspace capacity). */
-const FIT_CHUNK = 256;
 
 // ---------------------------------------------------------------------------
 // 1. Training states
@@ -248,6 +238,8 @@ export interface FitPolicyOptions {
   readonly relativeFunctionTolerance?: number;
   /** LBFGS memory. Default 10. */
   readonly memory?: number;
+  /** Where the loss is evaluated (default: the batched kernels on this thread). */
+  readonly kernels?: PolicyKernels;
 }
 
 export interface FitPolicyResult {
@@ -284,9 +276,19 @@ export function fitPolicy(policy: MlpPolicy, theta0: Float64Array, batch: Policy
   if (batch.n !== policy.nIn || batch.m !== policy.nOut) throw new RangeError(`fitPolicy: batch is (${batch.n}, ${batch.m}), policy is (${policy.nIn}, ${policy.nOut})`);
   const r = options.regularization ?? 1e-4;
   if (!(r >= 0) || !Number.isFinite(r)) throw new RangeError(`fitPolicy: regularization must be finite and ≥ 0, got ${r}`);
-  const { N, m, X, targets, precisions, weights } = batch;
+  const { X, targets, precisions, weights } = batch;
+  const rows = (options.kernels ?? kernelsOf({})).fitLoss(policy, X, targets, precisions, weights);
+  try {
+    return fitWith(rows, policy, theta0, batch, options, r);
+  } finally {
+    rows.release();
+  }
+}
+
+function fitWith(rows: RowsLoss, policy: MlpPolicy, theta0: Float64Array, batch: PolicyFitBatch, options: FitPolicyOptions, r: number): FitPolicyResult {
+  const L = parameterLayout(policy);
+  const { N, m, precisions, weights } = batch;
   const mm = m * m;
-  const ws = createWorkspace(policy, Math.max(1, Math.min(N, FIT_CHUNK)));
 
   let wSum = 0;
   let wTr = 0;
@@ -296,7 +298,7 @@ export function fitPolicy(policy: MlpPolicy, theta0: Float64Array, batch: Policy
     for (let j = 0; j < m; j++) tr += precisions[i * mm + j * m + j];
     wTr += weights[i] * tr;
   }
-  const loss0 = N > 0 ? weightedFitLoss(policy, theta0, X, targets, precisions, weights, null, ws) : 0;
+  const loss0 = N > 0 ? rows.evaluate(theta0, null) : 0;
   if (!(wSum > 0)) {
     return { theta: Float64Array.from(theta0), loss0, loss: loss0, objective0: 0, objective: 0, iterations: 0, evaluations: 0, reason: "noWeight" };
   }
@@ -309,7 +311,7 @@ export function fitPolicy(policy: MlpPolicy, theta0: Float64Array, batch: Policy
   const grad = new Float64Array(L.total);
   const objective = (x: Float64Array, g: Float64Array): number => {
     for (let k = 0; k < nMean; k++) full[k] = x[k];
-    const raw = weightedFitLoss(policy, full, X, targets, precisions, weights, grad, ws);
+    const raw = rows.evaluate(full, grad);
     for (let k = 0; k < nMean; k++) g[k] = grad[k] * invW;
     let sq = 0;
     for (let k = L.w1; k < L.b1; k++) {
@@ -335,7 +337,7 @@ export function fitPolicy(policy: MlpPolicy, theta0: Float64Array, batch: Policy
   const theta = Float64Array.from(theta0);
   theta.set(res.x, 0);
   optimalLogStd(precisions, weights, m, theta, L.logStd);
-  const loss = weightedFitLoss(policy, theta, X, targets, precisions, weights, null, ws);
+  const loss = rows.evaluate(theta, null);
   return { theta, loss0, loss, objective0, objective: res.f, iterations: res.iterations, evaluations: res.evaluations, reason: res.reason };
 }
 
@@ -366,6 +368,7 @@ export function expectedKl(
   count: number,
   T: number = q.T,
   observe: Observer | null = null,
+  kernels: PolicyKernels = kernelsOf({}),
 ): ExpectedKl {
   const n = policy.nIn;
   const m = policy.nOut;
@@ -379,28 +382,28 @@ export function expectedKl(
   const mm = m * m;
   const SigmaPi = new Float64Array(mm);
   for (let j = 0; j < m; j++) SigmaPi[j * m + j] = Math.exp(2 * theta[L.logStd + j]);
-  const ws = createWorkspace(policy, count);
-  const Xt = new Float64Array(count * n);
-  // What the policy sees (Ot); q's mean action uses the state itself (Xt).
-  const Ot = observe ? new Float64Array(count * n) : Xt;
-  const muPi = new Float64Array(count * m);
+  // What the policy sees of every x_ti (rows t-major), one pass of the network over all of them.
+  const O = new Float64Array(T * count * n);
+  for (let t = 0; t < T; t++) {
+    for (let i = 0; i < count; i++) {
+      const src = (i * (T + 1) + t) * n;
+      if (observe) observe(states, src, O, (t * count + i) * n);
+      else for (let j = 0; j < n; j++) O[(t * count + i) * n + j] = states[src + j];
+    }
+  }
+  const muPi = new Float64Array(T * count * m);
+  kernels.forward(policy, theta, O, T * count, muPi);
   const muPiRow = new Float64Array(m);
   const muQ = new Float64Array(m);
   const work = gaussianKlWorkspace(m);
   const perStep = new Float64Array(T);
   let total = 0;
   for (let t = 0; t < T; t++) {
-    for (let i = 0; i < count; i++) {
-      const src = (i * (T + 1) + t) * n;
-      for (let j = 0; j < n; j++) Xt[i * n + j] = states[src + j];
-      if (observe) observe(states, src, Ot, i * n);
-    }
-    forward(policy, theta, Ot, count, muPi, ws);
     const A = q.cov.subarray(t * mm, (t + 1) * mm);
     let s = 0;
     for (let i = 0; i < count; i++) {
-      for (let j = 0; j < m; j++) muPiRow[j] = muPi[i * m + j];
-      meanAction(q, t, Xt, i * n, muQ, 0);
+      for (let j = 0; j < m; j++) muPiRow[j] = muPi[(t * count + i) * m + j];
+      meanAction(q, t, states, (i * (T + 1) + t) * n, muQ, 0);
       s += gaussianKl(muPiRow, SigmaPi, muQ, A, m, work);
     }
     perStep[t] = s / count;

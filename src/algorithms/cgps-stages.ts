@@ -14,14 +14,17 @@
  * (λ_t = 1) until the first dual step has set λ.
  */
 import type { StageSpec } from "../dsl/experiment.js";
-import { policyController } from "../policy/controller.js";
+import type { MlpPolicy } from "../policy/mlp.js";
 import { Sampler } from "../random/generator.js";
 import { trajectoryCost } from "../tasks/cost.js";
 import { defaultIlqgSettings } from "../trajopt/ilqg.js";
 import { initialCgpsTrajectory, trajectoryStep, type CgpsTrajectory } from "../trajopt/cgps-trajectory.js";
-import { allocPolicyLinearization, linearizePolicy, linearizePolicyMonteCarlo, type PolicyLinearization } from "../trajopt/policy-linearization.js";
+import { allocPolicyLinearization, linearizePolicyMonteCarlo, writeSigma, type PolicyLinearization } from "../trajopt/policy-linearization.js";
 import type { Cost } from "../trajopt/types.js";
 import { costRamp, dualStep, expectedKl, fitPolicy, policyFitBatch, sampleTrainingStates, type PolicyFitBatch } from "./cgps-policy.js";
+import { kernelsOf, type PolicyKernels } from "./numerics.js";
+import { dynamicsOf, policyRows, runRollouts, type RolloutGroup } from "./rollouts.js";
+import { linearGaussianPart } from "../trajopt/linear-gaussian.js";
 import { observationChainFor, observeRows, observerFor, type Observer } from "./observation.js";
 import { rolloutSummary } from "./evaluate.js";
 import { mean, objectiveFor, summarize } from "./ilqg-stages.js";
@@ -46,6 +49,16 @@ function scaled(cost: Cost, s: number): Cost {
   };
 }
 
+/**
+ * linearizePolicy (src/trajopt/policy-linearization.ts) on the run's kernels:
+ * μ^π and ∂μ^π/∂x at the first T states of xs, in one pass over the rows.
+ */
+function linearizePolicyWith(kernels: PolicyKernels, policy: MlpPolicy, theta: Float64Array, xs: Float64Array, T: number, out: PolicyLinearization): PolicyLinearization {
+  kernels.forward(policy, theta, xs, T, out.mu, out.muX);
+  for (let t = 0; t < T; t++) writeSigma(policy, theta, out.sigma, t * policy.nOut * policy.nOut);
+  return out;
+}
+
 /** A placeholder model for "no policy yet": only ever used with λ = 0, where it drops out. */
 function noPolicy(T: number, n: number, m: number): PolicyLinearization {
   const lin = allocPolicyLinearization(T, n, m);
@@ -64,13 +77,15 @@ export const optimizeQ: Stage<OptimizeQSpec> = function* (env, spec, state) {
   const iteration = state.gpsIteration ?? 0;
   const ramp = costRamp(iteration, spec.costRamp?.iterations ?? 50, spec.costRamp?.factor ?? 10);
   const policy = state.policy ? mlpOf(state.policy) : null;
+  const kernels = kernelsOf(env);
   const conditions: ConditionState[] = [];
   const rows = [];
   const kls: number[] = [];
   const accepted: number[] = [];
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
-    const { task, sim } = env.worlds[i];
+    const { task } = env.worlds[i];
+    const sim = dynamicsOf(env, env.worlds[i]);
     const q0 = requireTrajectory(c, "optimizeQ");
     const settings = c.settings ?? defaultIlqgSettings;
     const objective = objectiveFor(task, c);
@@ -91,7 +106,7 @@ export const optimizeQ: Stage<OptimizeQSpec> = function* (env, spec, state) {
         return linearizePolicyMonteCarlo(policy, state.policy.theta, states, count, out);
       }
       // Linearize in what the network sees, then back to the state by the chain rule.
-      linearizePolicy(policy, state.policy.theta, observeRows(observer, xs, T + 1, task.nx), T, out);
+      linearizePolicyWith(kernels, policy, state.policy.theta, observeRows(observer, xs, T + 1, task.nx), T, out);
       if (chain) for (let t = 0; t < T; t++) chain(xs, t * task.nx, out.muX.subarray(t * task.nu * task.nx, (t + 1) * task.nu * task.nx), task.nu);
       return out;
     };
@@ -130,12 +145,28 @@ export const optimizeQ: Stage<OptimizeQSpec> = function* (env, spec, state) {
   };
 };
 
-/** States sampled from every q_i (seeded), with the weights the policy step uses. */
+/**
+ * `count` states trajectories sampled from every q_i (seeded: all of the
+ * noise is drawn first, condition by condition), with the weights the policy
+ * step uses.
+ */
 function sampleAll(env: StageEnv, state: RunState, count: number, sampler: Sampler, noiseScale: number) {
+  const T = env.horizon;
+  const qs = state.conditions.map((c) => requireTrajectory(c, "fitTheta/updateLambda"));
+  const groups: RolloutGroup[] = state.conditions.map((c, i) => ({
+    world: env.worlds[i],
+    T: qs[i].T,
+    count,
+    start: c.x0,
+    controller: { kind: "linearGaussian", controller: linearGaussianPart(qs[i]), noisy: true, noiseScale },
+    motorNoise: null,
+  }));
+  const rollouts = runRollouts(env, groups, sampler);
   return state.conditions.map((c, i) => {
-    const q = requireTrajectory(c, "fitTheta/updateLambda");
-    const states = sampleTrainingStates(env.worlds[i].sim, q, c.x0, count, sampler, noiseScale);
-    return { q, states, count, lambda: c.lambda ?? new Float64Array(env.horizon).fill(1) };
+    const n = env.worlds[i].task.nx;
+    const states = new Float64Array(count * (qs[i].T + 1) * n);
+    rollouts[i].forEach((r, k) => states.set(r.xs, k * (qs[i].T + 1) * n));
+    return { q: qs[i], states, count, lambda: c.lambda ?? new Float64Array(T).fill(1) };
   });
 }
 
@@ -164,18 +195,12 @@ export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
     p = initialPolicyState(env.experiment.policy, env.worlds[0].task, batch.X, batch.m, sampler);
   }
   const policy = mlpOf(p);
-  const fit = fitPolicy(policy, p.theta, batch, { maxIterations: spec.maxIterations, regularization: spec.regularization });
+  const kernels = kernelsOf(env);
+  const fit = fitPolicy(policy, p.theta, batch, { maxIterations: spec.maxIterations, regularization: spec.regularization, kernels });
   const next: PolicyState = { ...p, theta: fit.theta };
-  const kl = sets.map((s, i) => expectedKl(policy, fit.theta, s.q, s.states, s.count, s.q.T, observers[i]).mean);
+  const kl = sets.map((s, i) => expectedKl(policy, fit.theta, s.q, s.states, s.count, s.q.T, observers[i], kernels).mean);
   // The policy alone, noise-free, on every training condition.
-  const rows = state.conditions.map((c, i) => {
-    const { task, sim } = env.worlds[i];
-    const T = env.horizon;
-    const xs = new Float64Array((T + 1) * task.nx);
-    const us = new Float64Array(T * task.nu);
-    sim.rollout(c.x0, policyController(policy, fit.theta, { noise: false, observe: observers[i] }), T, xs, us);
-    return rolloutSummary(task, T, xs, us);
-  });
+  const rows = policyRows(env, state, next);
   return {
     state: { ...state, rng: sampler.state(), policy: next },
     metrics: {
@@ -185,6 +210,7 @@ export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
       fitLoss0: fit.loss0,
       fitLoss: fit.loss,
       lbfgsIterations: fit.iterations,
+      lbfgsEvaluations: fit.evaluations,
     },
   };
 };
@@ -197,11 +223,12 @@ export const updateLambda: Stage<UpdateLambdaSpec> = function* (env, spec, state
   const conditions: ConditionState[] = [];
   const kls: number[] = [];
   const lambdas: number[] = [];
+  const kernels = kernelsOf(env);
+  const sets = sampleAll(env, state, count, sampler, spec.sampleNoise ?? 1);
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
-    const q = requireTrajectory(c, "updateLambda");
-    const states = sampleTrainingStates(env.worlds[i].sim, q, c.x0, count, sampler, spec.sampleNoise ?? 1);
-    const kl = expectedKl(policy, state.policy.theta, q, states, count, q.T, observerFor(env.experiment.policy, env.worlds[i].task));
+    const { q, states } = sets[i];
+    const kl = expectedKl(policy, state.policy.theta, q, states, count, q.T, observerFor(env.experiment.policy, env.worlds[i].task), kernels);
     const lambda = dualStep(c.lambda ?? new Float64Array(env.horizon).fill(spec.initial ?? 0), kl.perStep, spec.stepSize);
     conditions.push({ ...c, lambda });
     kls.push(kl.mean);

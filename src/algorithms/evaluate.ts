@@ -17,15 +17,14 @@ import type { StageSpec } from "../dsl/experiment.js";
 import { Sampler } from "../random/generator.js";
 import { trajectoryCost } from "../tasks/cost.js";
 import type { Task } from "../tasks/types.js";
-import { linearGaussianController } from "../trajopt/linear-gaussian.js";
+import { linearGaussianPart } from "../trajopt/linear-gaussian.js";
 import { summarize } from "./ilqg-stages.js";
-import { demoController } from "../demos/index.js";
 import type { DemoController } from "../dsl/experiment.js";
 import type { Controller } from "../trajopt/types.js";
-import { policyController } from "../policy/controller.js";
+import { runRollouts, type RolloutController, type RolloutGroup } from "./rollouts.js";
 
 import { observerFor } from "./observation.js";
-import { mlpOf, type EvaluationRecord, type RunState, type Stage, type StageEnv, type World } from "./state.js";
+import type { EvaluationRecord, RunState, Stage, StageEnv, World } from "./state.js";
 import { tbdpController, tbdpLibrary, type TbdpLibrary } from "./tbdp.js";
 import { testTaskSpec } from "../dsl/experiment.js";
 
@@ -82,6 +81,40 @@ function tbdpLibraryOf(env: StageEnv, state: RunState): TbdpLibrary {
   );
 }
 
+/** Condition i's controller of an evaluate stage as rollout data: `samples` rollouts in `world`, with noise when asked. */
+function groupFor(env: StageEnv, state: RunState, which: "policy" | "trajectory" | "demonstration", i: number, world: World, T: number, samples: number, noise: boolean): RolloutGroup {
+  const c = state.conditions[i];
+  let controller: RolloutController;
+  if (which === "policy") {
+    if (!state.policy) throw new Error("evaluate controller: policy needs a trained policy (fitTheta or pretrainPolicy) before it");
+    controller = { kind: "policy", policy: state.policy, spec: env.experiment.policy, noisy: noise };
+  } else if (which === "demonstration") {
+    if (!c.demonstration) throw new Error("evaluate controller: demonstration needs a demonstrate stage before it");
+    controller = { kind: "demonstration", name: c.demonstration.controller as DemoController, std: null };
+  } else {
+    if (!c.trajectory) throw new Error("evaluate needs a controller: run initializeTrajectories first");
+    controller = { kind: "linearGaussian", controller: linearGaussianPart(c.trajectory), noisy: noise };
+  }
+  return { world, T, count: samples, start: c.x0, controller, motorNoise: noise && c.motorNoise ? c.motorNoise : null };
+}
+
+/** TBDP's rollouts, on this thread (its library is built here and not sent anywhere). */
+function tbdpRollouts(env: StageEnv, state: RunState, runs: readonly { condition: number; world: World }[], T: number, samples: number, noise: boolean, sampler: Sampler) {
+  const library = tbdpLibraryOf(env, state);
+  return runs.map(({ condition, world }) => {
+    const c = state.conditions[condition];
+    const { task, sim } = world;
+    return Array.from({ length: samples }, () => {
+      let controller = tbdpController(library, observerFor(env.experiment.policy, task));
+      if (noise && c.motorNoise) controller = withMotorNoise(controller, c.motorNoise, sampler);
+      const xs = new Float64Array((T + 1) * task.nx);
+      const us = new Float64Array(T * task.nu);
+      sim.rollout(c.x0, controller, T, xs, us);
+      return { xs, us };
+    });
+  });
+}
+
 export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
   const T = spec.horizon ?? env.horizon;
   const sampler = new Sampler(state.rng);
@@ -104,37 +137,20 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
       }
     }
   }
+  // Every rollout first (on the run's lanes; TBDP's controller on this thread), then the summaries.
+  const rollouts: { xs: Float64Array; us: Float64Array }[][] =
+    which === "tbdp" ? tbdpRollouts(env, state, runs, T, samples, spec.noise === true, sampler) : runRollouts(env, runs.map(({ condition, world }) => groupFor(env, state, which, condition, world, T, samples, spec.noise === true)), sampler);
   const rows = [];
-  let library: TbdpLibrary | undefined;
   const fallCounts: number[] = [];
   const evaluations = new Map<number, EvaluationRecord | null>();
   for (let r = 0; r < runs.length; r++) {
     const { condition: i, world } = runs[r];
-    const c = state.conditions[i];
-    const { task, sim } = world;
-    const xs = new Float64Array((T + 1) * task.nx);
-    const us = new Float64Array(T * task.nu);
+    const { task } = world;
     const row = { cost: 0, distance: 0, meanVelocity: 0, fallStep: null as number | null };
     let falls = 0;
     let evaluation: EvaluationRecord | null = null;
     for (let s = 0; s < samples; s++) {
-      // The demonstration controllers keep state: a fresh one per rollout.
-      let controller: Controller;
-      if (which === "policy") {
-        if (!state.policy) throw new Error("evaluate controller: policy needs a trained policy (fitTheta or pretrainPolicy) before it");
-        controller = policyController(mlpOf(state.policy), state.policy.theta, { noise: spec.noise === true, sampler, observe: observerFor(env.experiment.policy, task) });
-      } else if (which === "tbdp") {
-        library ??= tbdpLibraryOf(env, state);
-        controller = tbdpController(library, observerFor(env.experiment.policy, task));
-      } else if (which === "demonstration") {
-        if (!c.demonstration) throw new Error("evaluate controller: demonstration needs a demonstrate stage before it");
-        controller = demoController(c.demonstration.controller as DemoController, task);
-      } else {
-        if (!c.trajectory) throw new Error("evaluate needs a controller: run initializeTrajectories first");
-        controller = linearGaussianController(c.trajectory, { noise: spec.noise === true, sampler });
-      }
-      if (spec.noise && c.motorNoise) controller = withMotorNoise(controller, c.motorNoise, sampler);
-      sim.rollout(c.x0, controller, T, xs, us);
+      const { xs, us } = rollouts[r][s];
       const sum = rolloutSummary(task, T, xs, us);
       if (s === 0) evaluation = { controller: which, noise: spec.noise !== false, root: rootPath(xs, task.nx, T), fallStep: sum.fallStep ?? -1 };
       row.cost += sum.cost / samples;

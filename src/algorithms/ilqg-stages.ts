@@ -17,6 +17,7 @@ import type { Cost } from "../trajopt/types.js";
 import type { Task } from "../tasks/types.js";
 import type { ConditionState, Stage, StageEnv } from "./state.js";
 import { rolloutSummary } from "./evaluate.js";
+import { dynamicsOf } from "./rollouts.js";
 
 type InitSpec = Extract<StageSpec, { kind: "initializeTrajectories" }>;
 
@@ -100,7 +101,8 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
   const conditions: ConditionState[] = [];
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
-    const { task, sim } = env.worlds[i];
+    const { task } = env.worlds[i];
+    const sim = dynamicsOf(env, env.worlds[i]);
     const { nu } = task;
     const demo = demonstrationFor(env, task, c, spec.from);
     if (spec.track && !demo) throw new Error("initializeTrajectories: track needs a demonstration (from: demonstration or recorded)");
@@ -135,8 +137,8 @@ export const ilqgIterationStage: Stage = function* (env, _spec, state) {
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
     if (!c.trajectory || !c.settings) throw new Error("ilqgIteration needs initializeTrajectories before it");
-    const { task, sim } = env.worlds[i];
-    const { trajectory, info } = ilqgIteration(sim, objectiveFor(task, c), c.trajectory, c.settings);
+    const { task } = env.worlds[i];
+    const { trajectory, info } = ilqgIteration(dynamicsOf(env, env.worlds[i]), objectiveFor(task, c), c.trajectory, c.settings);
     conditions.push({ ...c, trajectory });
     accepted.push(info.accepted ? 1 : 0);
     alphas.push(info.alpha);

@@ -74,6 +74,9 @@
  * evaluations allocate nothing.
  */
 import type { Objective } from "../optim/lbfgs.js";
+import type { Compute } from "../parallel/compute.js";
+import { ScoreSession } from "../policy/kernels/batched.js";
+import type { PolicyKernels } from "./numerics.js";
 import { backward, createWorkspace, forward, parameterLayout, type MlpPolicy, type MlpWorkspace, type ParameterLayout } from "../policy/mlp.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -125,6 +128,8 @@ export interface IsObjective {
   readonly objective: Objective;
   /** Φ(θ) and its parts (no weight decay, no gradient). */
   value(theta: Float64Array): PhiBreakdown;
+  /** Give back what the objective holds (the batched kernels' memory); it must not be used afterwards. */
+  release(): void;
 }
 
 export interface MaxLikelihoodOptions {
@@ -328,8 +333,8 @@ export function policyStepLogProbs(policy: MlpPolicy, theta: Float64Array, set: 
 }
 
 /** log π_θ(ζ_i,1:T) − log q(ζ_i,1:T) for every sample (count): the full-trajectory log importance weights. */
-export function trajectoryLogWeights(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet): Float64Array {
-  const lp = policyStepLogProbs(policy, theta, set);
+export function trajectoryLogWeights(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet, kernels?: Pick<PolicyKernels, "stepLogProbs">): Float64Array {
+  const lp = kernels ? kernels.stepLogProbs(policy, theta, set) : policyStepLogProbs(policy, theta, set);
   const { T, count } = set;
   const out = new Float64Array(count);
   for (let i = 0; i < count; i++) {
@@ -364,6 +369,66 @@ function addWeightDecay(L: ParameterLayout, theta: Float64Array, lambda: number,
 // The importance-sampled objective
 
 /**
+ * Pass 1 of Φ after the policy's per-step log densities stepLp ([i][t]):
+ * prefix log weights, log Z_t, ŵ_it, r̄_t, the ESS and Φ's parts into
+ * `breakdown`, and (when `coef` is given) the gradient coefficients
+ * c_it = ŵ_it (r_it − r̄_t + w_r) into coef ([i][t]). logW is T·m scratch.
+ */
+function phiWeights(set: IsSampleSet, stepLp: Float64Array, wr: number, logW: Float64Array, coef: Float64Array | null, breakdown: { -readonly [K in keyof PhiBreakdown]: number }): void {
+  const { T, count: m, rewards, logQ } = set;
+  for (let i = 0; i < m; i++) {
+    let cum = 0;
+    for (let t = 0; t < T; t++) {
+      cum += stepLp[i * T + t];
+      logW[t * m + i] = cum - logQ[i * T + t];
+    }
+  }
+  // Per step: log Z_t, ŵ_it, r̄_t, ESS and the gradient coefficients c_it.
+  const logM = Math.log(m);
+  let ret = 0;
+  let sumLogZ = 0;
+  let essSum = 0;
+  let essMin = Infinity;
+  for (let t = 0; t < T; t++) {
+    const base = t * m;
+    const lse = logSumExp(logW, base, m);
+    sumLogZ += lse - logM;
+    let rbar = 0;
+    let sq = 0;
+    for (let i = 0; i < m; i++) {
+      const w = Math.exp(logW[base + i] - lse);
+      logW[base + i] = w; // log w_it is not needed again: keep ŵ_it in its place
+      rbar += w * rewards[i * T + t];
+      sq += w * w;
+    }
+    ret += rbar;
+    const ess = 1 / sq;
+    essSum += ess;
+    if (ess < essMin) essMin = ess;
+    if (coef !== null) {
+      for (let i = 0; i < m; i++) coef[i * T + t] = logW[base + i] * (rewards[i * T + t] - rbar + wr);
+    }
+  }
+  breakdown.estimatedReturn = ret;
+  breakdown.sumLogZ = sumLogZ;
+  breakdown.phi = ret + wr * sumLogZ;
+  breakdown.meanEss = essSum / T;
+  breakdown.minEss = essMin;
+}
+
+/** In place, per sample: s_it' = Σ_{t≥t'} c_it. */
+function reverseCumulativeSums(coef: Float64Array, m: number, T: number): void {
+  for (let i = 0; i < m; i++) {
+    const cOff = i * T;
+    let s = 0;
+    for (let t = T - 1; t >= 0; t--) {
+      s += coef[cOff + t];
+      coef[cOff + t] = s;
+    }
+  }
+}
+
+/**
  * Φ(θ) (module comment) over `set`, as an LBFGS objective −Φ(θ) + ½·λ·‖W1, W2‖²
  * with its analytic gradient, and as a value breakdown. Scratch is allocated
  * here, once; `objective` and `value` share it (not re-entrant). The set is
@@ -390,8 +455,7 @@ export function isObjective(policy: MlpPolicy, set: IsSampleSet, options: IsObje
   stateViews(set).forEach((v, i) => X.set(v, i * T * set.nx));
   const meanAll = new Float64Array(rows * nu);
   const dMeanAll = new Float64Array(rows * nu);
-  const logM = Math.log(m);
-  const { us, rewards, logQ } = set;
+  const { us } = set;
 
   const stepLp = new Float64Array(m * T); // [i][t] log π_θ(u_t|x_t)
   const logW = new Float64Array(T * m); // [t][i] log w_it, then ŵ_it (transposed: log-sum-exp over i is contiguous)
@@ -401,58 +465,18 @@ export function isObjective(policy: MlpPolicy, set: IsSampleSet, options: IsObje
 
   /** Fills `breakdown`; with `grad`, also writes d(−Φ)/dθ into it (overwritten, no decay). */
   const evaluate = (theta: Float64Array, grad: Float64Array | null): void => {
-    // Pass 1: per-step log densities and prefix log weights.
+    // Pass 1: per-step log densities, then the weight algebra.
     const c = loadStd(theta, oLs, nu, invStd);
     forward(policy, theta, X, rows, meanAll, ws);
-    for (let i = 0; i < m; i++) {
-      stepLogProbsFromMeans(us, i, T, nu, meanAll.subarray(i * T * nu, (i + 1) * T * nu), invStd, c, stepLp);
-      let cum = 0;
-      for (let t = 0; t < T; t++) {
-        cum += stepLp[i * T + t];
-        logW[t * m + i] = cum - logQ[i * T + t];
-      }
-    }
-    // Per step: log Z_t, ŵ_it, r̄_t, ESS and the gradient coefficients c_it.
-    let ret = 0;
-    let sumLogZ = 0;
-    let essSum = 0;
-    let essMin = Infinity;
-    for (let t = 0; t < T; t++) {
-      const base = t * m;
-      const lse = logSumExp(logW, base, m);
-      sumLogZ += lse - logM;
-      let rbar = 0;
-      let sq = 0;
-      for (let i = 0; i < m; i++) {
-        const w = Math.exp(logW[base + i] - lse);
-        logW[base + i] = w; // log w_it is not needed again: keep ŵ_it in its place
-        rbar += w * rewards[i * T + t];
-        sq += w * w;
-      }
-      ret += rbar;
-      const ess = 1 / sq;
-      essSum += ess;
-      if (ess < essMin) essMin = ess;
-      if (grad !== null) {
-        for (let i = 0; i < m; i++) coef[i * T + t] = logW[base + i] * (rewards[i * T + t] - rbar + wr);
-      }
-    }
-    breakdown.estimatedReturn = ret;
-    breakdown.sumLogZ = sumLogZ;
-    breakdown.phi = ret + wr * sumLogZ;
-    breakdown.meanEss = essSum / T;
-    breakdown.minEss = essMin;
+    for (let i = 0; i < m; i++) stepLogProbsFromMeans(us, i, T, nu, meanAll.subarray(i * T * nu, (i + 1) * T * nu), invStd, c, stepLp);
+    phiWeights(set, stepLp, wr, logW, grad !== null ? coef : null, breakdown);
     if (grad === null) return;
 
     // Pass 2: ∇(−Φ) = −Σ_i Σ_t' s_it' ∇log π_θ(u_t'|x_t'), s_it' = Σ_{t≥t'} c_it.
     grad.fill(0);
+    reverseCumulativeSums(coef, m, T);
     for (let i = 0; i < m; i++) {
       const cOff = i * T;
-      let s = 0;
-      for (let t = T - 1; t >= 0; t--) {
-        s += coef[cOff + t];
-        coef[cOff + t] = s;
-      }
       const uOff = i * T * nu;
       for (let t = 0; t < T; t++) {
         const st = coef[cOff + t];
@@ -479,7 +503,53 @@ export function isObjective(policy: MlpPolicy, set: IsSampleSet, options: IsObje
     return { ...breakdown };
   };
 
-  return { objective, value };
+  return { objective, value, release: () => {} };
+}
+
+/**
+ * `isObjective` on the batched kernels (src/policy/kernels): the same Φ, its
+ * weight algebra shared, the network's passes chunked over `compute`'s lanes.
+ * The forward pass of every row is kept between Φ and its gradient. Holds
+ * kernel memory until `release()`.
+ */
+export function isObjectiveBatched(compute: Compute, policy: MlpPolicy, set: IsSampleSet, options: IsObjectiveOptions): IsObjective {
+  checkSampleSet(set, "isObjective");
+  checkPolicy(policy, set, "isObjective");
+  const { T, count: m } = set;
+  if (m < 1) throw new RangeError("isObjective: the sample set is empty");
+  const wr = options.wr;
+  if (!(wr >= 0) || !Number.isFinite(wr)) throw new RangeError(`isObjective: wr must be finite and ≥ 0, got ${wr}`);
+  const lambda = options.weightDecay ?? 0;
+  checkDecay(lambda, "isObjective");
+  const learnStd = options.learnStd ?? false;
+  const L = parameterLayout(policy);
+  const session = new ScoreSession(compute, policy, set.xs, set.us, Array.from({ length: m }, (_, i) => i), T, { perRowCoefficients: true, storeForward: true });
+  const stepLp = new Float64Array(m * T);
+  const logW = new Float64Array(T * m);
+  const coef = new Float64Array(m * T);
+  const breakdown = { phi: 0, estimatedReturn: 0, sumLogZ: 0, meanEss: 0, minEss: 0 };
+  const evaluate = (theta: Float64Array, grad: Float64Array | null): void => {
+    session.forward(theta, stepLp);
+    phiWeights(set, stepLp, wr, logW, grad !== null ? coef : null, breakdown);
+    if (grad === null) return;
+    reverseCumulativeSums(coef, m, T);
+    session.setCoefficients(coef);
+    session.gradient(theta, grad, { scale: -1, learnStd, withValue: false, reuseForward: true });
+  };
+  return {
+    objective: (theta, gradOut) => {
+      checkTheta(L.total, theta, "isObjective");
+      if (gradOut.length !== theta.length) throw new RangeError("isObjective: gradOut's length differs from θ's");
+      evaluate(theta, gradOut);
+      return -breakdown.phi + addWeightDecay(L, theta, lambda, gradOut);
+    },
+    value: (theta) => {
+      checkTheta(L.total, theta, "isObjective.value");
+      evaluate(theta, null);
+      return { ...breakdown };
+    },
+    release: () => session.release(),
+  };
 }
 
 /**
@@ -487,8 +557,13 @@ export function isObjective(policy: MlpPolicy, set: IsSampleSet, options: IsObje
  * self-normalized per-step importance-sampled return of π_θ (Algorithm 1,
  * line 10, compares π_θk and π_θ* with it).
  */
-export function estimateReturn(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet): number {
-  return isObjective(policy, set, { wr: 0 }).value(theta).estimatedReturn;
+export function estimateReturn(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet, kernels?: Pick<PolicyKernels, "isObjective">): number {
+  const objective = kernels ? kernels.isObjective(policy, set, { wr: 0 }) : isObjective(policy, set, { wr: 0 });
+  try {
+    return objective.value(theta).estimatedReturn;
+  } finally {
+    objective.release();
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -550,4 +625,63 @@ export function maxLikelihoodObjective(policy: MlpPolicy, set: IsSampleSet, samp
     }
     return -invN * sumLp + addWeightDecay(L, theta, lambda, gradOut);
   };
+}
+
+/** An LBFGS objective that holds kernel memory until `release()`. */
+export interface HeldObjective {
+  readonly objective: Objective;
+  release(): void;
+}
+
+/** `maxLikelihoodObjective` on the batched kernels (chunked over `compute`'s lanes). */
+export function maxLikelihoodObjectiveBatched(compute: Compute, policy: MlpPolicy, set: IsSampleSet, sampleIndices: readonly number[], options: MaxLikelihoodOptions = {}): HeldObjective {
+  checkSampleSet(set, "maxLikelihoodObjective");
+  checkPolicy(policy, set, "maxLikelihoodObjective");
+  if (sampleIndices.length === 0) throw new RangeError("maxLikelihoodObjective: no samples");
+  for (const i of sampleIndices) {
+    if (!Number.isInteger(i) || i < 0 || i >= set.count) throw new RangeError(`maxLikelihoodObjective: index ${i} is not a sample of a set of ${set.count}`);
+  }
+  const lambda = options.weightDecay ?? 0;
+  checkDecay(lambda, "maxLikelihoodObjective");
+  const learnStd = options.learnStd ?? false;
+  const invN = 1 / (sampleIndices.length * set.T);
+  const L = parameterLayout(policy);
+  const session = new ScoreSession(compute, policy, set.xs, set.us, sampleIndices, set.T, { perRowCoefficients: false });
+  return {
+    objective: (theta, gradOut) => {
+      checkTheta(L.total, theta, "maxLikelihoodObjective");
+      if (gradOut.length !== theta.length) throw new RangeError("maxLikelihoodObjective: gradOut's length differs from θ's");
+      const sumLp = session.gradient(theta, gradOut, { scale: -1, constCoef: invN, learnStd, withValue: true });
+      return -invN * sumLp + addWeightDecay(L, theta, lambda, gradOut);
+    },
+    release: () => session.release(),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Score-function gradient (the policy-gradient baseline)
+
+/**
+ * Σ_i Σ_t c_it ∇_θ log π_θ(u_it | x_it) into `gradOut` (the logStd block
+ * included: ∂ log π/∂ logStd_j = e_j² − 1 with e_j = (u_j − μ_j)/σ_j).
+ */
+export function scoreFunctionGradient(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet, coefficients: Float64Array, gradOut: Float64Array): void {
+  const { T, nx, nu, count } = set;
+  const L = parameterLayout(policy);
+  const ws = createWorkspace(policy, T);
+  const invStd = new Float64Array(nu);
+  for (let j = 0; j < nu; j++) invStd[j] = Math.exp(-theta[L.logStd + j]);
+  gradOut.fill(0);
+  for (let i = 0; i < count; i++) {
+    forward(policy, theta, set.xs.subarray(i * (T + 1) * nx, (i * (T + 1) + T) * nx), T, ws.mean, ws);
+    for (let t = 0; t < T; t++) {
+      const c = coefficients[i * T + t];
+      for (let j = 0; j < nu; j++) {
+        const e = (set.us[(i * T + t) * nu + j] - ws.mean[t * nu + j]) * invStd[j];
+        ws.dMean[t * nu + j] = c * e * invStd[j];
+        gradOut[L.logStd + j] += c * (e * e - 1);
+      }
+    }
+    backward(policy, theta, ws.dMean, T, gradOut, ws);
+  }
 }

@@ -35,6 +35,7 @@ import { createWorkspace, type MlpPolicy } from "../policy/mlp.js";
 import type { Controller, LinearGaussianController } from "../trajopt/types.js";
 import { meanAction } from "../trajopt/linear-gaussian.js";
 import { policyStepLogProbs, type IsSampleSet } from "./isgps-objective.js";
+import type { PolicyKernels } from "./numerics.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -202,6 +203,7 @@ export function stepLogProbs(
   T: number,
   tasks?: readonly Task[],
   observers?: readonly (Observer | null)[],
+  kernels?: Pick<PolicyKernels, "stepLogProbs">,
 ): Float64Array {
   if (source.kind === "demonstration") {
     if (source.condition !== batch.condition) throw new Error("stepLogProbs: a guiding source only has density on its own condition");
@@ -214,8 +216,8 @@ export function stepLogProbs(
     return memoized(batch, source.controller.K, () => linearGaussianStepLogProbs(source.controller, batch, T));
   }
   return memoized(batch, source.theta, () => {
-    const ws = createWorkspace(policy, T);
-    return policyStepLogProbs(policy, source.theta, batchSet(batch, T, policy.nIn, policy.nOut, observers?.[batch.condition] ?? null), ws);
+    const set = batchSet(batch, T, policy.nIn, policy.nOut, observers?.[batch.condition] ?? null);
+    return kernels ? kernels.stepLogProbs(policy, source.theta, set) : policyStepLogProbs(policy, source.theta, set, createWorkspace(policy, T));
   });
 }
 
@@ -243,6 +245,7 @@ export function poolSampleSet(
   T: number,
   tasks?: readonly Task[],
   observers?: readonly (Observer | null)[],
+  kernels?: Pick<PolicyKernels, "stepLogProbs">,
 ): PoolSet {
   const nx = policy.nIn;
   const nu = policy.nOut;
@@ -272,7 +275,7 @@ export function poolSampleSet(
     for (const [key, w] of weight) {
       const [j, c] = key.split(":").map(Number);
       if (c !== batch.condition) continue;
-      comps.push({ logW: Math.log(w), lp: stepLogProbs(policy, sources[j], batch, T, tasks, observers) });
+      comps.push({ logW: Math.log(w), lp: stepLogProbs(policy, sources[j], batch, T, tasks, observers, kernels) });
     }
     const cum = new Float64Array(comps.length);
     const terms = new Float64Array(comps.length);

@@ -23,20 +23,19 @@
  * unregularized).
  */
 import type { StageSpec } from "../dsl/experiment.js";
-import { minimizeLbfgs } from "../optim/lbfgs.js";
-import { policyController } from "../policy/controller.js";
+import { minimizeLbfgs, type LbfgsResult } from "../optim/lbfgs.js";
 import { parameterLayout } from "../policy/mlp.js";
 import { Sampler } from "../random/generator.js";
-import { linearGaussianController } from "../trajopt/linear-gaussian.js";
-import type { Controller } from "../trajopt/types.js";
-import { demoController } from "../demos/index.js";
+import { linearGaussianController, linearGaussianPart } from "../trajopt/linear-gaussian.js";
 import type { DemoController } from "../dsl/experiment.js";
-import { firstFall, rolloutSummary } from "./evaluate.js";
+import { firstFall } from "./evaluate.js";
 import { mean, motorNoiseFrom, summarize } from "./ilqg-stages.js";
-import { activeSet, estimateReturn, isObjective, maxLikelihoodObjective, subset, trajectoryLogWeights, type IsSampleSet } from "./isgps-objective.js";
+import { activeSet, estimateReturn, subset, trajectoryLogWeights, type IsSampleSet, type PhiBreakdown } from "./isgps-objective.js";
+import { kernelsOf } from "./numerics.js";
+import { policyRows, runRollouts, type RolloutController, type RolloutGroup, type RolloutResult } from "./rollouts.js";
 import { observeRows, observerFor, type Observer } from "./observation.js";
 import { isGuidingSource, observedStates, poolSampleSet, type IsgpsBatch, type IsgpsSource, type IsgpsState } from "./isgps-samples.js";
-import { initialPolicyState, mlpOf, type PolicyState, type RunState, type Stage, type StageEnv, type World } from "./state.js";
+import { initialPolicyState, mlpOf, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
 
 type GuidingSamplesSpec = Extract<StageSpec, { kind: "guidingSamples" }>;
 type PretrainSpec = Extract<StageSpec, { kind: "pretrainPolicy" }>;
@@ -54,37 +53,18 @@ function isgpsOf(state: RunState, where: string): IsgpsState {
 // ---------------------------------------------------------------------------
 // Drawing batches
 
-/** Rolls out `source` `count` times from condition c's x_0, recording the actions as drawn. */
-function drawBatch(
-  world: World,
-  x0: Float64Array | ((i: number) => Float64Array),
-  T: number,
-  sourceIndex: number,
-  condition: number,
-  count: number,
-  act: (t: number, x: Float64Array, xOff: number, u: Float64Array, uOff: number) => void,
-  motorNoise: Float64Array | null,
-  sampler: Sampler,
-): IsgpsBatch {
-  const { task, sim } = world;
-  const nx = task.nx;
-  const nu = task.nu;
+/** A group's rollouts as a batch of the pool (the actions as the controller drew them). */
+function batchOf(rollouts: readonly RolloutResult[], T: number, nx: number, nu: number, source: number, condition: number): IsgpsBatch {
+  const count = rollouts.length;
   const xs = new Float64Array(count * (T + 1) * nx);
   const us = new Float64Array(count * T * nu);
   const rewards = new Float64Array(count * T);
-  const executed = new Float64Array(T * nu);
-  for (let i = 0; i < count; i++) {
-    const xi = xs.subarray(i * (T + 1) * nx, (i + 1) * (T + 1) * nx);
-    const drawn = us.subarray(i * T * nu, (i + 1) * T * nu);
-    const controller: Controller = (t, x, xOff, u, uOff) => {
-      act(t, x, xOff, u, uOff);
-      for (let j = 0; j < nu; j++) drawn[t * nu + j] = u[uOff + j];
-      if (motorNoise) for (let j = 0; j < nu; j++) u[uOff + j] += motorNoise[j] * sampler.normal();
-    };
-    sim.rollout(typeof x0 === "function" ? x0(i) : x0, controller, T, xi, executed);
-    for (let t = 0; t < T; t++) rewards[i * T + t] = -task.cost.value(xi, executed, t, t * nx, t * nu);
-  }
-  return { source: sourceIndex, condition, count, xs, us, rewards };
+  rollouts.forEach((r, i) => {
+    xs.set(r.xs, i * (T + 1) * nx);
+    us.set(r.drawn, i * T * nu);
+    rewards.set(r.rewards, i * T);
+  });
+  return { source, condition, count, xs, us, rewards };
 }
 
 /**
@@ -102,22 +82,22 @@ export function drawPolicyBatches(
   sampler: Sampler,
   restart = false,
 ): IsgpsBatch[] {
-  const policy = mlpOf(state.policy!);
   const C = state.conditions.length;
   const T = env.horizon;
-  const out: IsgpsBatch[] = [];
+  const policy: PolicyState = { ...state.policy!, theta };
+  const groups: RolloutGroup[] = [];
+  const conditions: number[] = [];
   for (let c = 0; c < C; c++) {
     const n = Math.floor(count / C) + (c < count % C ? 1 : 0);
     if (n === 0) continue;
-    const act = policyController(policy, theta, { noise: true, sampler, observe: observerFor(env.experiment.policy, env.worlds[c].task) });
-    let x0: Float64Array | ((i: number) => Float64Array) = state.conditions[c].x0;
+    let start: RolloutGroup["start"] = state.conditions[c].x0;
     if (restart) {
       const isgps = state.isgps!;
       const guiding = isgps.batches.filter((b) => b.condition === c && isGuidingSource(isgps.sources[b.source]));
       const total = guiding.reduce((s, b) => s + b.count, 0);
       if (total === 0) throw new Error(`restart: condition ${c} has no guiding samples to restart from`);
       const nx = env.worlds[c].task.nx;
-      x0 = () => {
+      start = () => {
         let k = Math.min(total - 1, Math.floor(sampler.uniform() * total));
         const t = Math.min(T - 1, Math.floor(sampler.uniform() * T));
         for (const b of guiding) {
@@ -127,10 +107,14 @@ export function drawPolicyBatches(
         throw new Error("unreachable");
       };
     }
-    const batch = drawBatch(env.worlds[c], x0, T, sourceIndex, c, n, act, state.conditions[c].motorNoise, sampler);
-    out.push(restart ? { ...batch, restart: true } : batch);
+    groups.push({ world: env.worlds[c], T, count: n, start, controller: { kind: "policy", policy, spec: env.experiment.policy, noisy: true }, motorNoise: state.conditions[c].motorNoise });
+    conditions.push(c);
   }
-  return out;
+  return runRollouts(env, groups, sampler).map((rollouts, k) => {
+    const { nx, nu } = env.worlds[conditions[k]].task;
+    const batch = batchOf(rollouts, T, nx, nu, sourceIndex, conditions[k]);
+    return restart ? { ...batch, restart: true } : batch;
+  });
 }
 
 /** Mean and std of the total cost of the samples in `batches`. */
@@ -150,15 +134,7 @@ export function costStats(batches: readonly IsgpsBatch[], T: number): { mean: nu
 
 /** The policy alone, noise-free, on every condition (the learning-curve metric). */
 export function noiseFreeRows(env: StageEnv, state: RunState, policyState: PolicyState) {
-  const policy = mlpOf(policyState);
-  return state.conditions.map((c, i) => {
-    const { task, sim } = env.worlds[i];
-    const T = env.horizon;
-    const xs = new Float64Array((T + 1) * task.nx);
-    const us = new Float64Array(T * task.nu);
-    sim.rollout(c.x0, policyController(policy, policyState.theta, { noise: false, observe: observerFor(env.experiment.policy, task) }), T, xs, us);
-    return rolloutSummary(task, T, xs, us);
-  });
+  return policyRows(env, state, policyState);
 }
 
 // ---------------------------------------------------------------------------
@@ -176,31 +152,33 @@ export const guidingSamples: Stage<GuidingSamplesSpec> = function* (env, spec, s
   const prev = state.isgps;
   const sources = [...(prev?.sources ?? [])];
   const batches = [...(prev?.batches ?? [])];
-  const added: IsgpsBatch[] = [];
   const from = spec.from ?? "trajectory";
+  const groups: RolloutGroup[] = [];
+  const sourceOf: number[] = [];
   for (let c = 0; c < state.conditions.length; c++) {
     const cond = state.conditions[c];
     const world = env.worlds[c];
-    let act: Controller;
+    let controller: RolloutController;
     if (from === "trajectory") {
       const q = cond.trajectory;
       if (!q) throw new Error(`guidingSamples: condition ${c} has no trajectory distribution; run initializeTrajectories first`);
-      const controller = { T: q.T, nx: q.nx, nu: q.nu, xbar: q.xbar, ubar: q.ubar, K: q.K, k: q.k, cov: q.cov };
-      sources.push({ kind: "guiding", condition: c, controller });
-      act = linearGaussianController(controller, { noise: true, sampler });
+      const lg = linearGaussianPart(q);
+      sources.push({ kind: "guiding", condition: c, controller: lg });
+      controller = { kind: "linearGaussian", controller: lg, noisy: true };
     } else {
       const demo = cond.demonstration;
       if (!demo) throw new Error(`guidingSamples from: "demonstration" needs condition ${c}'s demonstration: run a demonstrate stage first`);
       const name = demo.controller as DemoController;
       const std = motorNoiseFrom(demo.us, world.task.nu, spec.noise ?? 0.1);
       sources.push({ kind: "demonstration", condition: c, controller: name, std });
-      act = noisy(world.task.nu, std, sampler, () => demoController(name, world.task));
+      controller = { kind: "demonstration", name, std };
     }
-    const batch = drawBatch(world, cond.x0, env.horizon, sources.length - 1, c, spec.samples, act, cond.motorNoise, sampler);
-    batches.push(batch);
-    added.push(batch);
-    yield { fraction: (c + 1) / state.conditions.length, message: `condition ${c + 1}/${state.conditions.length}: ${spec.samples} guiding samples` };
+    sourceOf.push(sources.length - 1);
+    groups.push({ world, T: env.horizon, count: spec.samples, start: cond.x0, controller, motorNoise: cond.motorNoise });
   }
+  const added = runRollouts(env, groups, sampler).map((rollouts, c) => batchOf(rollouts, env.horizon, env.worlds[c].task.nx, env.worlds[c].task.nu, sourceOf[c], c));
+  batches.push(...added);
+  yield { fraction: 1, message: `${spec.samples} guiding samples on each of ${state.conditions.length} conditions` };
   const stats = costStats(added, env.horizon);
   const falls = fallCount(env, added);
   const isgps: IsgpsState = { wr: prev?.wr ?? 0, sources, batches, iteration: prev?.iteration ?? 0, improved: prev?.improved ?? null };
@@ -209,16 +187,6 @@ export const guidingSamples: Stage<GuidingSamplesSpec> = function* (env, spec, s
     metrics: { guidingCost: stats.mean, guidingCostStd: stats.std, guidingSamples: added.reduce((s, b) => s + b.count, 0), guidingFalls: falls },
   };
 };
-
-/** A demonstration controller (a fresh one per rollout: they keep state) plus N(0, diag std²) on its action. */
-function noisy(nu: number, std: Float64Array, sampler: Sampler, fresh: () => Controller): Controller {
-  let ctrl = fresh();
-  return (t, x, xOff, u, uOff) => {
-    if (t === 0) ctrl = fresh();
-    ctrl(t, x, xOff, u, uOff);
-    for (let j = 0; j < nu; j++) u[uOff + j] += std[j] * sampler.normal();
-  };
-}
 
 /** How many rollouts of the batches fell (the task's fall criteria). */
 export function fallCount(env: StageEnv, batches: readonly IsgpsBatch[]): number {
@@ -275,12 +243,19 @@ export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) 
     for (let j = 0; j < nu; j++) init.theta[L.logStd + j] = Math.log(fixedStd[j]);
   }
   const policy = mlpOf(init);
-  const set = examples ?? poolSampleSet(policy, isgps.sources, isgps.batches, guiding, state.conditions.length, T, tasksOf(env), observers).set;
+  const kernels = kernelsOf(env);
+  const set = examples ?? poolSampleSet(policy, isgps.sources, isgps.batches, guiding, state.conditions.length, T, tasksOf(env), observers, kernels).set;
   yield { fraction: 0.1, message: `maximum likelihood on ${set.count} ${examples ? "example(s)" : "guiding samples"}` };
   const all = Array.from({ length: set.count }, (_, i) => i);
-  const ml = maxLikelihoodObjective(policy, set, all, { learnStd: !fixedStd, weightDecay: spec.weightDecay ?? 0 });
-  const fit0 = ml(init.theta, new Float64Array(init.theta.length));
-  const fit = minimizeLbfgs(ml, init.theta, { maxIterations: spec.maxIterations });
+  const ml = kernels.maxLikelihood(policy, set, all, { learnStd: !fixedStd, weightDecay: spec.weightDecay ?? 0 });
+  let fit0: number;
+  let fit: ReturnType<typeof minimizeLbfgs>;
+  try {
+    fit0 = ml.objective(init.theta, new Float64Array(init.theta.length));
+    fit = minimizeLbfgs(ml.objective, init.theta, { maxIterations: spec.maxIterations });
+  } finally {
+    ml.release();
+  }
   const policyState: PolicyState = { ...init, theta: fit.x };
   const sources = [...isgps.sources, { kind: "policy" as const, theta: fit.x }];
   const drawn = drawPolicyBatches(env, { ...state, policy: policyState }, fit.x, sources.length - 1, spec.samples ?? 10, sampler);
@@ -300,6 +275,7 @@ export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) 
       negLogLikelihood0: fit0,
       negLogLikelihood: fit.f,
       lbfgsIterations: fit.iterations,
+      lbfgsEvaluations: fit.evaluations + 1,
     },
   };
 };
@@ -415,24 +391,33 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
   }
 
   // Line 6: the active set — guiding samples plus the highest weights under π_θ*.
+  const kernels = kernelsOf(env);
   const usable = usableBatches(isgps, useGuiding, spec.poolSize ?? 400, restart);
-  const pool = poolSampleSet(policy, isgps.sources, isgps.batches, usable, C, T, tasksOf(env), observersOf(env));
-  const logW = trajectoryLogWeights(policy, thetaStar, pool.set);
+  const pool = poolSampleSet(policy, isgps.sources, isgps.batches, usable, C, T, tasksOf(env), observersOf(env), kernels);
+  const logW = trajectoryLogWeights(policy, thetaStar, pool.set, kernels);
   const keep = useGuiding ? guidingIndices(pool, isgps) : new Set<number>();
   const active = activeSet(pool.set, logW, keep, maxActive);
   const set = subset(pool.set, active);
   yield { fraction: 0.1, message: `active set: ${active.length} of ${pool.set.count} samples, w_r ${isgps.wr.toExponential(0)}` };
 
   // Line 7: optimize Φ twice, from θ* and from a fit to the best sample; keep the better Φ.
-  const objective = isObjective(policy, set, { wr: isgps.wr, weightDecay: spec.weightDecay ?? 0 });
-  const fromStar = minimizeLbfgs(objective.objective, thetaStar, { maxIterations: spec.maxIterations });
-  yield { fraction: 0.4, message: `Φ from θ*: ${(-fromStar.f).toFixed(2)}` };
-  const best = bestSample(set);
-  const bestFit = minimizeLbfgs(maxLikelihoodObjective(policy, set, [best], { weightDecay: spec.weightDecay ?? 0 }), thetaStar, {
-    maxIterations: spec.maxIterations,
-  });
-  const fromBest = minimizeLbfgs(objective.objective, bestFit.x, { maxIterations: spec.maxIterations });
-  yield { fraction: 0.7, message: `Φ from the best sample's fit: ${(-fromBest.f).toFixed(2)}` };
+  const objective = kernels.isObjective(policy, set, { wr: isgps.wr, weightDecay: spec.weightDecay ?? 0 });
+  let fromStar: LbfgsResult, bestFit: LbfgsResult, fromBest: LbfgsResult, phi: PhiBreakdown;
+  try {
+    fromStar = minimizeLbfgs(objective.objective, thetaStar, { maxIterations: spec.maxIterations });
+    yield { fraction: 0.4, message: `Φ from θ*: ${(-fromStar.f).toFixed(2)}` };
+    const ml = kernels.maxLikelihood(policy, set, [bestSample(set)], { weightDecay: spec.weightDecay ?? 0 });
+    try {
+      bestFit = minimizeLbfgs(ml.objective, thetaStar, { maxIterations: spec.maxIterations });
+    } finally {
+      ml.release();
+    }
+    fromBest = minimizeLbfgs(objective.objective, bestFit.x, { maxIterations: spec.maxIterations });
+    yield { fraction: 0.7, message: `Φ from the best sample's fit: ${(-fromBest.f).toFixed(2)}` };
+    phi = objective.value(fromBest.f < fromStar.f ? fromBest.x : fromStar.x);
+  } finally {
+    objective.release();
+  }
   const chosen = fromBest.f < fromStar.f ? fromBest : fromStar;
   const thetaK = chosen.x;
 
@@ -448,7 +433,7 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
   const activeBatches = [...new Set(active.map((i) => pool.batchOf[i]))];
   const newBatches = drawn.map((_, k) => isgps.batches.length + k);
   const evalUse = [...activeBatches, ...newBatches].sort((a, b) => a - b);
-  const evalPool = poolSampleSet(policy, sources, batches, evalUse, C, T, tasksOf(env), observersOf(env));
+  const evalPool = poolSampleSet(policy, sources, batches, evalUse, C, T, tasksOf(env), observersOf(env), kernels);
   // Restrict to the active samples and the new ones.
   const activeKeys = new Set(active.map((i) => `${pool.batchOf[i]}:${pool.indexInBatch[i]}`));
   const evalIdx: number[] = [];
@@ -457,12 +442,11 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
     if (b >= isgps.batches.length || activeKeys.has(`${b}:${evalPool.indexInBatch[i]}`)) evalIdx.push(i);
   }
   const evalSet = subset(evalPool.set, evalIdx);
-  const returnK = estimateReturn(policy, thetaK, evalSet);
-  const returnStar = estimateReturn(policy, thetaStar, evalSet);
+  const returnK = estimateReturn(policy, thetaK, evalSet, kernels);
+  const returnStar = estimateReturn(policy, thetaStar, evalSet, kernels);
   // Lines 11–12: accept θ_k if its estimated return is higher.
   const improved = returnK > returnStar;
   const nextPolicy: PolicyState = improved ? { ...state.policy, theta: thetaK } : state.policy;
-  const phi = objective.value(thetaK);
   const noiseFree = summarize(noiseFreeRows(env, state, nextPolicy));
   return {
     state: {
@@ -486,6 +470,7 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
       poolSamples: pool.set.count,
       restartFromBest: chosen === fromBest ? 1 : 0,
       lbfgsIterations: chosen.iterations,
+      lbfgsEvaluations: fromStar.evaluations + bestFit.evaluations + fromBest.evaluations,
     },
   };
 };

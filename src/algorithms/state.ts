@@ -7,7 +7,9 @@
  * it is written as a generator function that yields progress reports and
  * returns the next state with its metrics.
  */
-import type { Experiment, PolicySpec, StageSpec } from "../dsl/experiment.js";
+import type { Experiment, PolicySpec, StageSpec, TaskSpec } from "../dsl/experiment.js";
+import type { Compute } from "../parallel/compute.js";
+import type { Numerics } from "./numerics.js";
 import type { GeneratorState, Sampler } from "../random/generator.js";
 import { seedGenerator } from "../random/generator.js";
 import type { Simulator } from "../sim/mujoco.js";
@@ -79,6 +81,12 @@ export interface RunState {
 export interface World {
   readonly task: Task;
   readonly sim: Simulator;
+  /**
+   * The task spec it was built from: with it, a worker thread builds the same
+   * world for itself (src/algorithms/rollouts.ts). Worlds without one run
+   * their physics on the main thread.
+   */
+  readonly spec?: TaskSpec;
 }
 
 /** What a stage needs besides the state: fixed for the whole run. */
@@ -89,6 +97,10 @@ export interface StageEnv {
   readonly worlds: readonly World[];
   /** Worlds of the test grounds the pipeline's evaluate stages name (`testTaskSpec(…).key` → world). */
   readonly testWorlds?: ReadonlyMap<string, World>;
+  /** Where independent work runs (default: the calling thread alone). */
+  readonly compute?: Compute;
+  /** The policy kernels' implementation (default "batched"; src/algorithms/numerics.ts). */
+  readonly numerics?: Numerics;
 }
 
 export type Metrics = Readonly<Record<string, number | readonly number[]>>;

@@ -3,6 +3,7 @@
  * Exit status: 0 success, 1 failure while running, 2 bad input (arguments,
  * experiment files, corrupt or mismatched runs) with nothing written.
  */
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { lastValueFrom, tap } from "rxjs";
 import { existsSync } from "node:fs";
@@ -25,6 +26,7 @@ import { writeRunReport } from "../report/run-report.js";
 import { compareLearningCurves } from "../report/learning-curves.js";
 import { join } from "node:path";
 import { createRenderer, fmt, headlineMetrics } from "./progress.js";
+import { NUMERICS, type Numerics } from "../algorithms/numerics.js";
 
 class UsageError extends Error {
   override name = "UsageError";
@@ -33,8 +35,8 @@ class UsageError extends Error {
 const USAGE = `gps — guided policy search experiments
 
 usage:
-  gps run <experiment.ts> [--store DIR] [--seed N] [--stop-after-stage K] [--json]
-  gps resume <run> [--from-stage K] [--stop-after-stage K] [--force] [--json]
+  gps run <experiment.ts> [--store DIR] [--seed N] [--workers N] [--numerics batched|per-row] [--stop-after-stage K] [--json]
+  gps resume <run> [--from-stage K] [--stop-after-stage K] [--workers N] [--force] [--json]
   gps show <run> [--json]
   gps list [--store DIR] [--json]
   gps diff <runA> <runB> [--json]
@@ -45,7 +47,10 @@ usage:
 A run is named by its directory (gps run prints it). --json prints
 machine-readable output (for run/resume: one event per line). run and resume
 write the report (<run>/report/index.html) when the pipeline completes,
-unless --no-report.`;
+unless --no-report. --workers N (1…64, default: the number of cores) runs the
+independent work on N threads; 1 keeps everything on one. Results do not
+depend on N. --numerics per-row uses the original per-row policy kernels
+instead of the batched ones; a run records its choice and resume keeps it.`;
 
 const out = process.stdout;
 const err = process.stderr;
@@ -117,6 +122,26 @@ function intOption(value: string | undefined, name: string): number | undefined 
   return Number(value);
 }
 
+const MAX_WORKERS = 64;
+
+/** --workers: an integer in 1…64 (default: the cores). More than the cores is allowed, and said once. */
+function workersOption(value: string | undefined): number {
+  const cores = availableParallelism();
+  if (value === undefined) return cores;
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > MAX_WORKERS) {
+    throw new UsageError(`--workers must be an integer from 1 to ${MAX_WORKERS}, got "${value}"`);
+  }
+  const n = Number(value);
+  if (n > cores) err.write(`gps: note: --workers ${n} is more than the ${cores} cores of this machine\n`);
+  return n;
+}
+
+function numericsOption(value: string | undefined): Numerics | undefined {
+  if (value === undefined) return undefined;
+  if (!(NUMERICS as readonly string[]).includes(value)) throw new UsageError(`--numerics must be one of ${NUMERICS.join(", ")}, got "${value}"`);
+  return value as Numerics;
+}
+
 function positional(args: readonly string[], n: number, what: string): string[] {
   if (args.length !== n) throw new UsageError(`expected ${what}`);
   return [...args];
@@ -175,12 +200,16 @@ async function cmdRun(argv: readonly string[]): Promise<number> {
     options: {
       store: { type: "string", default: "runs" },
       seed: { type: "string" },
+      workers: { type: "string" },
+      numerics: { type: "string" },
       "stop-after-stage": { type: "string" },
       json: { type: "boolean", default: false },
       "no-report": { type: "boolean", default: false },
     },
   });
   const [file] = positional(positionals, 1, "one experiment file: gps run <experiment.ts>");
+  const workers = workersOption(values.workers);
+  const numerics = numericsOption(values.numerics);
   const seed = intOption(values.seed, "seed");
   const stopAfterStage = intOption(values["stop-after-stage"], "stop-after-stage");
   let experiment = await loadExperimentFile(file);
@@ -188,7 +217,7 @@ async function cmdRun(argv: readonly string[]): Promise<number> {
     if (seed > 0xffffffff) throw new UsageError("--seed must be below 2^32");
     experiment = { ...experiment, seed };
   }
-  const started = startRun(experiment, { store: values.store!, source: file, stopAfterStage, seedOverride: seed });
+  const started = startRun(experiment, { store: values.store!, source: file, stopAfterStage, seedOverride: seed, workers, numerics });
   if (!values.json) out.write(`${started.run.dir}\n`);
   return drive(started, values.json!, !values["no-report"]);
 }
@@ -200,12 +229,14 @@ async function cmdResume(argv: readonly string[]): Promise<number> {
     options: {
       "from-stage": { type: "string" },
       "stop-after-stage": { type: "string" },
+      workers: { type: "string" },
       force: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
       "no-report": { type: "boolean", default: false },
     },
   });
   const [dir] = positional(positionals, 1, "one run directory: gps resume <run>");
+  const workers = workersOption(values.workers);
   const run = openRun(dir);
   const meta = readRunMeta(run);
   // Compare with the experiment file as it reads now, if it is still there.
@@ -222,6 +253,7 @@ async function cmdResume(argv: readonly string[]): Promise<number> {
     stopAfterStage: intOption(values["stop-after-stage"], "stop-after-stage"),
     currentExperiment,
     force: values.force,
+    workers,
   });
   for (const c of started.corrupt) err.write(`gps: warning: ${c}\n`);
   if (!values.json) out.write(`resuming ${started.run.dir} at stage ${started.startStage}\n`);

@@ -4,14 +4,14 @@
  * allocation per step. `observe`, if given, maps the state to what the
  * network sees (src/algorithms/observation.ts).
  */
-import type { Sampler } from "../random/generator.js";
+import type { NormalSource } from "../random/generator.js";
 import type { Controller } from "../trajopt/types.js";
 import { createWorkspace, forward, parameterLayout, type MlpPolicy } from "./mlp.js";
 
 export function policyController(
   policy: MlpPolicy,
   theta: Float64Array,
-  options: { noise: boolean; sampler?: Sampler; observe?: ((x: Float64Array, xOff: number, out: Float64Array, outOff: number) => void) | null } = { noise: false },
+  options: { noise: boolean; sampler?: NormalSource; observe?: ((x: Float64Array, xOff: number, out: Float64Array, outOff: number) => void) | null } = { noise: false },
 ): Controller {
   const n = policy.nIn;
   const m = policy.nOut;

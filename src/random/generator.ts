@@ -24,6 +24,36 @@ export function seedGenerator(seed: number): GeneratorState {
   return st;
 }
 
+/** What a noisy controller draws from: a Sampler, or normals drawn before (`ReplayedNormals`). */
+export interface NormalSource {
+  normal(): number;
+}
+
+/**
+ * Standard normals drawn earlier, handed out in order. Rollouts that run on
+ * another thread get their noise this way: the main thread draws it from the
+ * run's Sampler in exactly the order the rollouts would have, so a rollout's
+ * result does not depend on where it ran.
+ */
+export class ReplayedNormals implements NormalSource {
+  private at: number;
+  constructor(
+    private readonly values: Float64Array,
+    from = 0,
+    private readonly end = values.length,
+  ) {
+    this.at = from;
+  }
+  normal(): number {
+    if (this.at >= this.end) throw new RangeError("ReplayedNormals: more normals asked for than were drawn");
+    return this.values[this.at++];
+  }
+  /** How many have been handed out. */
+  get used(): number {
+    return this.at;
+  }
+}
+
 /** Mutable cursor over a generator state, for loops that draw many numbers. */
 export class Sampler {
   private s0: number;

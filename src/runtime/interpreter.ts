@@ -16,6 +16,12 @@ import { Simulator, mujocoWarnings } from "../sim/mujoco.js";
 import { taskFor } from "../tasks/index.js";
 import { digestOf } from "./canonical.js";
 import { appendStageLog, writeCheckpoint, type RunHandle } from "./store.js";
+import type { Compute } from "../parallel/compute.js";
+import { createPool, WorkerFailure } from "../parallel/pool.js";
+import { createKernelMemory } from "../policy/kernels/wasm.js";
+import { laneOps, laneOpsUrl, lanePreload } from "../algorithms/lane-ops.js";
+import { DEFAULT_NUMERICS, localCompute, type Numerics } from "../algorithms/numerics.js";
+import { unbindWorlds } from "../algorithms/rollout-ops.js";
 
 export type RunEvent =
   | { readonly type: "run-started"; readonly run: string; readonly totalStages: number; readonly startStage: number }
@@ -53,6 +59,10 @@ export interface InterpretOptions {
   readonly stopAfterStage?: number;
   /** Monotonic clock in ms, for durations only. */
   readonly now?: () => number;
+  /** Lanes for independent work: 1 (default) runs everything on this thread; N > 1 adds N − 1 worker threads. */
+  readonly workers?: number;
+  /** The policy kernels (default "batched"; a run records its own: run.json). */
+  readonly numerics?: Numerics;
 }
 
 /**
@@ -69,7 +79,7 @@ export async function createWorlds(experiment: Experiment): Promise<{ worlds: Wo
       sim = await Simulator.fromMjcf(task.mjcf, { substeps: task.substeps, perturbations: task.perturbations });
       sims.set(task, sim);
     }
-    return { task, sim };
+    return { task, sim, spec };
   };
   const worlds: World[] = [];
   for (let i = 0; i < experiment.conditions.length; i++) worlds.push(await world(conditionTaskSpec(experiment, i)));
@@ -86,6 +96,13 @@ export async function createWorlds(experiment: Experiment): Promise<{ worlds: Wo
     }
   }
   return { worlds, plain, testWorlds, dispose: () => sims.forEach((s) => s.dispose()) };
+}
+
+/** The Compute of a run: this thread alone, or a pool of worker threads (closed by the interpreter when the run ends). */
+async function computeFor(lanes: number): Promise<Compute> {
+  if (!Number.isInteger(lanes) || lanes < 1) throw new RangeError(`workers must be a positive integer, got ${lanes}`);
+  if (lanes === 1) return localCompute();
+  return createPool({ lanes, ops: laneOps, opsUrl: laneOpsUrl, preload: lanePreload, memory: createKernelMemory() });
 }
 
 function totalWarnings(): number {
@@ -109,8 +126,10 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
       const last = Math.min(total - 1, options.stopAfterStage ?? Number.POSITIVE_INFINITY);
       subscriber.next({ type: "run-started", run: run.dir, totalStages: total, startStage: options.startStage });
       const { worlds, plain, testWorlds, dispose } = await createWorlds(experiment);
+      let compute: Compute | undefined;
       try {
-        const env: StageEnv = { experiment, horizon: experiment.task.horizon, worlds, testWorlds };
+        compute = await computeFor(options.workers ?? 1);
+        const env: StageEnv = { experiment, horizon: experiment.task.horizon, worlds, testWorlds, compute, numerics: options.numerics ?? DEFAULT_NUMERICS };
         let state = options.state ?? initialRunState(experiment, worlds, plain);
         let index = options.startStage;
         for (; index <= last && !cancelled; index++) {
@@ -120,10 +139,17 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
           const started = now();
           const warningsBefore = totalWarnings();
           const gen = stageFor(spec)(env, spec, state);
-          let step = gen.next();
-          while (!step.done) {
-            subscriber.next({ type: "progress", index, total, kind, label, ...step.value });
+          let step;
+          try {
             step = gen.next();
+            while (!step.done) {
+              subscriber.next({ type: "progress", index, total, kind, label, ...step.value });
+              step = gen.next();
+            }
+          } catch (e) {
+            // A worker that failed or died: say which stage it took down (nothing of it was checkpointed).
+            if (e instanceof WorkerFailure) throw new WorkerFailure(`stage ${index} (${label}) failed: ${e.message}`, e.lane, e.op);
+            throw e;
           }
           state = step.value.state;
           // Unstable simulation steps tried along the way (e.g. by a line search) are
@@ -143,6 +169,10 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
         subscriber.next({ type: "run-finished", run: run.dir, lastStage: index - 1, totalStages: total, complete: index >= total });
         subscriber.complete();
       } finally {
+        if (compute) {
+          unbindWorlds(compute, [...worlds, plain, ...testWorlds.values()]);
+          if (compute !== localCompute()) compute.close();
+        }
         dispose();
       }
     };

@@ -14,6 +14,7 @@ import { taskFor } from "../tasks/index.js";
 import type { Task } from "../tasks/types.js";
 import { canonicalJson, decodeValue, diffValues, encodeValue, sha256Hex, type JsonValue, type ValueChange } from "./canonical.js";
 import { interpret, type RunEvent } from "./interpreter.js";
+import { DEFAULT_NUMERICS, type Numerics } from "../algorithms/numerics.js";
 import {
   createRun,
   latestGoodCheckpoint,
@@ -87,13 +88,14 @@ export interface StartedRun {
 /** Create a run directory for the experiment and run it from stage 0. */
 export function startRun(
   experiment: Experiment,
-  options: { store: string; source?: string; stopAfterStage?: number; seedOverride?: number },
+  options: { store: string; source?: string; stopAfterStage?: number; seedOverride?: number; workers?: number; numerics?: Numerics },
 ): StartedRun {
   const task = taskFor(experiment.task);
   checkConditions(experiment, task, options.source); // fails before anything is written
   const id = experimentIdentity(experiment);
-  const run = createRun(options.store, id.json, id.hash, experiment.name, options.source, { seedOverride: options.seedOverride });
-  return { run, startStage: 0, events: interpret({ experiment, run, startStage: 0, stopAfterStage: options.stopAfterStage }) };
+  const numerics = options.numerics ?? DEFAULT_NUMERICS;
+  const run = createRun(options.store, id.json, id.hash, experiment.name, options.source, { seedOverride: options.seedOverride, numerics });
+  return { run, startStage: 0, events: interpret({ experiment, run, startStage: 0, stopAfterStage: options.stopAfterStage, workers: options.workers, numerics }) };
 }
 
 /**
@@ -133,6 +135,8 @@ export interface ResumeOptions {
   readonly currentExperiment?: Experiment;
   readonly force?: boolean;
   readonly stopAfterStage?: number;
+  /** Lanes for independent work (1: this thread alone). Any number gives the same results. */
+  readonly workers?: number;
 }
 
 /** Continue a run from its last good checkpoint (or from `fromStage`). */
@@ -166,6 +170,7 @@ export function resumeRun(dir: string, options: ResumeOptions = {}): StartedRun 
     run,
     startStage,
     corrupt: latest.corrupt,
-    events: interpret({ experiment, run, state, startStage, stopAfterStage: options.stopAfterStage }),
+    // Runs recorded before the batched kernels used the per-row ones: keep them.
+    events: interpret({ experiment, run, state, startStage, stopAfterStage: options.stopAfterStage, workers: options.workers, numerics: run.meta.numerics ?? "per-row" }),
   };
 }

@@ -107,6 +107,12 @@ export interface RunMeta {
    * it to the source file as it reads now).
    */
   readonly seedOverride?: number;
+  /**
+   * The policy kernels the run computes with (src/algorithms/numerics.ts).
+   * Absent in runs made before the batched kernels: those used "per-row",
+   * and a resume keeps using it.
+   */
+  readonly numerics?: "per-row" | "batched";
 }
 
 export interface RunHandle {
@@ -232,6 +238,8 @@ export interface CreateRunOptions {
   readonly now?: () => Date;
   /** Recorded as run.json's `seedOverride`. */
   readonly seedOverride?: number;
+  /** Recorded as run.json's `numerics`. */
+  readonly numerics?: "per-row" | "batched";
 }
 
 // ---------------------------------------------------------------------------
@@ -322,7 +330,7 @@ type StoredMetricsT = t.TypeOf<typeof MetricsC>;
 const RunMetaC = t.intersection(
   [
     t.type({ format: t.literal(1), experimentHash: HexHash, experimentName: t.string, createdAt: t.string }),
-    t.partial({ source: t.string, seedOverride: NonNegInt }),
+    t.partial({ source: t.string, seedOverride: NonNegInt, numerics: t.keyof({ "per-row": null, batched: null }) }),
   ],
   "run meta",
 );
@@ -572,6 +580,7 @@ export function createRun(
     ...(source !== undefined ? { source } : {}),
     createdAt: (options.now ?? (() => new Date()))().toISOString(),
     ...(options.seedOverride !== undefined ? { seedOverride: options.seedOverride } : {}),
+    ...(options.numerics !== undefined ? { numerics: options.numerics } : {}),
   };
   mkdirSync(join(dir, CHECKPOINTS_DIR));
   writeFileAtomic(join(dir, EXPERIMENT_FILE), experimentText);

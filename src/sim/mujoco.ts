@@ -36,6 +36,21 @@ function recordWarning(text: string): void {
   if (key) warningCounts.set(key, (warningCounts.get(key) ?? 0) + 1);
 }
 
+/** Warnings counted since `before` (a copy of mujocoWarnings() taken earlier), as [message, count] pairs. */
+export function warningsSince(before: ReadonlyMap<string, number>): [string, number][] {
+  const out: [string, number][] = [];
+  for (const [k, v] of warningCounts) {
+    const d = v - (before.get(k) ?? 0);
+    if (d > 0) out.push([k, d]);
+  }
+  return out;
+}
+
+/** Add warnings counted on another thread (so a stage's count does not depend on where its rollouts ran). */
+export function addWarnings(counts: readonly (readonly [string, number])[]): void {
+  for (const [k, v] of counts) warningCounts.set(k, (warningCounts.get(k) ?? 0) + v);
+}
+
 /** The MuJoCo WASM module, loaded once per process (or worker). */
 export function mujoco(): Promise<MainModule> {
   if (!modulePromise) {
@@ -47,6 +62,19 @@ export function mujoco(): Promise<MainModule> {
     });
   }
   return modulePromise;
+}
+
+let loaded: MainModule | undefined;
+
+/** Load the module now (a worker thread does this before it takes work, so it can build simulators synchronously). */
+export async function preload(): Promise<void> {
+  loaded = await mujoco();
+}
+
+/** The module if it has been loaded on this thread. */
+export function loadedMujoco(): MainModule {
+  if (!loaded) throw new Error("MuJoCo is not loaded on this thread (await preload() first)");
+  return loaded;
 }
 
 /**
@@ -163,6 +191,12 @@ export class Simulator implements TrajectoryDynamics {
   /** Load an MJCF model from text. */
   static async fromMjcf(mjcf: string, options: SimulatorOptions): Promise<Simulator> {
     const mj = await mujoco();
+    loaded = mj;
+    return Simulator.fromMjcfWith(mj, mjcf, options);
+  }
+
+  /** Load an MJCF model from text with a module already loaded (synchronous). */
+  static fromMjcfWith(mj: MainModule, mjcf: string, options: SimulatorOptions): Simulator {
     const fs = (mj as unknown as { FS: { writeFile(p: string, s: string): void; unlink(p: string): void } }).FS;
     const path = `/gps/model-${fileCounter++}.xml`;
     fs.writeFile(path, mjcf);

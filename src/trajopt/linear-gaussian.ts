@@ -4,7 +4,7 @@
  * (shapes as in ./types.ts: row-major Float64Array stacked over time).
  */
 import { cholesky } from "../linalg/dense.js";
-import type { Sampler } from "../random/generator.js";
+import type { NormalSource, Sampler } from "../random/generator.js";
 import type { Controller, LinearGaussianController, TrajectoryDynamics } from "./types.js";
 
 /** Writes the mean action ū_t + k_t + K_t (x − x̄_t) into u[uOff .. uOff+nu). */
@@ -23,7 +23,7 @@ export interface LinearGaussianControllerOptions {
   /** Add Gaussian noise with covariance noiseScale² · cov_t (true) or act with the mean (false). */
   readonly noise: boolean;
   /** Required when `noise` is on; draws nu standard normals per call, in action order. */
-  readonly sampler?: Sampler;
+  readonly sampler?: NormalSource;
   /** Multiplies the noise standard deviation; default 1. */
   readonly noiseScale?: number;
 }
@@ -115,4 +115,10 @@ export function emptyController(T: number, nx: number, nu: number): LinearGaussi
     k: new Float64Array(T * nu),
     cov: new Float64Array(T * nu * nu),
   };
+}
+
+/** The controller's own fields of a value that carries more (an iLQG trajectory's cost, μ, …), for sending elsewhere. */
+export function linearGaussianPart(c: LinearGaussianController): LinearGaussianController {
+  const { T, nx, nu, xbar, ubar, K, k, cov } = c;
+  return { T, nx, nu, xbar, ubar, K, k, cov };
 }

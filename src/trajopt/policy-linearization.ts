@@ -53,7 +53,7 @@ function checkOut(out: PolicyLinearization, T: number, n: number, m: number, whe
 }
 
 /** Writes diag(exp(2·logStd)) of θ into sigma at offset off (m×m). */
-function writeSigma(policy: MlpPolicy, theta: Float64Array, sigma: Float64Array, off: number): void {
+export function writeSigma(policy: MlpPolicy, theta: Float64Array, sigma: Float64Array, off: number): void {
   const m = policy.nOut;
   const ls = parameterLayout(policy).logStd;
   for (let i = 0; i < m * m; i++) sigma[off + i] = 0;

@@ -17,8 +17,8 @@ export interface GpsResult {
   readonly stderr: string;
 }
 
-function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
+function childEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env, ...extra };
   delete env.GPS_DEBUG;
   delete env.NODE_OPTIONS; // vitest's loader hooks must not leak into the CLI
   return env;
@@ -44,9 +44,9 @@ export interface KillOptions {
  * `kill.after`; the result then has `signal: "SIGKILL"` unless the process
  * exited on its own first.
  */
-export function gps(args: readonly string[], kill?: KillOptions): Promise<GpsResult> {
+export function gps(args: readonly string[], kill?: KillOptions, env?: NodeJS.ProcessEnv): Promise<GpsResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ["bin/gps.js", ...args], { cwd: REPO, env: childEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["bin/gps.js", ...args], { cwd: REPO, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let timer: NodeJS.Timeout | undefined;

@@ -1,0 +1,78 @@
+/**
+ * A worker thread's loop: wait for a job, take its chunks one by one until
+ * none is left, report, wait again. Runs every op of the module at
+ * workerData.opsUrl on its own thread (its own compiled kernels and MuJoCo
+ * instance, built once), on the memory all lanes share.
+ */
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from "node:worker_threads";
+import type { LaneContext, LaneOps } from "./compute.js";
+import { claimChunk, DONE, FAULT, finishChunk, SEQ, SHUTDOWN, type FromWorker, type ToWorker } from "./control.js";
+
+interface LaneData {
+  readonly lane: number;
+  readonly ctrl: Int32Array;
+  readonly memory: WebAssembly.Memory;
+  readonly opsUrl: string;
+  readonly port: MessagePort;
+  /** Modules to import (and await) before reporting ready, e.g. to load MuJoCo. */
+  readonly preload: readonly string[];
+}
+
+const data = workerData as LaneData & { main: string };
+const { lane, ctrl, memory, port } = data;
+
+for (const url of data.preload) {
+  const mod = (await import(url)) as { preload?: () => Promise<unknown> };
+  await mod.preload?.();
+}
+const ops = (await import(data.opsUrl)).laneOps as LaneOps;
+const ctx: LaneContext = { lane, memory, cache: new Map() };
+
+/**
+ * Fault injection for tests: GPS_WORKER_FAULT="<lane>:<chunks>" makes that
+ * lane end its thread abruptly (exit code 137, as if killed) when it starts
+ * its chunks-th chunk, in the middle of a job.
+ */
+const fault = /^(\d+):(\d+)$/.exec(process.env.GPS_WORKER_FAULT ?? "");
+const dieAt = fault && Number(fault[1]) === lane ? Number(fault[2]) : -1;
+let started = 0;
+
+/** The job of `seq`: the newest message on the port (older ones were jobs this lane slept through). */
+function jobOf(seq: number): ToWorker {
+  for (let tries = 0; ; tries++) {
+    let job: ToWorker | undefined;
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) job = m.message as ToWorker;
+    if (job && job.seq === seq) return job;
+    if (tries > 10_000) throw new Error(`lane ${lane}: no message for job ${seq}`);
+    Atomics.wait(ctrl, SHUTDOWN, 0, 1);
+  }
+}
+
+parentPort!.postMessage({ kind: "ready", lane });
+let seen = 0;
+for (;;) {
+  Atomics.wait(ctrl, SEQ, seen);
+  if (Atomics.load(ctrl, SHUTDOWN) !== 0) break;
+  const seq = Atomics.load(ctrl, SEQ);
+  seen = seq;
+  const job = jobOf(seq);
+  const op = ops[job.op] as ((a: unknown, c: number, x: LaneContext) => unknown) | undefined;
+  for (;;) {
+    const c = claimChunk(ctrl, seq);
+    if (c < 0) break;
+    if (++started === dieAt) process.exit(137);
+    try {
+      if (!op) throw new Error(`unknown op "${job.op}"`);
+      const result = op(job.args, c, ctx);
+      if (result !== undefined) port.postMessage({ kind: "result", seq, chunk: c, result } satisfies FromWorker);
+    } catch (e) {
+      const message = e instanceof Error ? (e.stack ?? e.message) : String(e);
+      port.postMessage({ kind: "error", seq, chunk: c, message } satisfies FromWorker);
+      Atomics.store(ctrl, FAULT, lane);
+      Atomics.notify(ctrl, DONE);
+      break;
+    }
+    finishChunk(ctrl);
+  }
+}
+port.close();
