@@ -20,8 +20,7 @@ import type { Controller, TrajectoryDynamics } from "../src/trajopt/types.js";
 import { backwardPass, defaultIlqgSettings, ilqgIteration, initialTrajectory, lqApproximation } from "../src/trajopt/ilqg.js";
 import type { IlqgTrajectory } from "../src/trajopt/ilqg.js";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
-import { createPolicy, initParameters, mlpShape } from "../src/policy/mlp.js";
-import { isObjective, maxLikelihoodObjective, type IsSampleSet } from "../src/algorithms/isgps-objective.js";
+import { measureIterations, measureKernels, type IterationResult } from "./policy.js";
 
 // ---------------------------------------------------------------- settings
 
@@ -512,65 +511,6 @@ function globalWarmup(sim: Simulator, bt: BenchTask, sampler: Sampler): void {
   });
 }
 
-/**
- * The importance-sampled GPS objectives at the walker's size: m samples of T
- * steps (nx 18, nu 6), a 50-unit network. Synthetic states and actions
- * (seeded normals); logQ is a cumulative sum of per-step log densities of the
- * scale a 500-step rollout has, so the weights are as peaked as in a real run.
- */
-interface PolicyObjectiveResult {
-  readonly samples: number;
-  readonly T: number;
-  readonly hidden: number;
-  readonly phiValueMs: number;
-  readonly phiGradientMs: number;
-  readonly maxLikelihoodGradientMs: number;
-  readonly rowsPerSecond: number;
-}
-
-function measurePolicyObjectives(sampler: Sampler): PolicyObjectiveResult {
-  const m = 100;
-  const T = 500;
-  const nx = 18;
-  const nu = 6;
-  const H = 50;
-  const xs = new Float64Array(m * (T + 1) * nx);
-  const us = new Float64Array(m * T * nu);
-  const rewards = new Float64Array(m * T);
-  const logQ = new Float64Array(m * T);
-  sampler.fillNormal(xs);
-  for (let k = 0; k < us.length; k++) us[k] = 10 * sampler.normal();
-  for (let i = 0; i < m; i++) {
-    let cum = 0;
-    for (let t = 0; t < T; t++) {
-      rewards[i * T + t] = -1 - sampler.uniform();
-      cum += -20 + sampler.normal();
-      logQ[i * T + t] = cum;
-    }
-  }
-  const set: IsSampleSet = { T, nx, nu, count: m, xs, us, rewards, logQ };
-  const shape = mlpShape(nx, H, nu);
-  const policy = createPolicy(shape);
-  const theta = initParameters(shape, sampler, { initLogStd: Math.log(10) });
-  const grad = new Float64Array(theta.length);
-  const phi = isObjective(policy, set, { wr: 1e-2 });
-  const ml = maxLikelihoodObjective(policy, set, Array.from({ length: m }, (_, i) => i));
-  const timeMs = (f: () => void): number => {
-    f(); // warm-up
-    const times: number[] = [];
-    for (let k = 0; k < 5; k++) {
-      const t0 = now();
-      f();
-      times.push(now() - t0);
-    }
-    return median(times);
-  };
-  const phiValueMs = timeMs(() => void phi.value(theta));
-  const phiGradientMs = timeMs(() => void phi.objective(theta, grad));
-  const maxLikelihoodGradientMs = timeMs(() => void ml(theta, grad));
-  return { samples: m, T, hidden: H, phiValueMs, phiGradientMs, maxLikelihoodGradientMs, rowsPerSecond: (m * T) / (phiGradientMs / 1000) };
-}
-
 // ---------------------------------------------------------------- printing
 
 function fmtNum(x: number, digits = 0): string {
@@ -637,8 +577,9 @@ async function main(): Promise<void> {
       sim.dispose();
     }
   }
-  progress("policy objectives");
-  const objectives = measurePolicyObjectives(new Sampler(seedGenerator(SEED + 1000)));
+  progress("policy kernels: batched against the per-row reference");
+  const kernels = measureKernels(new Sampler(seedGenerator(SEED + 1000)));
+  const iterations = await measureIterations(progress);
   const totalS = (now() - started) / 1000;
   const loadAvgAfter = os.loadavg().map((l) => Number(l.toFixed(2)));
 
@@ -738,20 +679,56 @@ async function main(): Promise<void> {
     ],
   );
 
+  const k = kernels;
   table(
-    `5. Importance-sampled GPS objectives (${objectives.samples} samples × T = ${objectives.T}, nx 18, nu 6, ${objectives.hidden} hidden units; median of 5)`,
-    ["", "value"],
+    "5. Policy kernels on one thread, batched (WebAssembly SIMD, chunks of 512 rows) against the per-row reference, same run (median of paired runs)",
+    ["", "reference (ms)", "batched (ms)", "speed-up"],
     [
-      ["Φ(θ) value only (ms)", fmtNum(objectives.phiValueMs, 1)],
-      ["Φ(θ) value + gradient (ms)", fmtNum(objectives.phiGradientMs, 1)],
-      ["  state rows per second (value + gradient)", fmtNum(objectives.rowsPerSecond)],
-      ["max-likelihood value + gradient, all samples (ms)", fmtNum(objectives.maxLikelihoodGradientMs, 1)],
+      [`fit of constrained GPS, value + gradient, ${fmtNum(k.policyKernels.rows)} rows, ${k.policyKernels.hidden} hidden`, fmtNum(k.policyKernels.referenceMs, 1), fmtNum(k.policyKernels.batchedMs, 2), fmtNum(k.policyKernels.speedupOverReference, 2)],
+      [`Φ(θ) value + gradient, ${k.phi.samples} samples × ${k.phi.T} steps`, fmtNum(k.phi.referenceMs, 1), fmtNum(k.phi.batchedMs, 1), fmtNum(k.phi.speedupOverReference, 2)],
+      ["  state rows per second", fmtNum(k.phi.referenceRowsPerSecond), fmtNum(k.phi.rowsPerSecond), ""],
+      ["Φ(θ) value only (batched)", "", fmtNum(k.phi.valueOnlyMs, 1), ""],
+      [`maximum likelihood, value + gradient, ${fmtNum(k.maxLikelihood.rows)} rows`, fmtNum(k.maxLikelihood.referenceMs, 1), fmtNum(k.maxLikelihood.batchedMs, 1), fmtNum(k.maxLikelihood.speedupOverReference, 2)],
+      [`memory over ${k.memory.evaluations} fit evaluations: rss (MiB)`, "", k.memory.rssMiB.map((v) => fmtNum(v, 1)).join(" → "), ""],
+      ["  JS heap used (MiB)", "", k.memory.heapUsedMiB.map((v) => fmtNum(v, 1)).join(" → "), ""],
+      ["  kernels' memory (MiB)", "", k.memory.kernelMemoryMiB.map((v) => fmtNum(v, 1)).join(" → "), ""],
+    ],
+  );
+
+  const it = [iterations.cgps, iterations.isgps];
+  table(
+    "6. One walker iteration through the interpreter (stage compute, checkpoints not included), on 1 and 2 lanes from the same checkpoint; physics = the iteration's rollouts and linearizations replayed alone",
+    ["", "constrained GPS", "importance-sampled GPS"],
+    [
+      ["experiment (stages timed)", ...it.map((r) => `${r.experiment} (${r.stages.map((s) => s.index).join(", ")})`)],
+      ["iteration on 1 lane (ms)", ...it.map((r) => fmtNum(r.iterationMs))],
+      ...it[0].stages.map((_, i) => [`  stage ${i + 1}`, ...it.map((r) => (r.stages[i] ? `${r.stages[i].kind} ${fmtNum(r.stages[i].ms1)}` : ""))]),
+      ["  with checkpoints (ms)", ...it.map((r) => fmtNum(r.wallMs))],
+      ["physics alone (ms)", ...it.map((r) => fmtNum(r.physicsMs))],
+      ["  rollouts / control steps / linearizations", ...it.map((r) => `${r.physics.rollouts} / ${fmtNum(r.physics.steps)} / ${fmtNum(r.physics.linearizations)}`)],
+      ["iteration / physics", ...it.map((r) => fmtNum(r.iterationOverPhysics, 2))],
+      ["iteration on 2 lanes (ms)", ...it.map((r) => fmtNum(r.iterationMs2))],
+      ["speed-up, 2 lanes over 1", ...it.map((r) => fmtNum(r.speedup2, 2))],
+      ["same digests on 1 and 2 lanes", ...it.map((r) => String(r.identical))],
     ],
   );
 
   console.log(`\ntotal bench time ${totalS.toFixed(1)} s`);
   const round = (_k: string, v: unknown): unknown => (typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v);
-  console.log(`BENCH_JSON ${JSON.stringify({ env: { ...env, loadAvgAfter }, totalSeconds: totalS, tasks: results, objectives }, round)}`);
+  const summary = (r: IterationResult) => ({ iterationMs: r.iterationMs, physicsMs: r.physicsMs, iterationOverPhysics: r.iterationOverPhysics, iterationMs2: r.iterationMs2, speedup2: r.speedup2, identical: r.identical, wallMs: r.wallMs, stages: r.stages, physics: r.physics });
+  const json = {
+    env: { ...env, loadAvgAfter },
+    totalSeconds: totalS,
+    policyKernels: kernels.policyKernels,
+    phi: kernels.phi,
+    maxLikelihood: kernels.maxLikelihood,
+    kernelMemory: kernels.memory,
+    workers: { speedup2: iterations.cgps.speedup2, identical: iterations.cgps.identical && iterations.isgps.identical, isgpsSpeedup2: iterations.isgps.speedup2 },
+    cgps: { walker: summary(iterations.cgps) },
+    isgps: { walker: summary(iterations.isgps) },
+    tasks: results,
+  };
+  console.log(`BENCH_JSON ${JSON.stringify(json, round)}`);
 }
 
 await main();

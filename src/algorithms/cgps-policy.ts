@@ -17,7 +17,7 @@
  */
 import type { Observer } from "./observation.js";
 import { cholesky, choleskyInverse, symmetrize } from "../linalg/dense.js";
-import { minimizeLbfgs, type LbfgsResult } from "../optim/lbfgs.js";
+import { minimizeLbfgs, type LbfgsMemory, type LbfgsOptions, type LbfgsResult } from "../optim/lbfgs.js";
 import type { RowsLoss } from "../policy/kernels/batched.js";
 import { normalizationFrom, optimalLogStd, parameterLayout, type InputNormalization, type MlpPolicy } from "../policy/mlp.js";
 import { kernelsOf, type PolicyKernels } from "./numerics.js";
@@ -240,6 +240,10 @@ export interface FitPolicyOptions {
   readonly memory?: number;
   /** Where the loss is evaluated (default: the batched kernels on this thread). */
   readonly kernels?: PolicyKernels;
+  /** Curvature pairs to warm-start LBFGS (e.g. the previous fit's `memory`). */
+  readonly initialMemory?: LbfgsMemory;
+  /** LBFGS's line search (default strong Wolfe). */
+  readonly lineSearch?: LbfgsOptions["lineSearch"];
 }
 
 export interface FitPolicyResult {
@@ -252,7 +256,15 @@ export interface FitPolicyResult {
   readonly objective0: number;
   readonly objective: number;
   readonly iterations: number;
+  /** Loss evaluations in all: LBFGS's, and the loss before and after (value only). */
   readonly evaluations: number;
+  /** LBFGS's evaluations beyond the first trial of each line search, and in failed line searches. */
+  readonly extraTrials: number;
+  readonly failedSearchEvaluations: number;
+  /** J at the start and after every LBFGS step. */
+  readonly history: Float64Array;
+  /** LBFGS's curvature pairs at the end (to warm-start the next fit). */
+  readonly memory: LbfgsMemory | null;
   /** Why LBFGS stopped, or "noWeight" when Σ λ = 0 (θ returned unchanged). */
   readonly reason: LbfgsResult["reason"] | "noWeight";
 }
@@ -298,9 +310,9 @@ function fitWith(rows: RowsLoss, policy: MlpPolicy, theta0: Float64Array, batch:
     for (let j = 0; j < m; j++) tr += precisions[i * mm + j * m + j];
     wTr += weights[i] * tr;
   }
-  const loss0 = N > 0 ? rows.evaluate(theta0, null) : 0;
   if (!(wSum > 0)) {
-    return { theta: Float64Array.from(theta0), loss0, loss: loss0, objective0: 0, objective: 0, iterations: 0, evaluations: 0, reason: "noWeight" };
+    const loss0 = N > 0 ? rows.evaluate(theta0, null) : 0;
+    return { theta: Float64Array.from(theta0), loss0, loss: loss0, objective0: 0, objective: 0, iterations: 0, evaluations: 1, extraTrials: 0, failedSearchEvaluations: 0, history: new Float64Array(0), memory: null, reason: "noWeight" };
   }
   const invW = 1 / wSum;
   const decay = r * (wTr / (m * wSum));
@@ -309,6 +321,12 @@ function fitWith(rows: RowsLoss, policy: MlpPolicy, theta0: Float64Array, batch:
   const nMean = L.logStd;
   const full = Float64Array.from(theta0);
   const grad = new Float64Array(L.total);
+  // The raw loss at θ0 (LBFGS's first evaluation) and at the lowest J seen:
+  // the loss before and after the fit without evaluating either again.
+  let loss0 = NaN;
+  let bestJ = Infinity;
+  let bestRaw = NaN;
+  const bestX = new Float64Array(nMean);
   const objective = (x: Float64Array, g: Float64Array): number => {
     for (let k = 0; k < nMean; k++) full[k] = x[k];
     const raw = rows.evaluate(full, grad);
@@ -322,23 +340,45 @@ function fitWith(rows: RowsLoss, policy: MlpPolicy, theta0: Float64Array, batch:
       sq += x[k] * x[k];
       g[k] += decay * x[k];
     }
-    return raw * invW + 0.5 * decay * sq;
+    const J = raw * invW + 0.5 * decay * sq;
+    if (Number.isNaN(loss0)) loss0 = raw;
+    if (J < bestJ) {
+      bestJ = J;
+      bestRaw = raw;
+      bestX.set(x);
+    }
+    return J;
   };
-  const start = theta0.slice(0, nMean);
-  const gScratch = new Float64Array(nMean);
-  const objective0 = objective(start, gScratch);
-  const res = minimizeLbfgs(objective, start, {
+  const res = minimizeLbfgs(objective, theta0.slice(0, nMean), {
     maxIterations: options.maxIterations,
     gradientTolerance: options.gradientTolerance ?? 1e-8,
     relativeFunctionTolerance: options.relativeFunctionTolerance ?? 0,
     memory: options.memory,
+    initialMemory: options.initialMemory,
+    lineSearch: options.lineSearch,
   });
 
   const theta = Float64Array.from(theta0);
   theta.set(res.x, 0);
   optimalLogStd(precisions, weights, m, theta, L.logStd);
-  const loss = rows.evaluate(theta, null);
-  return { theta, loss0, loss, objective0, objective: res.f, iterations: res.iterations, evaluations: res.evaluations, reason: res.reason };
+  // The mean loss does not depend on logStd: LBFGS's value at its x is the fitted θ's.
+  let same = true;
+  for (let k = 0; k < nMean && same; k++) same = bestX[k] === res.x[k] || (Number.isNaN(bestX[k]) && Number.isNaN(res.x[k]));
+  const loss = same ? bestRaw : rows.evaluate(theta, null);
+  return {
+    theta,
+    loss0,
+    loss,
+    objective0: res.history[0],
+    objective: res.f,
+    iterations: res.iterations,
+    evaluations: res.evaluations + (same ? 0 : 1),
+    extraTrials: res.extraTrials,
+    failedSearchEvaluations: res.failedSearchEvaluations,
+    history: res.history,
+    memory: res.memory,
+    reason: res.reason,
+  };
 }
 
 // ---------------------------------------------------------------------------

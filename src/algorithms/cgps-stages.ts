@@ -182,18 +182,26 @@ function observedBatch(batch: PolicyFitBatch, sets: readonly { count: number }[]
   return { ...batch, X };
 }
 
-export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
-  const sampler = new Sampler(state.rng);
+/**
+ * The policy step's problem as fitTheta poses it: states sampled from every
+ * q_i (the sampler advances), the weighted least-squares rows, and the policy
+ * to start from (a fresh one before the first fit). Exported for
+ * bench/evaluations.ts, which replays a run's fits with other LBFGS settings.
+ */
+export function fitThetaProblem(env: StageEnv, spec: FitThetaSpec, state: RunState, sampler: Sampler) {
   const count = spec.samples ?? 10;
   const sets = sampleAll(env, state, count, sampler, spec.sampleNoise ?? 1);
   const observers = env.worlds.map((w) => observerFor(env.experiment.policy, w.task));
   // q's targets come from the states; the network is fitted on what it sees of them.
   const batch = observedBatch(policyFitBatch(sets), sets, observers, env.horizon);
+  const p = state.policy ?? initialPolicyState(env.experiment.policy, env.worlds[0].task, batch.X, batch.m, sampler);
+  return { sets, observers, batch, start: p };
+}
+
+export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
+  const sampler = new Sampler(state.rng);
+  const { sets, observers, batch, start: p } = fitThetaProblem(env, spec, state, sampler);
   yield { fraction: 0.1, message: `fitting θ to ${batch.N} states from ${sets.length} trajectory distributions` };
-  let p = state.policy;
-  if (!p) {
-    p = initialPolicyState(env.experiment.policy, env.worlds[0].task, batch.X, batch.m, sampler);
-  }
   const policy = mlpOf(p);
   const kernels = kernelsOf(env);
   const fit = fitPolicy(policy, p.theta, batch, { maxIterations: spec.maxIterations, regularization: spec.regularization, kernels });

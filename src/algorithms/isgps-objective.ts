@@ -490,20 +490,45 @@ export function isObjective(policy: MlpPolicy, set: IsSampleSet, options: IsObje
     backward(policy, theta, dMeanAll, rows, grad, ws);
   };
 
-  const objective: Objective = (theta, gradOut) => {
-    checkTheta(L.total, theta, "isObjective");
-    if (gradOut.length !== theta.length) throw new RangeError("isObjective: gradOut's length differs from θ's");
-    evaluate(theta, gradOut);
-    return -breakdown.phi + addWeightDecay(L, theta, lambda, gradOut);
-  };
+  return objectiveOf(L, lambda, evaluate, breakdown, () => {});
+}
 
-  const value = (theta: Float64Array): PhiBreakdown => {
-    checkTheta(L.total, theta, "isObjective.value");
-    evaluate(theta, null);
-    return { ...breakdown };
+/**
+ * The LBFGS objective −Φ + decay and the value breakdown around an
+ * evaluation function. `value` at the point with the lowest objective seen so
+ * far (where an optimizer ends) returns that evaluation's breakdown instead of
+ * evaluating Φ again: the same numbers, bit for bit.
+ */
+function objectiveOf(L: ParameterLayout, lambda: number, evaluate: (theta: Float64Array, grad: Float64Array | null) => void, breakdown: PhiBreakdown, release: () => void): IsObjective {
+  let bestF = Infinity;
+  let best: PhiBreakdown | null = null;
+  const bestX = new Float64Array(L.total);
+  const isBest = (theta: Float64Array): boolean => {
+    if (!best) return false;
+    for (let k = 0; k < L.total; k++) if (theta[k] !== bestX[k]) return false;
+    return true;
   };
-
-  return { objective, value, release: () => {} };
+  return {
+    objective: (theta, gradOut) => {
+      checkTheta(L.total, theta, "isObjective");
+      if (gradOut.length !== theta.length) throw new RangeError("isObjective: gradOut's length differs from θ's");
+      evaluate(theta, gradOut);
+      const f = -breakdown.phi + addWeightDecay(L, theta, lambda, gradOut);
+      if (f < bestF) {
+        bestF = f;
+        best = { ...breakdown };
+        bestX.set(theta);
+      }
+      return f;
+    },
+    value: (theta) => {
+      checkTheta(L.total, theta, "isObjective.value");
+      if (isBest(theta)) return { ...best! };
+      evaluate(theta, null);
+      return { ...breakdown };
+    },
+    release,
+  };
 }
 
 /**
@@ -536,20 +561,7 @@ export function isObjectiveBatched(compute: Compute, policy: MlpPolicy, set: IsS
     session.setCoefficients(coef);
     session.gradient(theta, grad, { scale: -1, learnStd, withValue: false, reuseForward: true });
   };
-  return {
-    objective: (theta, gradOut) => {
-      checkTheta(L.total, theta, "isObjective");
-      if (gradOut.length !== theta.length) throw new RangeError("isObjective: gradOut's length differs from θ's");
-      evaluate(theta, gradOut);
-      return -breakdown.phi + addWeightDecay(L, theta, lambda, gradOut);
-    },
-    value: (theta) => {
-      checkTheta(L.total, theta, "isObjective.value");
-      evaluate(theta, null);
-      return { ...breakdown };
-    },
-    release: () => session.release(),
-  };
+  return objectiveOf(L, lambda, evaluate, breakdown, () => session.release());
 }
 
 /**

@@ -90,14 +90,41 @@ export interface IsgpsState {
 // ---------------------------------------------------------------------------
 // Per-step log densities, memoized by identity
 
-const memo = new WeakMap<Float64Array, WeakMap<object, Float64Array>>();
+const memo = new WeakMap<Float64Array, Map<object, Float64Array>>();
 
 function memoized(batch: IsgpsBatch, key: object, compute: () => Float64Array): Float64Array {
   let inner = memo.get(batch.xs);
-  if (!inner) memo.set(batch.xs, (inner = new WeakMap()));
+  if (!inner) memo.set(batch.xs, (inner = new Map()));
   let v = inner.get(key);
   if (!v) inner.set(key, (v = compute()));
   return v;
+}
+
+/** The key a source's densities are memoized under. */
+function sourceKey(source: IsgpsSource): object {
+  return source.kind === "demonstration" ? source.std : source.kind === "guiding" ? source.controller.K : source.theta;
+}
+
+/**
+ * Forget the memoized densities that the next pool cannot need: those of
+ * batches outside `use` (the pool keeps the newest batches, so a batch that
+ * left it does not come back), and, on the batches in `use`, those of sources
+ * none of the batches in `use` came from. Without this the memo grows with
+ * every (batch, source) pair the run ever formed (over an 80-iteration walker
+ * run, hundreds of MB). A forgotten density is recomputed, bit-identically,
+ * if it is asked for again.
+ */
+export function forgetUnusedDensities(sources: readonly IsgpsSource[], batches: readonly IsgpsBatch[], use: readonly number[]): void {
+  const used = new Set(use);
+  const keys = new Set(use.map((b) => sourceKey(sources[batches[b].source])));
+  batches.forEach((batch, b) => {
+    if (!used.has(b)) {
+      memo.delete(batch.xs);
+      return;
+    }
+    const inner = memo.get(batch.xs);
+    if (inner) for (const k of [...inner.keys()]) if (!keys.has(k)) inner.delete(k);
+  });
 }
 
 /** log N(u_t; ū_t + k_t + K_t(x_t − x̄_t), cov_t) for every sample and step (count·T). */
@@ -209,13 +236,13 @@ export function stepLogProbs(
     if (source.condition !== batch.condition) throw new Error("stepLogProbs: a guiding source only has density on its own condition");
     const task = tasks?.[source.condition];
     if (!task) throw new Error("stepLogProbs: a demonstration source needs its condition's task");
-    return memoized(batch, source.std, () => demonstrationStepLogProbs(task, source.controller, source.std, batch, T));
+    return memoized(batch, sourceKey(source), () => demonstrationStepLogProbs(task, source.controller, source.std, batch, T));
   }
   if (source.kind === "guiding") {
     if (source.condition !== batch.condition) throw new Error("stepLogProbs: a guiding source only has density on its own condition");
-    return memoized(batch, source.controller.K, () => linearGaussianStepLogProbs(source.controller, batch, T));
+    return memoized(batch, sourceKey(source), () => linearGaussianStepLogProbs(source.controller, batch, T));
   }
-  return memoized(batch, source.theta, () => {
+  return memoized(batch, sourceKey(source), () => {
     const set = batchSet(batch, T, policy.nIn, policy.nOut, observers?.[batch.condition] ?? null);
     return kernels ? kernels.stepLogProbs(policy, source.theta, set) : policyStepLogProbs(policy, source.theta, set, createWorkspace(policy, T));
   });

@@ -34,7 +34,7 @@ import { activeSet, estimateReturn, subset, trajectoryLogWeights, type IsSampleS
 import { kernelsOf } from "./numerics.js";
 import { policyRows, runRollouts, type RolloutController, type RolloutGroup, type RolloutResult } from "./rollouts.js";
 import { observeRows, observerFor, type Observer } from "./observation.js";
-import { isGuidingSource, observedStates, poolSampleSet, type IsgpsBatch, type IsgpsSource, type IsgpsState } from "./isgps-samples.js";
+import { forgetUnusedDensities, isGuidingSource, observedStates, poolSampleSet, type IsgpsBatch, type IsgpsSource, type IsgpsState } from "./isgps-samples.js";
 import { initialPolicyState, mlpOf, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
 
 type GuidingSamplesSpec = Extract<StageSpec, { kind: "guidingSamples" }>;
@@ -371,11 +371,15 @@ function bestSample(set: IsSampleSet): number {
   return best;
 }
 
-/** Lines 6–12 of Algorithm 1. */
-export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state) {
+/**
+ * Line 6 of Algorithm 1 as isgpsIteration poses it (after, with restarts, the
+ * first samples of π_θ* from guiding states): the pool, the active set S_k and
+ * its sample set. Exported for bench/evaluations.ts, which replays a run's Φ
+ * optimizations with other LBFGS settings.
+ */
+export function isgpsActiveSet(env: StageEnv, spec: IterationSpec, state: RunState, sampler: Sampler) {
   let isgps = isgpsOf(state, "isgpsIteration");
   if (!state.policy) throw new Error("isgpsIteration needs θ*: run pretrainPolicy before it");
-  const sampler = new Sampler(state.rng);
   const T = env.horizon;
   const C = state.conditions.length;
   const policy = mlpOf(state.policy);
@@ -389,15 +393,22 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
     const first = drawPolicyBatches(env, state, thetaStar, sources.length - 1, spec.samples ?? 10, sampler, true);
     isgps = { ...isgps, sources, batches: [...isgps.batches, ...first], restart: true };
   }
-
-  // Line 6: the active set — guiding samples plus the highest weights under π_θ*.
   const kernels = kernelsOf(env);
   const usable = usableBatches(isgps, useGuiding, spec.poolSize ?? 400, restart);
+  forgetUnusedDensities(isgps.sources, isgps.batches, usable);
   const pool = poolSampleSet(policy, isgps.sources, isgps.batches, usable, C, T, tasksOf(env), observersOf(env), kernels);
   const logW = trajectoryLogWeights(policy, thetaStar, pool.set, kernels);
   const keep = useGuiding ? guidingIndices(pool, isgps) : new Set<number>();
   const active = activeSet(pool.set, logW, keep, maxActive);
-  const set = subset(pool.set, active);
+  return { isgps, policy, thetaStar, restart, kernels, pool, active, set: subset(pool.set, active) };
+}
+
+/** Lines 6–12 of Algorithm 1. */
+export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state) {
+  const sampler = new Sampler(state.rng);
+  const T = env.horizon;
+  const C = state.conditions.length;
+  const { isgps, policy, thetaStar, restart, kernels, pool, active, set } = isgpsActiveSet(env, spec, state, sampler);
   yield { fraction: 0.1, message: `active set: ${active.length} of ${pool.set.count} samples, w_r ${isgps.wr.toExponential(0)}` };
 
   // Line 7: optimize Φ twice, from θ* and from a fit to the best sample; keep the better Φ.
@@ -446,7 +457,7 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
   const returnStar = estimateReturn(policy, thetaStar, evalSet, kernels);
   // Lines 11–12: accept θ_k if its estimated return is higher.
   const improved = returnK > returnStar;
-  const nextPolicy: PolicyState = improved ? { ...state.policy, theta: thetaK } : state.policy;
+  const nextPolicy: PolicyState = improved ? { ...state.policy!, theta: thetaK } : state.policy!;
   const noiseFree = summarize(noiseFreeRows(env, state, nextPolicy));
   return {
     state: {

@@ -46,6 +46,14 @@ export interface LbfgsOptions {
   /** Curvature constant (strong Wolfe), c1 < c2 < 1. Default 0.9. */
   c2?: number;
   /**
+   * "strongWolfe" (default): bracketing and zoom until |φ'(α)| ≤ −c2·φ'(0).
+   * "backtracking": accept the first step with sufficient decrease, trying
+   * α = 1 (the quasi-Newton step) and then interpolated shorter ones; a step
+   * whose (s, y) pair fails the curvature test is taken but not stored. Fewer
+   * evaluations where the objective is rough and long steps overshoot.
+   */
+  lineSearch?: "strongWolfe" | "backtracking";
+  /**
    * Curvature pairs from an earlier run (`LbfgsResult.memory`) to warm-start
    * the inverse-Hessian approximation. Only the newest `memory` pairs are used.
    */
@@ -76,6 +84,16 @@ export interface LbfgsResult {
   iterations: number;
   /** Objective calls, including the one at x0. */
   evaluations: number;
+  /**
+   * Where they went: calls beyond a line search's first trial (bracketing and
+   * zoom), and calls spent on line searches that found no lower point
+   * (including a failed steepest-descent retry). evaluations = 1 + accepted
+   * line searches' first trials + extraTrials + failedSearches' calls.
+   */
+  extraTrials: number;
+  failedSearchEvaluations: number;
+  /** f at x0, then after every accepted step (iterations + 1 values). */
+  history: Float64Array;
   converged: boolean;
   reason: "gradient" | "function" | "maxIterations" | "lineSearch";
   /** Curvature pairs at exit (a copy), for warm starts. */
@@ -173,6 +191,9 @@ export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: L
   let count = 0;
   let gamma = 1;
   let evaluations = 0;
+  let extraTrials = 0;
+  let failedSearchEvaluations = 0;
+  const history = new Float64Array(maxIter + 1);
 
   const storePair = (sOff: number, sy: number, yy: number): void => {
     rho[sOff / n] = 1 / sy;
@@ -218,6 +239,9 @@ export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: L
     gradientNorm: infNorm(g),
     iterations,
     evaluations,
+    extraTrials,
+    failedSearchEvaluations,
+    history: history.slice(0, iterations + 1),
     converged: reason === "gradient" || reason === "function",
     reason,
     memory: exportMemory(),
@@ -312,7 +336,31 @@ export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: L
    * 2 if only a sufficient-decrease point was found (left in xLo/gLo, f in
    * lsF), 0 if no point with f below φ(0) was found.
    */
+  const backtrack = (phi0: number, slope0: number, a0: number): number => {
+    f0 = phi0;
+    d0 = slope0;
+    dInf = infNorm(d);
+    xInf = infNorm(x);
+    lsSteps = 0;
+    let a = a0;
+    while (lsSteps < maxLs) {
+      const fa = phi(a);
+      if (!Number.isNaN(fa) && armijo(a, fa)) {
+        lsF = fa;
+        return 1;
+      }
+      // The minimizer of the quadratic through φ(0), φ'(0) and φ(α), kept in [0.1α, 0.5α].
+      let next = Number.isNaN(fa) ? 0.5 * a : quadraticMinimizer(0, f0, d0, a, fa);
+      if (!Number.isFinite(next)) next = 0.5 * a;
+      next = Math.min(Math.max(next, 0.1 * a), 0.5 * a);
+      if (negligible(next)) break;
+      a = next;
+    }
+    return 0;
+  };
+
   const lineSearch = (phi0: number, slope0: number, a0: number): number => {
+    if (options.lineSearch === "backtracking") return backtrack(phi0, slope0, a0);
     f0 = phi0;
     d0 = slope0;
     dInf = infNorm(d);
@@ -375,6 +423,7 @@ export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: L
 
   // ---- main loop ----
   let iterations = 0;
+  history[0] = f;
   if (!(infNorm(g) > gtol)) return finish(0, "gradient");
   if (maxIter === 0) return finish(0, "maxIterations");
 
@@ -412,6 +461,8 @@ export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: L
 
     let status = lineSearch(f, slope, a0);
     if (status === 0 && count > 0) {
+      failedSearchEvaluations += lsSteps;
+      lsSteps = 0;
       // Retry once along steepest descent with the memory dropped.
       count = 0;
       head = 0;
@@ -419,7 +470,11 @@ export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: L
       slope = dot(g, d, n);
       if (slope < 0) status = lineSearch(f, slope, 1 / Math.sqrt(-slope));
     }
-    if (status === 0) return finish(iterations, "lineSearch");
+    if (status === 0) {
+      failedSearchEvaluations += lsSteps;
+      return finish(iterations, "lineSearch");
+    }
+    extraTrials += lsSteps - 1;
     const xNew = status === 1 ? xt : xLo;
     const gNew = status === 1 ? gt : gLo;
 
@@ -437,6 +492,7 @@ export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: L
     g.set(gNew);
     f = lsF;
     iterations++;
+    history[iterations] = f;
 
     if (!(infNorm(g) > gtol)) return finish(iterations, "gradient");
     if (ftol > 0 && fPrev - f <= ftol * Math.max(Math.abs(fPrev), Math.abs(f), 1)) return finish(iterations, "function");

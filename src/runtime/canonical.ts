@@ -329,11 +329,16 @@ function decodeAt(v: unknown, path: string): unknown {
  */
 export function canonicalJson(v: JsonValue): string {
   const parts: string[] = [];
-  printAt(v, "", parts, new Set());
+  printAt(v, "", { push: (...s: string[]) => void parts.push(...s) }, new Set());
   return parts.join("");
 }
 
-function printAt(v: unknown, path: string, out: string[], stack: Set<object>): void {
+/** Where canonical JSON is printed to: pieces in order. */
+interface Sink {
+  push(...pieces: string[]): void;
+}
+
+function printAt(v: unknown, path: string, out: Sink, stack: Set<object>): void {
   switch (typeof v) {
     case "string":
       out.push(JSON.stringify(v));
@@ -397,9 +402,20 @@ export function sha256Hex(s: string | Uint8Array): string {
   return createHash("sha256").update(s).digest("hex");
 }
 
+/**
+ * sha256Hex(canonicalJson(json)) without building the string: the pieces go
+ * to the hash as they are printed, so a large state (a sample pool of
+ * hundreds of MB) never exists as one string.
+ */
+export function digestOfEncoded(json: JsonValue): string {
+  const hash = createHash("sha256");
+  printAt(json, "", { push: (...s: string[]) => s.forEach((x) => hash.update(x)) }, new Set());
+  return hash.digest("hex");
+}
+
 /** sha256Hex(canonicalJson(encodeValue(v))): the content digest of a state value. */
 export function digestOf(v: unknown): string {
-  return sha256Hex(canonicalJson(encodeValue(v)));
+  return digestOfEncoded(encodeValue(v));
 }
 
 // ---------------------------------------------------------------------------

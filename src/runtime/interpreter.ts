@@ -14,7 +14,7 @@ import { initialRunState, type Metrics, type RunState, type StageEnv, type World
 import type { Task } from "../tasks/types.js";
 import { Simulator, mujocoWarnings } from "../sim/mujoco.js";
 import { taskFor } from "../tasks/index.js";
-import { digestOf } from "./canonical.js";
+import { digestOfEncoded, encodeValue } from "./canonical.js";
 import { appendStageLog, writeCheckpoint, type RunHandle } from "./store.js";
 import type { Compute } from "../parallel/compute.js";
 import { createPool, WorkerFailure } from "../parallel/pool.js";
@@ -157,10 +157,12 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
           const simWarnings = totalWarnings() - warningsBefore;
           const metrics = simWarnings > 0 ? { ...step.value.metrics, simWarnings } : step.value.metrics;
           const durationMs = now() - started;
-          const digest = digestOf(state);
+          // One encoding of the state serves its digest and its checkpoint.
+          const encoded = encodeValue(state);
+          const digest = digestOfEncoded(encoded);
           subscriber.next({ type: "stage-finished", index, total, kind, label, digest, metrics, durationMs });
           const record = { index, kind, label, digest, metrics, durationMs };
-          const path = writeCheckpoint(run, { ...record, state });
+          const path = writeCheckpoint(run, { ...record, state, encoded });
           appendStageLog(run, record);
           subscriber.next({ type: "checkpoint-written", index, path });
           // Let the event loop breathe (signals, rendering, unsubscription).

@@ -138,6 +138,12 @@ export interface CheckpointInput {
   readonly durationMs: number;
   /** State after the stage; stored as `encodeValue(state)` (already-encoded JSON is fine too). */
   readonly state: unknown;
+  /**
+   * `encodeValue(state)`, when the caller has it already (the interpreter
+   * encodes a state once, for its digest and its checkpoint). It must be that
+   * function's fresh output: the store takes it over and changes it.
+   */
+  readonly encoded?: JsonValue;
 }
 
 /** A checkpoint file's content, verified. `state` is the encoded JSON: use `decodeValue` to get typed arrays back. */
@@ -772,8 +778,25 @@ function externalizeBlobs(v: JsonValue, path: string, blobs: Map<string, string>
  * its name fixes), so that it does not break this and every later
  * checkpoint.
  */
+/**
+ * Blob files this process wrote or found intact, with their byte lengths: a
+ * sample pool's blobs are referenced by every later checkpoint, and reading
+ * hundreds of MB back at every stage to compare them would cost more than the
+ * stage. Such a blob is checked by its size (a truncated or half-written file
+ * is rewritten); others are compared byte for byte.
+ */
+const knownBlobs = new Map<string, number>();
+
 function writeBlob(run: RunHandle, hash: string, text: string): void {
   const file = blobPath(run, hash);
+  const bytes = Buffer.byteLength(text, "utf8") + 1;
+  if (knownBlobs.get(file) === bytes) {
+    try {
+      if (statSync(file).size === bytes) return;
+    } catch (e) {
+      if (errCode(e) !== "ENOENT") throw e;
+    }
+  }
   const data = Buffer.from(text + "\n", "utf8");
   let existing: Buffer | null = null;
   try {
@@ -781,8 +804,8 @@ function writeBlob(run: RunHandle, hash: string, text: string): void {
   } catch (e) {
     if (errCode(e) !== "ENOENT") throw e;
   }
-  if (existing !== null && existing.equals(data)) return;
-  writeFileAtomic(file, data);
+  if (existing === null || !existing.equals(data)) writeFileAtomic(file, data);
+  knownBlobs.set(file, data.length);
 }
 
 /** A blob read and verified during one call (readCheckpoint, latestGoodCheckpoint, stageRecords). */
@@ -897,7 +920,7 @@ export function writeCheckpoint(run: RunHandle, input: CheckpointInput): string 
     state: null,
   };
   const blobs = new Map<string, string>();
-  body.state = externalizeBlobs(encodeValue(input.state), "state", blobs);
+  body.state = externalizeBlobs(input.encoded ?? encodeValue(input.state), "state", blobs);
   const contentHash = sha256Hex(canonicalJson(body)); // over the references, as the file holds them
   if (blobs.size > 0) {
     // Blobs first (each durable on its own), so that no checkpoint ever names a missing blob.
