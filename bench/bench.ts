@@ -731,4 +731,14 @@ async function main(): Promise<void> {
   console.log(`BENCH_JSON ${JSON.stringify(json, round)}`);
 }
 
-await main();
+/** `npm run bench -- --only iterations` (or `kernels`): that section alone, printed as a BENCH_JSON line. */
+async function only(part: string): Promise<void> {
+  const loadAvgBefore = os.loadavg().map((l) => Number(l.toFixed(2)));
+  const started = now();
+  const result = part === "kernels" ? { kernels: measureKernels(new Sampler(seedGenerator(SEED + 1000))) } : part === "iterations" ? await measureIterations(progress) : null;
+  if (!result) throw new Error(`bench: --only takes kernels or iterations, not ${part}`);
+  console.log(`BENCH_JSON ${JSON.stringify({ only: part, loadAvgBefore, loadAvgAfter: os.loadavg(), seconds: (now() - started) / 1000, ...result })}`);
+}
+
+const onlyArg = process.argv.indexOf("--only");
+await (onlyArg >= 0 ? only(process.argv[onlyArg + 1] ?? "") : main());

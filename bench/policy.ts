@@ -259,7 +259,7 @@ async function replayPhysics(): Promise<{ ms: number; rollouts: number; steps: n
     return now() - t0;
   };
   run(); // warm-up
-  const ms = median([run(), run(), run()]);
+  const ms = median([run(), run(), run(), run(), run()]);
   const steps = rollouts.reduce((s, r) => s + r.T, 0);
   for (const s of fresh.values()) s.dispose();
   return { ms, rollouts: rollouts.length, steps, linearizations: linearizations.length };
@@ -269,6 +269,9 @@ async function replayPhysics(): Promise<{ ms: number; rollouts: number; steps: n
 // Iterations
 
 type Finished = Extract<RunEvent, { type: "stage-finished" }>;
+
+/** Timed repetitions of an iteration on each lane count. */
+const REPEATS = 3;
 async function finished(s: StartedRun): Promise<Finished[]> {
   return (await lastValueFrom(s.events.pipe(toArray()))).filter((e): e is Finished => e.type === "stage-finished");
 }
@@ -310,26 +313,34 @@ async function measureIteration(experiment: Experiment, before: number, count: n
       recording = false;
       return { f, wall };
     };
-    progress(`${experiment.name}: stages ${before + 1}…${before + count} on 1 lane`);
-    const one = await timed(1, true);
+    progress(`${experiment.name}: stages ${before + 1}…${before + count}, recording its physics`);
+    await timed(1, true);
     progress(`${experiment.name}: the iteration's physics alone`);
     const physics = await replayPhysics();
-    progress(`${experiment.name}: stages ${before + 1}…${before + count} on 2 lanes`);
-    const two = await timed(2, false);
+    // 1 and 2 lanes alternately, REPEATS times each: medians, and the median of the paired ratios.
+    const ones: { f: Finished[]; wall: number }[] = [];
+    const twos: { f: Finished[]; wall: number }[] = [];
+    for (let k = 0; k < REPEATS; k++) {
+      progress(`${experiment.name}: stages ${before + 1}…${before + count} on 1 lane, then on 2 (${k + 1}/${REPEATS})`);
+      ones.push(await timed(1, false));
+      twos.push(await timed(2, false));
+    }
     const sum = (f: Finished[]): number => f.reduce((s, e) => s + e.durationMs, 0);
-    const iterationMs = sum(one.f);
-    const iterationMs2 = sum(two.f);
+    const iterationMs = median(ones.map((r) => sum(r.f)));
+    const iterationMs2 = median(twos.map((r) => sum(r.f)));
+    const first = ones[0].f;
+    const identical = [...ones, ...twos].every((r) => r.f.length === first.length && r.f.every((e, i) => e.digest === first[i].digest));
     return {
       experiment: experiment.name,
-      stages: one.f.map((e, i) => ({ index: e.index, kind: e.kind, ms1: e.durationMs, ms2: two.f[i]?.durationMs ?? NaN })),
+      stages: first.map((e, i) => ({ index: e.index, kind: e.kind, ms1: median(ones.map((r) => r.f[i].durationMs)), ms2: median(twos.map((r) => r.f[i]?.durationMs ?? NaN)) })),
       iterationMs,
-      wallMs: one.wall,
+      wallMs: median(ones.map((r) => r.wall)),
       iterationMs2,
-      wallMs2: two.wall,
+      wallMs2: median(twos.map((r) => r.wall)),
       physicsMs: physics.ms,
       iterationOverPhysics: iterationMs / physics.ms,
-      speedup2: iterationMs / iterationMs2,
-      identical: one.f.length === two.f.length && one.f.every((e, i) => e.digest === two.f[i].digest),
+      speedup2: median(ones.map((r, k) => sum(r.f) / sum(twos[k].f))),
+      identical,
       physics: { rollouts: physics.rollouts, steps: physics.steps, linearizations: physics.linearizations },
     };
   } finally {
@@ -338,14 +349,15 @@ async function measureIteration(experiment: Experiment, before: number, count: n
 }
 
 /**
- * constrained GPS: walker-cgps-50's first iteration after the initial fit
- * (stages 6–9: optimizeQ, fitTheta, updateLambda, the 500-step test);
+ * constrained GPS: walker-cgps-50's second iteration (stages 10–13:
+ * optimizeQ, fitTheta, updateLambda, the 500-step test; the first one also
+ * builds every q's state covariances, one more linearization per step);
  * importance-sampled GPS: walker-isgps-demo-fixed-std's 7th iteration
  * (isgpsIteration and adaptWr), when the active set has its full 100 samples.
  */
 export async function measureIterations(progress: (m: string) => void): Promise<{ cgps: IterationResult; isgps: IterationResult }> {
   instrumentSimulator();
-  const cgps = await measureIteration(walkerCgps, 5, 4, progress);
+  const cgps = await measureIteration(walkerCgps, 9, 4, progress);
   // walker-isgps-demo-fixed-std: 0 demonstrate, 1–6 iLQG, 7 evaluate, 8 guidingSamples, 9 pretrainPolicy, then pairs.
   const isgpsStart = 9 + 2 * 6;
   const isgps = await measureIteration(walkerIsgps, isgpsStart, 2, progress);

@@ -5,8 +5,11 @@ import {
   decodeValue,
   diffValues,
   digestOf,
+  digestOfEncoded,
   encodeValue,
   sha256Hex,
+  tagObjectDigest,
+  type JsonObject,
   type JsonValue,
 } from "../src/runtime/canonical.js";
 
@@ -212,5 +215,26 @@ describe("diffValues", () => {
     const f = encodeValue(new Float64Array([1]));
     const i = encodeValue(new Int32Array([1]));
     expect(diffValues({ v: f }, { v: i })).toEqual([{ path: "v", from: f, to: i }]);
+  });
+});
+
+describe("digests of large states", () => {
+  it("the streamed digest, the fast path for encoded typed arrays and a blob's digest equal the plain canonical JSON's", () => {
+    const big = new Float64Array(300_000).map((_, i) => Math.sin(i) * 1e3);
+    const state = { pool: [{ xs: big, us: new Int32Array([1, -2, 3]), label: "λ \"quoted\"" }], n: -0, w: [Infinity, 1e-300] };
+    const encoded = encodeValue(state);
+    // A copy is not an object encodeValue made: it goes the general way.
+    const copy = structuredClone(encoded);
+    const text = canonicalJson(encoded);
+    expect(canonicalJson(copy)).toBe(text);
+    expect(digestOfEncoded(encoded)).toBe(sha256Hex(text));
+    expect(digestOf(state)).toBe(sha256Hex(text));
+    const tagged = (encoded as { pool: { xs: JsonObject }[] }).pool[0].xs;
+    const fast = tagObjectDigest(tagged);
+    const slow = tagObjectDigest((copy as { pool: { xs: JsonObject }[] }).pool[0].xs);
+    expect(fast.hash).toBe(sha256Hex(canonicalJson(tagged)));
+    expect(slow.hash).toBe(fast.hash);
+    expect(fast.bytes).toBe(Buffer.byteLength(canonicalJson(tagged)));
+    expect(fast.text()).toBe(canonicalJson(tagged));
   });
 });

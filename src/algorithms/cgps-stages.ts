@@ -14,57 +14,25 @@
  * (λ_t = 1) until the first dual step has set λ.
  */
 import type { StageSpec } from "../dsl/experiment.js";
-import type { MlpPolicy } from "../policy/mlp.js";
 import { Sampler } from "../random/generator.js";
-import { trajectoryCost } from "../tasks/cost.js";
-import { defaultIlqgSettings } from "../trajopt/ilqg.js";
-import { initialCgpsTrajectory, trajectoryStep, type CgpsTrajectory } from "../trajopt/cgps-trajectory.js";
-import { allocPolicyLinearization, linearizePolicyMonteCarlo, writeSigma, type PolicyLinearization } from "../trajopt/policy-linearization.js";
-import type { Cost } from "../trajopt/types.js";
+import type { CgpsTrajectory } from "../trajopt/cgps-trajectory.js";
+import { allocPolicyLinearization, linearizePolicyMonteCarlo, type PolicyLinearization } from "../trajopt/policy-linearization.js";
 import { costRamp, dualStep, expectedKl, fitPolicy, policyFitBatch, sampleTrainingStates, type PolicyFitBatch } from "./cgps-policy.js";
-import { kernelsOf, type PolicyKernels } from "./numerics.js";
-import { dynamicsOf, policyRows, runRollouts, type RolloutGroup } from "./rollouts.js";
+import { DEFAULT_NUMERICS, kernelsOf } from "./numerics.js";
+import { computeOf, dynamicsOf, policyRows, runRollouts, type RolloutGroup } from "./rollouts.js";
+import { bindWorld } from "./rollout-ops.js";
+import { optimizeCondition, optimizeQChunk, type ConditionStep, type ConditionStepResult, type OptimizeQJob } from "./cgps-condition.js";
+import { laneForwardDoubles } from "../policy/kernels/batched.js";
+import { addWarnings } from "../sim/mujoco.js";
+import type { TrajectoryDynamics } from "../trajopt/types.js";
 import { linearGaussianPart } from "../trajopt/linear-gaussian.js";
-import { observationChainFor, observeRows, observerFor, type Observer } from "./observation.js";
-import { rolloutSummary } from "./evaluate.js";
-import { mean, objectiveFor, summarize } from "./ilqg-stages.js";
+import { observerFor, type Observer } from "./observation.js";
+import { mean, summarize } from "./ilqg-stages.js";
 import { initialPolicyState, mlpOf, type ConditionState, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
 
 type OptimizeQSpec = Extract<StageSpec, { kind: "optimizeQ" }>;
 type FitThetaSpec = Extract<StageSpec, { kind: "fitTheta" }>;
 type UpdateLambdaSpec = Extract<StageSpec, { kind: "updateLambda" }>;
-
-/** cost × s (the cost-magnitude ramp), derivatives included. */
-function scaled(cost: Cost, s: number): Cost {
-  if (s === 1) return cost;
-  return {
-    nx: cost.nx,
-    nu: cost.nu,
-    value: (x, u, t, xo, uo) => s * cost.value(x, u, t, xo, uo),
-    expand: (x, u, t, out, xo, uo) => {
-      const v = cost.expand(x, u, t, out, xo, uo);
-      for (const a of [out.lx, out.lu, out.lxx, out.luu, out.lux]) for (let i = 0; i < a.length; i++) a[i] *= s;
-      return s * v;
-    },
-  };
-}
-
-/**
- * linearizePolicy (src/trajopt/policy-linearization.ts) on the run's kernels:
- * μ^π and ∂μ^π/∂x at the first T states of xs, in one pass over the rows.
- */
-function linearizePolicyWith(kernels: PolicyKernels, policy: MlpPolicy, theta: Float64Array, xs: Float64Array, T: number, out: PolicyLinearization): PolicyLinearization {
-  kernels.forward(policy, theta, xs, T, out.mu, out.muX);
-  for (let t = 0; t < T; t++) writeSigma(policy, theta, out.sigma, t * policy.nOut * policy.nOut);
-  return out;
-}
-
-/** A placeholder model for "no policy yet": only ever used with λ = 0, where it drops out. */
-function noPolicy(T: number, n: number, m: number): PolicyLinearization {
-  const lin = allocPolicyLinearization(T, n, m);
-  for (let t = 0; t < T; t++) for (let j = 0; j < m; j++) lin.sigma[t * m * m + j * m + j] = 1;
-  return lin;
-}
 
 function requireTrajectory(c: ConditionState, stage: string) {
   if (!c.trajectory || !c.settings) throw new Error(`${stage} needs initializeTrajectories before it`);
@@ -76,74 +44,70 @@ export const optimizeQ: Stage<OptimizeQSpec> = function* (env, spec, state) {
   const sampler = new Sampler(state.rng);
   const iteration = state.gpsIteration ?? 0;
   const ramp = costRamp(iteration, spec.costRamp?.iterations ?? 50, spec.costRamp?.factor ?? 10);
-  const policy = state.policy ? mlpOf(state.policy) : null;
-  const kernels = kernelsOf(env);
-  const conditions: ConditionState[] = [];
-  const rows = [];
-  const kls: number[] = [];
-  const accepted: number[] = [];
-  for (let i = 0; i < state.conditions.length; i++) {
-    const c = state.conditions[i];
-    const { task } = env.worlds[i];
-    const sim = dynamicsOf(env, env.worlds[i]);
-    const q0 = requireTrajectory(c, "optimizeQ");
-    const settings = c.settings ?? defaultIlqgSettings;
-    const objective = objectiveFor(task, c);
-    const cost = scaled(objective, ramp);
-    const lambda = policy && c.lambda ? c.lambda : new Float64Array(T);
-    let traj: CgpsTrajectory = c.stateCovariance
-      ? { ...q0, k: new Float64Array(T * task.nu), S: c.stateCovariance }
-      : initialCgpsTrajectory(sim, cost, q0, settings);
-    const observer = observerFor(env.experiment.policy, task);
-    const chain = observationChainFor(env.experiment.policy, task);
-    const linearize = (xs: Float64Array): PolicyLinearization => {
-      if (!policy || !state.policy) return noPolicy(T, task.nx, task.nu);
-      const out = allocPolicyLinearization(T, task.nx, task.nu);
-      if (spec.linearizePolicy === "monte-carlo") {
-        if (observer) throw new Error('optimizeQ linearizePolicy: "monte-carlo" needs policy.observation "state"');
-        const count = spec.samples ?? 10;
-        const states = sampleTrainingStates(sim, { ...traj, xbar: xs }, c.x0, count, sampler);
-        return linearizePolicyMonteCarlo(policy, state.policy.theta, states, count, out);
-      }
-      // Linearize in what the network sees, then back to the state by the chain rule.
-      linearizePolicyWith(kernels, policy, state.policy.theta, observeRows(observer, xs, T + 1, task.nx), T, out);
-      if (chain) for (let t = 0; t < T; t++) chain(xs, t * task.nx, out.muX.subarray(t * task.nu * task.nx, (t + 1) * task.nu * task.nx), task.nu);
-      return out;
-    };
-    let lin = linearize(traj.xbar);
-    let acceptedHere = 0;
-    let kl = 0;
-    for (let it = 0; it < spec.iterations; it++) {
-      const r = trajectoryStep(sim, cost, traj, lin, lambda, settings, { relinearizePolicy: linearize });
-      traj = r.trajectory;
-      lin = r.info.policy;
-      if (r.info.accepted) acceptedHere++;
-      kl = mean(Array.from(r.info.terms.kl));
-      yield {
-        fraction: (i + (it + 1) / spec.iterations) / state.conditions.length,
-        message: `condition ${i + 1}/${state.conditions.length} step ${it + 1}/${spec.iterations} Lagrangian ${r.info.lagrangian.toFixed(2)}${r.info.accepted ? "" : " (rejected)"}`,
-      };
+  const steps: ConditionStep[] = state.conditions.map((c) => {
+    requireTrajectory(c, "optimizeQ");
+    return { condition: c, policy: state.policy ?? null, policySpec: env.experiment.policy, ramp, T, iterations: spec.iterations };
+  });
+  const compute = computeOf(env);
+  const monteCarlo = spec.linearizePolicy === "monte-carlo" && !!state.policy;
+  let results: ConditionStepResult[];
+  if (monteCarlo || compute.lanes === 1 || env.worlds.some((w) => !w.spec)) {
+    // On this thread, condition by condition (the Monte Carlo linearization draws from the run's generator).
+    const kernels = kernelsOf(env);
+    results = [];
+    for (let i = 0; i < steps.length; i++) {
+      const { task } = env.worlds[i];
+      const sim = dynamicsOf(env, env.worlds[i]);
+      const override = monteCarlo ? monteCarloLinearization(env, spec, state, i, sim, sampler) : undefined;
+      results.push(optimizeCondition(steps[i], task, sim, kernels.forward, override));
+      yield { fraction: (i + 1) / steps.length, message: progressOf(results[i], i, steps.length) };
     }
-    const { S, ...controller } = traj;
-    const trajectory = { ...controller, cost: trajectoryCost(objective, traj.xbar, traj.ubar, T) };
-    conditions.push({ ...c, trajectory, stateCovariance: S });
-    rows.push(rolloutSummary(task, T, traj.xbar, traj.ubar));
-    kls.push(kl);
-    accepted.push(acceptedHere);
+  } else {
+    // Every condition whole on some lane.
+    const numerics = env.numerics ?? DEFAULT_NUMERICS;
+    const regionDoubles = state.policy ? laneForwardDoubles(mlpOf(state.policy), T) : 0;
+    const regions = compute.arena.alloc(Math.max(2, regionDoubles) * compute.lanes);
+    try {
+      const job: OptimizeQJob = { worlds: env.worlds.map((w) => bindWorld(compute, w)), steps, numerics, regions, regionBytes: Math.ceil((Math.max(2, regionDoubles) * 8) / 16) * 16 };
+      const out = compute.run<ReturnType<typeof optimizeQChunk>>("cgps.optimizeQ", job, steps.length);
+      for (const r of out) addWarnings(r.warnings);
+      results = out;
+    } finally {
+      compute.arena.release(regions);
+    }
+    yield { fraction: 1, message: results.map((r, i) => progressOf(r, i, steps.length)).join("; ") };
   }
   return {
-    state: { ...state, rng: sampler.state(), conditions },
+    state: { ...state, rng: sampler.state(), conditions: results.map((r) => r.condition) },
     metrics: {
-      cost: mean(rows.map((r) => r.cost)),
-      costs: rows.map((r) => r.cost),
-      distance: mean(rows.map((r) => r.distance)),
-      meanVelocity: mean(rows.map((r) => r.meanVelocity)),
+      cost: mean(results.map((r) => r.row.cost)),
+      costs: results.map((r) => r.row.cost),
+      distance: mean(results.map((r) => r.row.distance)),
+      meanVelocity: mean(results.map((r) => r.row.meanVelocity)),
       costScale: ramp,
-      kl: mean(kls),
-      accepted,
+      kl: mean(results.map((r) => r.kl)),
+      accepted: results.map((r) => r.accepted),
     },
   };
 };
+
+function progressOf(r: ConditionStepResult, i: number, n: number): string {
+  const last = r.steps[r.steps.length - 1];
+  return `condition ${i + 1}/${n}${last ? ` Lagrangian ${last.lagrangian.toFixed(2)}${last.accepted ? "" : " (rejected)"}` : ""}`;
+}
+
+/** The Monte Carlo variant of the policy's linearization: averages over states sampled from q (the run's generator). */
+function monteCarloLinearization(env: StageEnv, spec: OptimizeQSpec, state: RunState, i: number, sim: TrajectoryDynamics, sampler: Sampler) {
+  const { task } = env.worlds[i];
+  const c = state.conditions[i];
+  const policy = mlpOf(state.policy!);
+  if (observerFor(env.experiment.policy, task)) throw new Error('optimizeQ linearizePolicy: "monte-carlo" needs policy.observation "state"');
+  return (xs: Float64Array, traj: CgpsTrajectory): PolicyLinearization => {
+    const count = spec.samples ?? 10;
+    const states = sampleTrainingStates(sim, { ...traj, xbar: xs }, c.x0, count, sampler);
+    return linearizePolicyMonteCarlo(policy, state.policy!.theta, states, count, allocPolicyLinearization(env.horizon, task.nx, task.nu));
+  };
+}
 
 /**
  * `count` states trajectories sampled from every q_i (seeded: all of the

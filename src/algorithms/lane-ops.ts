@@ -7,10 +7,12 @@
 import type { LaneOps } from "../parallel/compute.js";
 import { kernelOps } from "../policy/kernels/ops.js";
 import { physicsOps } from "./rollout-ops.js";
+import { cgpsOps } from "./cgps-condition.js";
 
 export const laneOps: LaneOps = {
   ...(kernelOps as unknown as LaneOps),
   ...(physicsOps as unknown as LaneOps),
+  ...(cgpsOps as unknown as LaneOps),
 };
 
 /** This module, for worker threads to import. */

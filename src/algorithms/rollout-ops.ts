@@ -94,7 +94,7 @@ function keyOf(world: World): string {
 }
 
 /** A lane's world: from its cache, or built once from the spec. */
-function laneWorld(ctx: LaneContext, ref: WorldRef): LaneWorld {
+export function laneWorld(ctx: LaneContext, ref: WorldRef): LaneWorld {
   const cached = ctx.cache.get(ref.key) as LaneWorld | undefined;
   if (cached) return cached;
   if (!ref.spec) throw new Error(`rollouts: lane ${ctx.lane} has no world ${ref.key} and no spec to build it from`);

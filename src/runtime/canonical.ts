@@ -239,7 +239,11 @@ function encodeAt(v: unknown, path: string, stack: Set<object>): JsonValue {
   if (v === null) return null;
   const obj = v as object;
   const tag = tagOfTypedArray(obj);
-  if (tag !== undefined) return { [tag]: typedArrayToBase64(obj as SupportedTypedArray, tag) };
+  if (tag !== undefined) {
+    const encoded = { [tag]: typedArrayToBase64(obj as SupportedTypedArray, tag) };
+    encodedHere.add(encoded);
+    return encoded;
+  }
   if (ArrayBuffer.isView(obj)) {
     throw new CanonicalError(
       `encodeValue: unsupported typed array ${describe(obj).replace("an instance of ", "")} at ${showPath(path)}; ` +
@@ -329,14 +333,19 @@ function decodeAt(v: unknown, path: string): unknown {
  */
 export function canonicalJson(v: JsonValue): string {
   const parts: string[] = [];
-  printAt(v, "", { push: (...s: string[]) => void parts.push(...s) }, new Set());
+  printAt(v, "", { push: (...s: string[]) => void parts.push(...s), ascii: (s) => void parts.push(s) }, new Set());
   return parts.join("");
 }
 
 /** Where canonical JSON is printed to: pieces in order. */
 interface Sink {
   push(...pieces: string[]): void;
+  /** A piece known to be printable ASCII that JSON needs no escape for (a typed array's base64). */
+  ascii(piece: string): void;
 }
+
+/** Tag objects encodeValue made from typed arrays: their payload is base64 (no escapes), by construction. */
+const encodedHere = new WeakSet<object>();
 
 function printAt(v: unknown, path: string, out: Sink, stack: Set<object>): void {
   switch (typeof v) {
@@ -382,6 +391,15 @@ function printAt(v: unknown, path: string, out: Sink, stack: Set<object>): void 
       path,
     );
   }
+  // A typed array's tag object: its base64 payload goes out as it is (JSON.stringify would copy
+  // hundreds of MB of a sample pool only to add the quotes).
+  if (encodedHere.has(v)) {
+    const tag = reservedTag(v) as TypedArrayTag;
+    out.push(`{"${tag}":"`);
+    out.ascii((v as Record<string, string>)[tag]);
+    out.push('"}');
+    return;
+  }
   stack.add(v);
   const keys = Object.keys(v).sort();
   out.push("{");
@@ -397,6 +415,23 @@ function printAt(v: unknown, path: string, out: Sink, stack: Set<object>): void 
   stack.delete(v);
 }
 
+/**
+ * sha256Hex(canonicalJson(tagObject)) and the byte length of that text, for a
+ * typed array's tag object, without building the text when encodeValue made
+ * the object (its payload is plain base64); other objects go the long way.
+ */
+export function tagObjectDigest(v: JsonObject): { hash: string; bytes: number; text: () => string } {
+  if (encodedHere.has(v)) {
+    const tag = reservedTag(v) as TypedArrayTag;
+    const payload = v[tag] as string;
+    const head = `{"${tag}":"`;
+    const hash = createHash("sha256").update(head).update(payload, "latin1").update('"}').digest("hex");
+    return { hash, bytes: head.length + payload.length + 2, text: () => head + payload + '"}' };
+  }
+  const text = canonicalJson(v);
+  return { hash: sha256Hex(text), bytes: Buffer.byteLength(text, "utf8"), text: () => text };
+}
+
 /** Hex SHA-256 of a string (as UTF-8) or of bytes. */
 export function sha256Hex(s: string | Uint8Array): string {
   return createHash("sha256").update(s).digest("hex");
@@ -409,7 +444,7 @@ export function sha256Hex(s: string | Uint8Array): string {
  */
 export function digestOfEncoded(json: JsonValue): string {
   const hash = createHash("sha256");
-  printAt(json, "", { push: (...s: string[]) => s.forEach((x) => hash.update(x)) }, new Set());
+  printAt(json, "", { push: (...s: string[]) => s.forEach((x) => hash.update(x)), ascii: (s) => void hash.update(s, "latin1") }, new Set());
   return hash.digest("hex");
 }
 

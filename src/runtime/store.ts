@@ -64,6 +64,7 @@ import {
   type JsonObject,
   type JsonValue,
   type TypedArrayTag,
+  tagObjectDigest,
 } from "./canonical.js";
 
 export const STORE_FORMAT = 1 as const;
@@ -737,7 +738,7 @@ function wellFormedTypedArrayTag(v: unknown): TypedArrayTag | undefined {
  * h → canonical JSON of the tag object in `blobs`. A single-key `{"$blob": …}`
  * object in the state is rejected: the key is reserved for references.
  */
-function externalizeBlobs(v: JsonValue, path: string, blobs: Map<string, string>): JsonValue {
+function externalizeBlobs(v: JsonValue, path: string, blobs: Map<string, PendingBlob>): JsonValue {
   if (v === null || typeof v !== "object") return v;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
@@ -757,10 +758,9 @@ function externalizeBlobs(v: JsonValue, path: string, blobs: Map<string, string>
     if (isTypedArrayTagKey(k)) {
       const payload = v[k];
       if (typeof payload !== "string" || payload.length < BLOB_MIN_CHARS) return v;
-      const text = canonicalJson(v);
-      const hash = sha256Hex(text);
-      blobs.set(hash, text);
-      return { [BLOB_TAG]: hash };
+      const blob = tagObjectDigest(v);
+      blobs.set(blob.hash, blob);
+      return { [BLOB_TAG]: blob.hash };
     }
   }
   for (const k of keys) {
@@ -787,9 +787,12 @@ function externalizeBlobs(v: JsonValue, path: string, blobs: Map<string, string>
  */
 const knownBlobs = new Map<string, number>();
 
-function writeBlob(run: RunHandle, hash: string, text: string): void {
+/** A blob to write: its name, the length of its file (text + newline) and its text, made when needed. */
+type PendingBlob = ReturnType<typeof tagObjectDigest>;
+
+function writeBlob(run: RunHandle, hash: string, blob: PendingBlob): void {
   const file = blobPath(run, hash);
-  const bytes = Buffer.byteLength(text, "utf8") + 1;
+  const bytes = blob.bytes + 1;
   if (knownBlobs.get(file) === bytes) {
     try {
       if (statSync(file).size === bytes) return;
@@ -797,7 +800,7 @@ function writeBlob(run: RunHandle, hash: string, text: string): void {
       if (errCode(e) !== "ENOENT") throw e;
     }
   }
-  const data = Buffer.from(text + "\n", "utf8");
+  const data = Buffer.from(blob.text() + "\n", "utf8");
   let existing: Buffer | null = null;
   try {
     existing = readFileSync(file);
@@ -919,7 +922,7 @@ export function writeCheckpoint(run: RunHandle, input: CheckpointInput): string 
     durationMs: input.durationMs,
     state: null,
   };
-  const blobs = new Map<string, string>();
+  const blobs = new Map<string, PendingBlob>();
   body.state = externalizeBlobs(input.encoded ?? encodeValue(input.state), "state", blobs);
   const contentHash = sha256Hex(canonicalJson(body)); // over the references, as the file holds them
   if (blobs.size > 0) {
@@ -929,7 +932,7 @@ export function writeCheckpoint(run: RunHandle, input: CheckpointInput): string 
       mkdirSync(blobsDir, { recursive: true });
       fsyncDir(run.dir);
     }
-    for (const [hash, text] of blobs) writeBlob(run, hash, text);
+    for (const [hash, blob] of blobs) writeBlob(run, hash, blob);
   }
   mkdirSync(run.checkpointsDir, { recursive: true });
   writeFileAtomic(file, canonicalJson({ ...body, contentHash }) + "\n");

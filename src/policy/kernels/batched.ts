@@ -13,10 +13,10 @@
  * relative (test/batched-kernels.test.ts); they are bit-identical for any
  * number of lanes.
  */
-import type { Compute } from "../../parallel/compute.js";
+import type { Compute, LaneContext } from "../../parallel/compute.js";
 import type { MlpPolicy } from "../mlp.js";
-import { chunkCount, netDoubles, netLayout, packWeights, scratchDoubles, scratchLayout, writeNormalization, type NetLayout, type ScratchLayout } from "./layout.js";
-import type { FitArgs, ForwardArgs, LogDensityArgs, ScoreArgs, StoredForwardArgs } from "./ops.js";
+import { ceil4, chunkCount, netDoubles, netLayout, packWeights, scratchDoubles, scratchLayout, writeNormalization, type NetLayout, type ScratchLayout } from "./layout.js";
+import { forwardChunk, type FitArgs, type ForwardArgs, type LogDensityArgs, type ScoreArgs, type StoredForwardArgs } from "./ops.js";
 
 /** Blocks a session holds, released together. */
 class Blocks {
@@ -174,6 +174,45 @@ export function batchedStepLogProbs(compute: Compute, policy: MlpPolicy, theta: 
     s.release();
   }
   return out;
+}
+
+/** Doubles a lane needs for `laneForward` of up to `rows` rows (weights, scratch, inputs, outputs). */
+export function laneForwardDoubles(policy: MlpPolicy, rows: number): number {
+  const net = netDoubles(policy.nIn, policy.nHidden, policy.nOut);
+  const L = { np: ceil4(policy.nIn), Hp: ceil4(policy.nHidden), mp: ceil4(policy.nOut) };
+  return net + scratchDoubles(L) + rows * (policy.nIn + policy.nOut + policy.nOut * policy.nIn) + 8;
+}
+
+/**
+ * `batchedForward` inside one lane, in a region of the shared memory set
+ * aside for that lane (laneForwardDoubles of it at byte `region`): for ops
+ * that run a whole computation on a lane, such as one condition's trajectory
+ * step. The same chunks and the same arithmetic as batchedForward, so the
+ * same bits.
+ */
+export function laneForward(ctx: LaneContext, region: number, policy: MlpPolicy, theta: Float64Array, X: Float64Array, rows: number, meanOut: Float64Array, jacOut?: Float64Array): void {
+  const { nIn: n, nOut: m } = policy;
+  if (rows === 0) return;
+  const net = netLayout(policy, region);
+  let at = region + netDoubles(n, policy.nHidden, m) * 8;
+  const scratch = scratchLayout(net, at);
+  at += scratch.stride;
+  const Xb = at;
+  at += rows * n * 8;
+  const meanBlock = at;
+  at += rows * m * 8;
+  const jacBlock = jacOut ? at : 0;
+  let f64 = new Float64Array(ctx.memory.buffer);
+  writeNormalization(f64, net, policy);
+  packWeights(f64, net, theta);
+  f64.set(X.subarray(0, rows * n), Xb / 8);
+  // Lane 0 of this scratch: the region is this lane's alone.
+  const own: LaneContext = { ...ctx, lane: 0 };
+  const args: ForwardArgs = { net, scratch, N: rows, X: Xb, ldx: n, meanOut: meanBlock, jacOut: jacBlock };
+  for (let c = 0; c < chunkCount(rows); c++) forwardChunk(args, c, own);
+  f64 = new Float64Array(ctx.memory.buffer);
+  meanOut.set(f64.subarray(meanBlock / 8, meanBlock / 8 + rows * m));
+  if (jacOut) jacOut.set(f64.subarray(jacBlock / 8, jacBlock / 8 + rows * m * n));
 }
 
 // ---------------------------------------------------------------------------

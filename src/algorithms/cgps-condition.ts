@@ -1,0 +1,154 @@
+/**
+ * The trajectory step of constrained GPS on one condition (the body of
+ * optimizeQ, Algorithm 2 `iterations` times), as a pure function of the
+ * condition's state, the policy and the cost ramp, and as a lane op: the
+ * conditions of optimizeQ are independent (without the Monte Carlo policy
+ * linearization, which draws from the run's generator), so each runs whole
+ * on some lane — its linearizations, line-search rollouts, backward and
+ * covariance passes and policy linearizations — and the results come back
+ * in condition order.
+ */
+import type { PolicySpec } from "../dsl/experiment.js";
+import type { LaneContext } from "../parallel/compute.js";
+import { laneForward } from "../policy/kernels/batched.js";
+import { createPolicy, type MlpPolicy } from "../policy/mlp.js";
+import { mujocoWarnings, warningsSince } from "../sim/mujoco.js";
+import { trajectoryCost } from "../tasks/cost.js";
+import type { Task } from "../tasks/types.js";
+import { defaultIlqgSettings } from "../trajopt/ilqg.js";
+import { initialCgpsTrajectory, trajectoryStep, type CgpsTrajectory } from "../trajopt/cgps-trajectory.js";
+import { allocPolicyLinearization, writeSigma, type PolicyLinearization } from "../trajopt/policy-linearization.js";
+import type { Cost, TrajectoryDynamics } from "../trajopt/types.js";
+import { rolloutSummary } from "./evaluate.js";
+import { mean, objectiveFor } from "./ilqg-stages.js";
+import { perRowKernels, type Numerics, type PolicyKernels } from "./numerics.js";
+import { observationChainFor, observeRows, observerFor } from "./observation.js";
+import { laneWorld, type WorldRef } from "./rollout-ops.js";
+import type { ConditionState, PolicyState } from "./state.js";
+
+/** cost × s (the cost-magnitude ramp), derivatives included. */
+export function scaled(cost: Cost, s: number): Cost {
+  if (s === 1) return cost;
+  return {
+    nx: cost.nx,
+    nu: cost.nu,
+    value: (x, u, t, xo, uo) => s * cost.value(x, u, t, xo, uo),
+    expand: (x, u, t, out, xo, uo) => {
+      const v = cost.expand(x, u, t, out, xo, uo);
+      for (const a of [out.lx, out.lu, out.lxx, out.luu, out.lux]) for (let i = 0; i < a.length; i++) a[i] *= s;
+      return s * v;
+    },
+  };
+}
+
+/** A placeholder model for "no policy yet": only ever used with λ = 0, where it drops out. */
+export function noPolicy(T: number, n: number, m: number): PolicyLinearization {
+  const lin = allocPolicyLinearization(T, n, m);
+  for (let t = 0; t < T; t++) for (let j = 0; j < m; j++) lin.sigma[t * m * m + j * m + j] = 1;
+  return lin;
+}
+
+/**
+ * linearizePolicy (src/trajopt/policy-linearization.ts) on the run's kernels:
+ * μ^π and ∂μ^π/∂x at the first T states of xs, in one pass over the rows.
+ */
+export function linearizePolicyWith(forward: PolicyKernels["forward"], policy: MlpPolicy, theta: Float64Array, xs: Float64Array, T: number, out: PolicyLinearization): PolicyLinearization {
+  forward(policy, theta, xs, T, out.mu, out.muX);
+  for (let t = 0; t < T; t++) writeSigma(policy, theta, out.sigma, t * policy.nOut * policy.nOut);
+  return out;
+}
+
+/** What one condition's trajectory step needs besides its world. */
+export interface ConditionStep {
+  readonly condition: ConditionState;
+  readonly policy: PolicyState | null;
+  readonly policySpec: PolicySpec | undefined;
+  readonly ramp: number;
+  readonly T: number;
+  readonly iterations: number;
+}
+
+export interface ConditionStepResult {
+  readonly condition: ConditionState;
+  readonly row: ReturnType<typeof rolloutSummary>;
+  readonly kl: number;
+  readonly accepted: number;
+  /** The Lagrangian after each step and whether it was accepted (progress messages). */
+  readonly steps: readonly { readonly lagrangian: number; readonly accepted: boolean }[];
+}
+
+/**
+ * `iterations` trajectory steps on one condition with the policy linearized
+ * by `forward` (or, before the first fit, λ = 0: max-entropy iLQG).
+ * `linearize` overrides the policy's linearization (the Monte Carlo variant).
+ */
+export function optimizeCondition(
+  job: ConditionStep,
+  task: Task,
+  dyn: TrajectoryDynamics,
+  forward: PolicyKernels["forward"],
+  linearizeOverride?: (xs: Float64Array, traj: CgpsTrajectory) => PolicyLinearization,
+): ConditionStepResult {
+  const { condition: c, T } = job;
+  const q0 = c.trajectory;
+  if (!q0 || !c.settings) throw new Error("optimizeQ needs initializeTrajectories before it");
+  const settings = c.settings ?? defaultIlqgSettings;
+  const objective = objectiveFor(task, c);
+  const cost = scaled(objective, job.ramp);
+  const p = job.policy;
+  const policy = p ? createPolicy({ nIn: p.nIn, nHidden: p.nHidden, nOut: p.nOut }, { inputMean: p.inputMean, inputStd: p.inputStd }) : null;
+  const lambda = policy && c.lambda ? c.lambda : new Float64Array(T);
+  let traj: CgpsTrajectory = c.stateCovariance ? { ...q0, k: new Float64Array(T * task.nu), S: c.stateCovariance } : initialCgpsTrajectory(dyn, cost, q0, settings);
+  const observer = observerFor(job.policySpec, task);
+  const chain = observationChainFor(job.policySpec, task);
+  const linearize = (xs: Float64Array): PolicyLinearization => {
+    if (!policy || !p) return noPolicy(T, task.nx, task.nu);
+    if (linearizeOverride) return linearizeOverride(xs, traj);
+    const out = allocPolicyLinearization(T, task.nx, task.nu);
+    // Linearize in what the network sees, then back to the state by the chain rule.
+    linearizePolicyWith(forward, policy, p.theta, observeRows(observer, xs, T + 1, task.nx), T, out);
+    if (chain) for (let t = 0; t < T; t++) chain(xs, t * task.nx, out.muX.subarray(t * task.nu * task.nx, (t + 1) * task.nu * task.nx), task.nu);
+    return out;
+  };
+  let lin = linearize(traj.xbar);
+  let accepted = 0;
+  let kl = 0;
+  const steps: { lagrangian: number; accepted: boolean }[] = [];
+  for (let it = 0; it < job.iterations; it++) {
+    const r = trajectoryStep(dyn, cost, traj, lin, lambda, settings, { relinearizePolicy: linearize });
+    traj = r.trajectory;
+    lin = r.info.policy;
+    if (r.info.accepted) accepted++;
+    kl = mean(Array.from(r.info.terms.kl));
+    steps.push({ lagrangian: r.info.lagrangian, accepted: r.info.accepted });
+  }
+  const { S, ...controller } = traj;
+  const trajectory = { ...controller, cost: trajectoryCost(objective, traj.xbar, traj.ubar, T) };
+  return { condition: { ...c, trajectory, stateCovariance: S }, row: rolloutSummary(task, T, traj.xbar, traj.ubar), kl, accepted, steps };
+}
+
+// ---------------------------------------------------------------------------
+// The lane op
+
+export interface OptimizeQJob {
+  readonly worlds: readonly WorldRef[];
+  readonly steps: readonly ConditionStep[];
+  readonly numerics: Numerics;
+  /** Byte offset of lane 0's region for the policy's passes (batched numerics); lane k's is + k·regionBytes. */
+  readonly regions: number;
+  readonly regionBytes: number;
+}
+
+/** Condition `c` of an optimizeQ job, whole, on this lane. */
+export function optimizeQChunk(job: OptimizeQJob, c: number, ctx: LaneContext): ConditionStepResult & { warnings: [string, number][] } {
+  const { task, sim } = laneWorld(ctx, job.worlds[c]);
+  const before = new Map(mujocoWarnings());
+  const region = job.regions + ctx.lane * job.regionBytes;
+  const forward: PolicyKernels["forward"] =
+    job.numerics === "per-row" ? perRowKernels.forward : (policy, theta, X, rows, meanOut, jacOut) => laneForward(ctx, region, policy, theta, X, rows, meanOut, jacOut);
+  const result = optimizeCondition(job.steps[c], task, sim, forward);
+  return { ...result, warnings: ctx.lane === 0 ? [] : warningsSince(before) };
+}
+
+export const cgpsOps = { "cgps.optimizeQ": optimizeQChunk } as const;
+
