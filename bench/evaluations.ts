@@ -17,7 +17,7 @@ import { createWorlds } from "../src/runtime/interpreter.js";
 import { listCheckpointIndices, openRun, readCheckpoint, readExperiment } from "../src/runtime/store.js";
 import { fitThetaProblem } from "../src/algorithms/cgps-stages.js";
 import { fitPolicy } from "../src/algorithms/cgps-policy.js";
-import { isgpsActiveSet } from "../src/algorithms/isgps-stages.js";
+import { bestSample, isgpsActiveSet } from "../src/algorithms/isgps-stages.js";
 import { batchedKernels, localCompute } from "../src/algorithms/numerics.js";
 import { mlpOf, type RunState, type StageEnv } from "../src/algorithms/state.js";
 import { minimizeLbfgs, type LbfgsMemory, type LbfgsOptions, type LbfgsResult } from "../src/optim/lbfgs.js";
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
       const wr = p.isgps.wr;
       const decay = s.weightDecay ?? 0;
       const objective = kernels.isObjective(p.policy, p.set, { wr, weightDecay: decay });
-      const ml = kernels.maxLikelihood(p.policy, p.set, [bestOf(p.set)], { weightDecay: decay });
+      const ml = kernels.maxLikelihood(p.policy, p.set, [bestSample(p.set)], { weightDecay: decay });
       const bestFit = minimizeLbfgs(ml.objective, p.thetaStar, { maxIterations: s.maxIterations });
       ml.release();
       for (const v of PHI_VARIANTS) {
@@ -169,20 +169,6 @@ async function main(): Promise<void> {
   console.log(`BENCH_JSON ${JSON.stringify({ run: run.dir, stages: chosen.map((c) => c.index), seconds, table })}`);
   compute.close();
   dispose();
-}
-
-function bestOf(set: { count: number; T: number; rewards: Float64Array }): number {
-  let best = 0;
-  let bestR = -Infinity;
-  for (let i = 0; i < set.count; i++) {
-    let s = 0;
-    for (let t = 0; t < set.T; t++) s += set.rewards[i * set.T + t];
-    if (s > bestR) {
-      bestR = s;
-      best = i;
-    }
-  }
-  return best;
 }
 
 await main();

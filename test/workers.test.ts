@@ -14,6 +14,10 @@ import type { Experiment } from "../src/dsl/experiment.js";
 import { laneOps, laneOpsUrl, lanePreload } from "../src/algorithms/lane-ops.js";
 import { createPool, WorkerFailure } from "../src/parallel/pool.js";
 import { createKernelMemory } from "../src/policy/kernels/wasm.js";
+import { batchedForward, NetSession } from "../src/policy/kernels/batched.js";
+import { createPolicy, initParameters, mlpShape } from "../src/policy/mlp.js";
+import { Sampler, seedGenerator } from "../src/random/generator.js";
+import { localCompute } from "../src/algorithms/numerics.js";
 import { resumeRun, startRun } from "../src/runtime/session.js";
 import { latestGoodCheckpoint } from "../src/runtime/store.js";
 import { finishedOf, smallIsgps } from "./helpers/runs.js";
@@ -132,6 +136,33 @@ describe("worker threads", () => {
     // The pool's threads are gone (they end asynchronously: give them a moment).
     for (let k = 0; k < 50 && threadCount() > threads; k++) await new Promise((r) => setTimeout(r, 100));
     expect(threadCount()).toBeLessThanOrEqual(threads);
+  });
+
+  it("tens of thousands of short jobs in a row (the main thread often finishes one before a worker wakes): none lost, every result the in-process one", async () => {
+    // More lanes than cores: workers are often descheduled between waking and reading their job.
+    const pool = await createPool({ lanes: 5, ops: laneOps, opsUrl: laneOpsUrl, preload: lanePreload, memory: createKernelMemory() });
+    try {
+      const shape = mlpShape(4, 6, 2);
+      const policy = createPolicy(shape);
+      const theta = initParameters(shape, new Sampler(seedGenerator(1)));
+      const rows = 600; // two chunks
+      const X = Float64Array.from({ length: 4 * rows }, (_, i) => Math.sin(i));
+      const expected = new Float64Array(rows * 2);
+      batchedForward(localCompute(), policy, theta, X, rows, expected);
+      const s = new NetSession(pool, policy, rows);
+      try {
+        s.load(theta);
+        const Xb = s.copied(X);
+        const out = s.blocks.alloc(rows * 2);
+        const args = { net: s.net, scratch: s.scratch, N: rows, X: Xb, ldx: 4, meanOut: out, jacOut: 0 };
+        for (let k = 0; k < 20_000; k++) pool.run("mlp.forward", args, s.chunks);
+        expect(pool.arena.read(out, rows * 2)).toEqual(expected);
+      } finally {
+        s.release();
+      }
+    } finally {
+      await pool.closed();
+    }
   });
 
   it("an op that throws on a worker names the worker, the op and the chunk; the pool then refuses work and closes", async () => {

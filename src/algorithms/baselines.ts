@@ -17,11 +17,10 @@
  * policy there: unlike Algorithm 1 they keep no "best so far".
  */
 import type { StageSpec } from "../dsl/experiment.js";
-import { minimizeLbfgs } from "../optim/lbfgs.js";
 import { parameterLayout } from "../policy/mlp.js";
 import { Sampler } from "../random/generator.js";
 import { summarize } from "./ilqg-stages.js";
-import { scoreFunctionGradient, type IsSampleSet } from "./isgps-objective.js";
+import { fitMaxLikelihood, scoreFunctionGradient, type IsSampleSet } from "./isgps-objective.js";
 import { kernelsOf } from "./numerics.js";
 
 export { scoreFunctionGradient };
@@ -177,15 +176,8 @@ export const daggerIteration: Stage<DaggerSpec> = function* (env, spec, state) {
   const labels = data.map((b) => expertLabels(env, expertOf(isgps, b.condition), b));
   const set = batchesAsSet(env, data, labels);
   yield { fraction: 0.3, message: `refitting on ${set.count} labelled rollouts` };
-  const ml = kernelsOf(env).maxLikelihood(policy, set, Array.from({ length: set.count }, (_, i) => i), { learnStd: false });
-  let fit0: number;
-  let fit: ReturnType<typeof minimizeLbfgs>;
-  try {
-    fit0 = ml.objective(policyState.theta, new Float64Array(policyState.theta.length));
-    fit = minimizeLbfgs(ml.objective, policyState.theta, { maxIterations: spec.maxIterations });
-  } finally {
-    ml.release();
-  }
+  const all = Array.from({ length: set.count }, (_, i) => i);
+  const { f0: fit0, fit } = fitMaxLikelihood(kernelsOf(env), policy, set, all, { learnStd: false }, policyState.theta, spec.maxIterations);
   const nextPolicy: PolicyState = { ...policyState, theta: fit.x };
   return {
     state: { ...state, rng: sampler.state(), policy: nextPolicy, isgps: { ...isgps, sources, batches } },
@@ -195,7 +187,7 @@ export const daggerIteration: Stage<DaggerSpec> = function* (env, spec, state) {
       negLogLikelihood0: fit0,
       negLogLikelihood: fit.f,
       lbfgsIterations: fit.iterations,
-      lbfgsEvaluations: fit.evaluations + 1,
+      lbfgsEvaluations: fit.evaluations,
     },
   };
 };

@@ -73,7 +73,7 @@
  * pass. Scratch is O(m·T·H), allocated once when the objective is built;
  * evaluations allocate nothing.
  */
-import type { Objective } from "../optim/lbfgs.js";
+import { minimizeLbfgs, type LbfgsResult, type Objective } from "../optim/lbfgs.js";
 import type { Compute } from "../parallel/compute.js";
 import { ScoreSession } from "../policy/kernels/batched.js";
 import type { PolicyKernels } from "./numerics.js";
@@ -428,6 +428,17 @@ function reverseCumulativeSums(coef: Float64Array, m: number, T: number): void {
   }
 }
 
+function checkIsObjective(policy: MlpPolicy, set: IsSampleSet, options: IsObjectiveOptions): { wr: number; lambda: number; learnStd: boolean } {
+  checkSampleSet(set, "isObjective");
+  checkPolicy(policy, set, "isObjective");
+  if (set.count < 1) throw new RangeError("isObjective: the sample set is empty");
+  const wr = options.wr;
+  if (!(wr >= 0) || !Number.isFinite(wr)) throw new RangeError(`isObjective: wr must be finite and ≥ 0, got ${wr}`);
+  const lambda = options.weightDecay ?? 0;
+  checkDecay(lambda, "isObjective");
+  return { wr, lambda, learnStd: options.learnStd ?? false };
+}
+
 /**
  * Φ(θ) (module comment) over `set`, as an LBFGS objective −Φ(θ) + ½·λ·‖W1, W2‖²
  * with its analytic gradient, and as a value breakdown. Scratch is allocated
@@ -435,15 +446,8 @@ function reverseCumulativeSums(coef: Float64Array, m: number, T: number): void {
  * read, never copied: do not change it while the objective is in use.
  */
 export function isObjective(policy: MlpPolicy, set: IsSampleSet, options: IsObjectiveOptions): IsObjective {
-  checkSampleSet(set, "isObjective");
-  checkPolicy(policy, set, "isObjective");
+  const { wr, lambda, learnStd } = checkIsObjective(policy, set, options);
   const { T, nu, count: m } = set;
-  if (m < 1) throw new RangeError("isObjective: the sample set is empty");
-  const wr = options.wr;
-  if (!(wr >= 0) || !Number.isFinite(wr)) throw new RangeError(`isObjective: wr must be finite and ≥ 0, got ${wr}`);
-  const lambda = options.weightDecay ?? 0;
-  checkDecay(lambda, "isObjective");
-  const learnStd = options.learnStd ?? false;
 
   const L = parameterLayout(policy);
   const oLs = L.logStd;
@@ -538,15 +542,8 @@ function objectiveOf(L: ParameterLayout, lambda: number, evaluate: (theta: Float
  * kernel memory until `release()`.
  */
 export function isObjectiveBatched(compute: Compute, policy: MlpPolicy, set: IsSampleSet, options: IsObjectiveOptions): IsObjective {
-  checkSampleSet(set, "isObjective");
-  checkPolicy(policy, set, "isObjective");
+  const { wr, lambda, learnStd } = checkIsObjective(policy, set, options);
   const { T, count: m } = set;
-  if (m < 1) throw new RangeError("isObjective: the sample set is empty");
-  const wr = options.wr;
-  if (!(wr >= 0) || !Number.isFinite(wr)) throw new RangeError(`isObjective: wr must be finite and ≥ 0, got ${wr}`);
-  const lambda = options.weightDecay ?? 0;
-  checkDecay(lambda, "isObjective");
-  const learnStd = options.learnStd ?? false;
   const L = parameterLayout(policy);
   const session = new ScoreSession(compute, policy, set.xs, set.us, Array.from({ length: m }, (_, i) => i), T, { perRowCoefficients: true, storeForward: true });
   const stepLp = new Float64Array(m * T);
@@ -581,6 +578,18 @@ export function estimateReturn(policy: MlpPolicy, theta: Float64Array, set: IsSa
 // ---------------------------------------------------------------------------
 // Maximum likelihood
 
+function checkMaxLikelihood(policy: MlpPolicy, set: IsSampleSet, sampleIndices: readonly number[], options: MaxLikelihoodOptions): { lambda: number; learnStd: boolean } {
+  checkSampleSet(set, "maxLikelihoodObjective");
+  checkPolicy(policy, set, "maxLikelihoodObjective");
+  if (sampleIndices.length === 0) throw new RangeError("maxLikelihoodObjective: no samples");
+  for (const i of sampleIndices) {
+    if (!Number.isInteger(i) || i < 0 || i >= set.count) throw new RangeError(`maxLikelihoodObjective: index ${i} is not a sample of a set of ${set.count}`);
+  }
+  const lambda = options.weightDecay ?? 0;
+  checkDecay(lambda, "maxLikelihoodObjective");
+  return { lambda, learnStd: options.learnStd ?? false };
+}
+
 /**
  * −(1/N) Σ log π_θ(u_t^i | x_t^i) over every step of the listed samples
  * (N = sampleIndices.length · T; repeats count twice) plus ½·λ·‖W1, W2‖², with
@@ -592,15 +601,7 @@ export function estimateReturn(policy: MlpPolicy, theta: Float64Array, set: IsSa
  * of the means scaled by 1/σ².
  */
 export function maxLikelihoodObjective(policy: MlpPolicy, set: IsSampleSet, sampleIndices: readonly number[], options: MaxLikelihoodOptions = {}): Objective {
-  checkSampleSet(set, "maxLikelihoodObjective");
-  checkPolicy(policy, set, "maxLikelihoodObjective");
-  if (sampleIndices.length === 0) throw new RangeError("maxLikelihoodObjective: no samples");
-  for (const i of sampleIndices) {
-    if (!Number.isInteger(i) || i < 0 || i >= set.count) throw new RangeError(`maxLikelihoodObjective: index ${i} is not a sample of a set of ${set.count}`);
-  }
-  const lambda = options.weightDecay ?? 0;
-  checkDecay(lambda, "maxLikelihoodObjective");
-  const learnStd = options.learnStd ?? false;
+  const { lambda, learnStd } = checkMaxLikelihood(policy, set, sampleIndices, options);
   const { T, nu } = set;
   const indices = Int32Array.from(sampleIndices);
   const invN = 1 / (indices.length * T);
@@ -647,15 +648,7 @@ export interface HeldObjective {
 
 /** `maxLikelihoodObjective` on the batched kernels (chunked over `compute`'s lanes). */
 export function maxLikelihoodObjectiveBatched(compute: Compute, policy: MlpPolicy, set: IsSampleSet, sampleIndices: readonly number[], options: MaxLikelihoodOptions = {}): HeldObjective {
-  checkSampleSet(set, "maxLikelihoodObjective");
-  checkPolicy(policy, set, "maxLikelihoodObjective");
-  if (sampleIndices.length === 0) throw new RangeError("maxLikelihoodObjective: no samples");
-  for (const i of sampleIndices) {
-    if (!Number.isInteger(i) || i < 0 || i >= set.count) throw new RangeError(`maxLikelihoodObjective: index ${i} is not a sample of a set of ${set.count}`);
-  }
-  const lambda = options.weightDecay ?? 0;
-  checkDecay(lambda, "maxLikelihoodObjective");
-  const learnStd = options.learnStd ?? false;
+  const { lambda, learnStd } = checkMaxLikelihood(policy, set, sampleIndices, options);
   const invN = 1 / (sampleIndices.length * set.T);
   const L = parameterLayout(policy);
   const session = new ScoreSession(compute, policy, set.xs, set.us, sampleIndices, set.T, { perRowCoefficients: false });
@@ -695,5 +688,28 @@ export function scoreFunctionGradient(policy: MlpPolicy, theta: Float64Array, se
       }
     }
     backward(policy, theta, ws.dMean, T, gradOut, ws);
+  }
+}
+
+/**
+ * Maximum likelihood on the kernels: LBFGS from θ0 (`maxIterations` steps)
+ * and the objective at θ0 (its first evaluation), the kernel memory released
+ * whatever happens.
+ */
+export function fitMaxLikelihood(
+  kernels: Pick<PolicyKernels, "maxLikelihood">,
+  policy: MlpPolicy,
+  set: IsSampleSet,
+  sampleIndices: readonly number[],
+  options: MaxLikelihoodOptions,
+  theta0: Float64Array,
+  maxIterations: number,
+): { f0: number; fit: LbfgsResult } {
+  const ml = kernels.maxLikelihood(policy, set, sampleIndices, options);
+  try {
+    const fit = minimizeLbfgs(ml.objective, theta0, { maxIterations });
+    return { f0: fit.history[0], fit };
+  } finally {
+    ml.release();
   }
 }

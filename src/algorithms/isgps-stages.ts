@@ -30,7 +30,7 @@ import { linearGaussianController, linearGaussianPart } from "../trajopt/linear-
 import type { DemoController } from "../dsl/experiment.js";
 import { firstFall } from "./evaluate.js";
 import { mean, motorNoiseFrom, summarize } from "./ilqg-stages.js";
-import { activeSet, estimateReturn, subset, trajectoryLogWeights, type IsSampleSet, type PhiBreakdown } from "./isgps-objective.js";
+import { activeSet, estimateReturn, fitMaxLikelihood, subset, trajectoryLogWeights, type IsSampleSet, type PhiBreakdown } from "./isgps-objective.js";
 import { kernelsOf } from "./numerics.js";
 import { policyRows, runRollouts, type RolloutController, type RolloutGroup, type RolloutResult } from "./rollouts.js";
 import { observeRows, observerFor, type Observer } from "./observation.js";
@@ -247,15 +247,7 @@ export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) 
   const set = examples ?? poolSampleSet(policy, isgps.sources, isgps.batches, guiding, state.conditions.length, T, tasksOf(env), observers, kernels).set;
   yield { fraction: 0.1, message: `maximum likelihood on ${set.count} ${examples ? "example(s)" : "guiding samples"}` };
   const all = Array.from({ length: set.count }, (_, i) => i);
-  const ml = kernels.maxLikelihood(policy, set, all, { learnStd: !fixedStd, weightDecay: spec.weightDecay ?? 0 });
-  let fit0: number;
-  let fit: ReturnType<typeof minimizeLbfgs>;
-  try {
-    fit0 = ml.objective(init.theta, new Float64Array(init.theta.length));
-    fit = minimizeLbfgs(ml.objective, init.theta, { maxIterations: spec.maxIterations });
-  } finally {
-    ml.release();
-  }
+  const { f0: fit0, fit } = fitMaxLikelihood(kernels, policy, set, all, { learnStd: !fixedStd, weightDecay: spec.weightDecay ?? 0 }, init.theta, spec.maxIterations);
   const policyState: PolicyState = { ...init, theta: fit.x };
   const sources = [...isgps.sources, { kind: "policy" as const, theta: fit.x }];
   const drawn = drawPolicyBatches(env, { ...state, policy: policyState }, fit.x, sources.length - 1, spec.samples ?? 10, sampler);
@@ -275,7 +267,7 @@ export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) 
       negLogLikelihood0: fit0,
       negLogLikelihood: fit.f,
       lbfgsIterations: fit.iterations,
-      lbfgsEvaluations: fit.evaluations + 1,
+      lbfgsEvaluations: fit.evaluations,
     },
   };
 };
@@ -357,7 +349,7 @@ function usableBatches(isgps: IsgpsState, useGuiding: boolean, poolSize: number,
 }
 
 /** The sample with the highest total reward in the set. */
-function bestSample(set: IsSampleSet): number {
+export function bestSample(set: IsSampleSet): number {
   let best = 0;
   let bestR = -Infinity;
   for (let i = 0; i < set.count; i++) {

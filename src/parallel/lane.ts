@@ -37,12 +37,23 @@ const fault = /^(\d+):(\d+)$/.exec(process.env.GPS_WORKER_FAULT ?? "");
 const dieAt = fault && Number(fault[1]) === lane ? Number(fault[2]) : -1;
 let started = 0;
 
-/** The job of `seq`: the newest message on the port (older ones were jobs this lane slept through). */
+/**
+ * The job of `seq`. Messages can arrive ahead of their job number (the main
+ * thread posts a job before it announces it) and a lane that slept through
+ * jobs finds their messages queued: keep what was read, by job number.
+ */
+const pending = new Map<number, ToWorker>();
 function jobOf(seq: number): ToWorker {
   for (let tries = 0; ; tries++) {
-    let job: ToWorker | undefined;
-    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) job = m.message as ToWorker;
-    if (job && job.seq === seq) return job;
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+      const job = m.message as ToWorker;
+      pending.set(job.seq, job);
+    }
+    const job = pending.get(seq);
+    if (job) {
+      for (const k of [...pending.keys()]) if (k <= seq) pending.delete(k);
+      return job;
+    }
     if (tries > 10_000) throw new Error(`lane ${lane}: no message for job ${seq}`);
     Atomics.wait(ctrl, SHUTDOWN, 0, 1);
   }

@@ -139,9 +139,14 @@ export async function createPool(o: PoolOptions): Promise<Pool> {
         if (msg.kind === "error") message = `worker ${lane} threw in op ${op}, chunk ${msg.chunk}: ${msg.message}`;
       }
     }
+    // The supervisor's first report on that lane says the most (an error comes before its exit).
+    let reported = false;
     for (let m = receiveMessageOnPort(faults.port1); m; m = receiveMessageOnPort(faults.port1)) {
       const f = m.message as { lane: number; message: string; code: number };
-      if (f.lane === lane) message = `${f.message} during op ${op}`;
+      if (f.lane === lane && !reported) {
+        message = `${f.message} during op ${op}`;
+        reported = true;
+      }
     }
     if (message === `worker ${lane} failed`) message = `worker ${lane} died (exit code ${Atomics.load(ctrl, EXIT_CODE)}) during op ${op}`;
     return new WorkerFailure(message, lane, op);

@@ -83,14 +83,21 @@ export interface ForwardArgs {
   readonly jacOut: number;
 }
 
-export function forwardChunk(a: ForwardArgs, c: number, ctx: LaneContext): void {
+/** Chunk c of raw rows X (ldx per row) normalized into the lane's scratch and through the network (scratch z, s, mean). */
+function rawForward(a: { net: NetLayout; scratch: ScratchLayout; N: number; X: number; ldx: number }, c: number, ctx: LaneContext) {
   const k = kernelsOf(ctx);
   const L = a.net;
   const S = a.scratch;
-  const { r0, rows, at } = chunkOf(a.N, c, S, ctx.lane);
+  const chunk = chunkOf(a.N, c, S, ctx.lane);
+  const { r0, rows, at } = chunk;
   const XN = at + S.xn;
   k.normalizeRows(a.X + r0 * a.ldx * 8, a.ldx, rows, L.n, L.inMean, L.inStd, XN, L.np);
   forwardRows(k, L, rows, XN, at + S.z, at + S.s, at + S.mean);
+  return { k, L, S, ...chunk };
+}
+
+export function forwardChunk(a: ForwardArgs, c: number, ctx: LaneContext): void {
+  const { k, L, S, r0, rows, at } = rawForward(a, c, ctx);
   k.copyBlock(at + S.mean, L.mp, a.meanOut + r0 * L.m * 8, L.m, rows, L.m, 0);
   if (a.jacOut !== 0) k.jacobianRows(rows, L.n, L.H, L.m, L.W2P, L.Hp, at + S.s, L.W1P, L.np, L.inStd, a.jacOut + r0 * L.m * L.n * 8);
 }
@@ -109,13 +116,7 @@ export interface LogDensityArgs {
 }
 
 export function logDensityChunk(a: LogDensityArgs, c: number, ctx: LaneContext): void {
-  const k = kernelsOf(ctx);
-  const L = a.net;
-  const S = a.scratch;
-  const { r0, rows, at } = chunkOf(a.N, c, S, ctx.lane);
-  const XN = at + S.xn;
-  k.normalizeRows(a.X + r0 * a.ldx * 8, a.ldx, rows, L.n, L.inMean, L.inStd, XN, L.np);
-  forwardRows(k, L, rows, XN, at + S.z, at + S.s, at + S.mean);
+  const { k, L, S, r0, rows, at } = rawForward(a, c, ctx);
   k.logDensityRows(rows, L.m, at + S.mean, L.mp, a.U + r0 * L.m * 8, L.invStd, a.c, a.out + r0 * 8);
 }
 
