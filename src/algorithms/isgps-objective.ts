@@ -545,13 +545,13 @@ export function isObjectiveBatched(compute: Compute, policy: MlpPolicy, set: IsS
   const { wr, lambda, learnStd } = checkIsObjective(policy, set, options);
   const { T, count: m } = set;
   const L = parameterLayout(policy);
-  const session = new ScoreSession(compute, policy, set.xs, set.us, Array.from({ length: m }, (_, i) => i), T, { perRowCoefficients: true, storeForward: true });
+  const session = new ScoreSession(compute, policy, set.xs, set.us, Array.from({ length: m }, (_, i) => i), T, { perRowCoefficients: true });
   const stepLp = new Float64Array(m * T);
   const logW = new Float64Array(T * m);
   const coef = new Float64Array(m * T);
   const breakdown = { phi: 0, estimatedReturn: 0, sumLogZ: 0, meanEss: 0, minEss: 0 };
   const evaluate = (theta: Float64Array, grad: Float64Array | null): void => {
-    session.forward(theta, stepLp);
+    session.forward(theta, stepLp, grad !== null);
     phiWeights(set, stepLp, wr, logW, grad !== null ? coef : null, breakdown);
     if (grad === null) return;
     reverseCumulativeSums(coef, m, T);

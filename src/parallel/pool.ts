@@ -11,8 +11,8 @@
  * every caller asynchronous and every evaluation a round of copies.
  *
  * Lanes: the main thread is lane 0 and takes chunks too; lanes 1…N−1 are
- * worker threads started by a supervisor thread (./supervisor.ts), which
- * watches them. A job is an op of the ops module (one per pool) applied to
+ * worker threads started by a supervisor thread (./supervisor.mjs), which
+ * watches them (./supervisor.mjs). A job is an op of the ops module (one per pool) applied to
  * chunks 0…count−1; any lane takes any chunk. A worker that throws or dies
  * fails the job with an error naming the worker and the op; the pool is then
  * closed and unusable (its workers are stopped), and the stage that used it
@@ -55,7 +55,7 @@ export interface Pool extends Compute {
 }
 
 const ENTRY = new URL("./entry.mjs", import.meta.url);
-const SUPERVISOR = new URL("./supervisor.ts", import.meta.url);
+const SUPERVISOR = new URL("./supervisor.mjs", import.meta.url);
 const LANE = new URL("./lane.ts", import.meta.url);
 
 export async function createPool(o: PoolOptions): Promise<Pool> {
@@ -64,9 +64,9 @@ export async function createPool(o: PoolOptions): Promise<Pool> {
   const channels = Array.from({ length: o.lanes - 1 }, () => new MessageChannel());
   const ports = channels.map((c) => c.port1);
   const faults = new MessageChannel();
-  const supervisor = new Worker(ENTRY, {
+  const supervisor = new Worker(SUPERVISOR, {
     workerData: {
-      main: SUPERVISOR.href,
+      words: { DONE, EXIT_CODE, FAULT, SHUTDOWN },
       entry: ENTRY.href,
       laneMain: LANE.href,
       lanes: o.lanes,

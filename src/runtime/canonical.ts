@@ -218,11 +218,40 @@ function decodeNonFinite(s: unknown, path: string): number {
  * arrays and instances of classes (Map, Date, Matrix, …) are rejected with a
  * `CanonicalError` naming the path.
  */
-export function encodeValue(v: unknown): JsonValue {
-  return encodeAt(v, "", new Set());
+export function encodeValue(v: unknown, options: { deferFromBytes?: number } = {}): JsonValue {
+  return encodeAt(v, "", new Set(), options.deferFromBytes ?? Infinity);
 }
 
-function encodeAt(v: unknown, path: string, stack: Set<object>): JsonValue {
+/**
+ * A typed array's tag object whose base64 is made only while it is printed
+ * or hashed, a piece at a time (encodeValue with `deferFromBytes`): encoding
+ * a state then never holds the base64 of a whole sample pool at once. It
+ * prints exactly as `{ [tag]: typedArrayToBase64(array) }` does.
+ */
+export class DeferredTag {
+  constructor(
+    readonly tag: TypedArrayTag,
+    readonly array: SupportedTypedArray,
+  ) {}
+  /** Characters of the base64 payload. */
+  get payloadLength(): number {
+    return 4 * Math.ceil(this.array.byteLength / 3);
+  }
+  /** The payload in pieces of 1 MiB of base64 (each a whole number of 3-byte groups, so they join to the whole). */
+  *pieces(): Generator<string> {
+    const a = this.array;
+    if (!LITTLE_ENDIAN_HOST) {
+      yield typedArrayToBase64(a, this.tag);
+      return;
+    }
+    const step = 3 << 18;
+    for (let off = 0; off < a.byteLength; off += step) {
+      yield Buffer.from(a.buffer, a.byteOffset + off, Math.min(step, a.byteLength - off)).toString("base64");
+    }
+  }
+}
+
+function encodeAt(v: unknown, path: string, stack: Set<object>, deferFrom: number): JsonValue {
   switch (typeof v) {
     case "string":
     case "boolean":
@@ -240,6 +269,7 @@ function encodeAt(v: unknown, path: string, stack: Set<object>): JsonValue {
   const obj = v as object;
   const tag = tagOfTypedArray(obj);
   if (tag !== undefined) {
+    if ((obj as SupportedTypedArray).byteLength >= deferFrom) return new DeferredTag(tag, obj as SupportedTypedArray) as unknown as JsonValue;
     const encoded = { [tag]: typedArrayToBase64(obj as SupportedTypedArray, tag) };
     encodedHere.add(encoded);
     return encoded;
@@ -255,7 +285,7 @@ function encodeAt(v: unknown, path: string, stack: Set<object>): JsonValue {
   if (Array.isArray(obj)) {
     stack.add(obj);
     const out: JsonValue[] = new Array(obj.length);
-    for (let i = 0; i < obj.length; i++) out[i] = encodeAt(obj[i], indexPath(path, i), stack);
+    for (let i = 0; i < obj.length; i++) out[i] = encodeAt(obj[i], indexPath(path, i), stack, deferFrom);
     stack.delete(obj);
     return out;
   }
@@ -288,7 +318,7 @@ function encodeAt(v: unknown, path: string, stack: Set<object>): JsonValue {
   for (const k of Object.keys(obj)) {
     const x = (obj as Record<string, unknown>)[k];
     if (x === undefined) continue;
-    setProp(out, k, encodeAt(x, keyPath(path, k), stack));
+    setProp(out, k, encodeAt(x, keyPath(path, k), stack, deferFrom));
   }
   stack.delete(obj);
   return out;
@@ -385,6 +415,12 @@ function printAt(v: unknown, path: string, out: Sink, stack: Set<object>): void 
     stack.delete(v);
     return;
   }
+  if (v instanceof DeferredTag) {
+    out.push(`{"${v.tag}":"`);
+    for (const piece of v.pieces()) out.ascii(piece);
+    out.push('"}');
+    return;
+  }
   if (!isPlainObject(v)) {
     throw new CanonicalError(
       `canonicalJson: not JSON: ${describe(v)} at ${showPath(path)} (run encodeValue first)`,
@@ -420,7 +456,13 @@ function printAt(v: unknown, path: string, out: Sink, stack: Set<object>): void 
  * typed array's tag object, without building the text when encodeValue made
  * the object (its payload is plain base64); other objects go the long way.
  */
-export function tagObjectDigest(v: JsonObject): { hash: string; bytes: number; text: () => string } {
+export function tagObjectDigest(v: JsonObject | DeferredTag): { hash: string; bytes: number; text: () => string } {
+  if (v instanceof DeferredTag) {
+    const head = `{"${v.tag}":"`;
+    const hash = createHash("sha256").update(head);
+    for (const piece of v.pieces()) hash.update(piece, "latin1");
+    return { hash: hash.update('"}').digest("hex"), bytes: head.length + v.payloadLength + 2, text: () => head + [...v.pieces()].join("") + '"}' };
+  }
   if (encodedHere.has(v)) {
     const tag = reservedTag(v) as TypedArrayTag;
     const payload = v[tag] as string;

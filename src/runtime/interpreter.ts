@@ -15,7 +15,7 @@ import type { Task } from "../tasks/types.js";
 import { Simulator, mujocoWarnings } from "../sim/mujoco.js";
 import { taskFor } from "../tasks/index.js";
 import { digestOfEncoded, encodeValue } from "./canonical.js";
-import { appendStageLog, writeCheckpoint, type RunHandle } from "./store.js";
+import { appendStageLog, BLOB_MIN_BYTES, writeCheckpoint, type RunHandle } from "./store.js";
 import type { Compute } from "../parallel/compute.js";
 import { createPool, WorkerFailure } from "../parallel/pool.js";
 import { createKernelMemory } from "../policy/kernels/wasm.js";
@@ -157,8 +157,9 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
           const simWarnings = totalWarnings() - warningsBefore;
           const metrics = simWarnings > 0 ? { ...step.value.metrics, simWarnings } : step.value.metrics;
           const durationMs = now() - started;
-          // One encoding of the state serves its digest and its checkpoint.
-          const encoded = encodeValue(state);
+          // One encoding of the state serves its digest and its checkpoint; large typed arrays
+          // are printed a piece at a time, never all at once.
+          const encoded = encodeValue(state, { deferFromBytes: BLOB_MIN_BYTES });
           const digest = digestOfEncoded(encoded);
           subscriber.next({ type: "stage-finished", index, total, kind, label, digest, metrics, durationMs });
           const record = { index, kind, label, digest, metrics, durationMs };

@@ -65,6 +65,7 @@ import {
   type JsonValue,
   type TypedArrayTag,
   tagObjectDigest,
+  DeferredTag,
 } from "./canonical.js";
 
 export const STORE_FORMAT = 1 as const;
@@ -83,6 +84,8 @@ export const BLOBS_DIR = "blobs";
  * one file per such array is cheap next to one copy per checkpoint.
  */
 export const BLOB_MIN_CHARS = 4096;
+/** Typed arrays of this many bytes or more always become blobs (their base64 has BLOB_MIN_CHARS or more). */
+export const BLOB_MIN_BYTES = (3 * BLOB_MIN_CHARS) / 4;
 /** Key of a blob reference `{"$blob": "<sha256 hex>"}`; appears only in checkpoint files. */
 export const BLOB_TAG = "$blob";
 
@@ -740,6 +743,11 @@ function wellFormedTypedArrayTag(v: unknown): TypedArrayTag | undefined {
  */
 function externalizeBlobs(v: JsonValue, path: string, blobs: Map<string, PendingBlob>): JsonValue {
   if (v === null || typeof v !== "object") return v;
+  if (v instanceof DeferredTag) {
+    const blob = tagObjectDigest(v);
+    blobs.set(blob.hash, blob);
+    return { [BLOB_TAG]: blob.hash };
+  }
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
       const x = v[i];

@@ -293,7 +293,7 @@ export class ScoreSession {
     us: Float64Array,
     samples: readonly number[],
     T: number,
-    options: { perRowCoefficients: boolean; storeForward?: boolean },
+    options: { perRowCoefficients: boolean },
   ) {
     const n = policy.nIn;
     const m = policy.nOut;
@@ -305,23 +305,26 @@ export class ScoreSession {
       const f64 = compute.arena.f64();
       samples.forEach((i, k) => f64.set(us.subarray(i * T * m, (i + 1) * T * m), this.U / 8 + k * T * m));
       this.coefBlock = options.perRowCoefficients ? this.s.blocks.alloc(this.N) : 0;
-      if (options.storeForward) {
-        const { Hp, mp } = this.s.net;
-        this.stored = { A: this.s.blocks.alloc(this.N * Hp), S: this.s.blocks.alloc(this.N * Hp), M: this.s.blocks.alloc(this.N * mp) };
-      }
     } catch (e) {
       this.s.release();
       throw e;
     }
   }
 
-  /** The forward pass of every row, kept for `gradient` with `reuseForward`; log π(u_r|x_r) into out (N). */
-  forward(theta: Float64Array, out: Float64Array): void {
-    if (!this.stored) throw new Error("ScoreSession.forward needs storeForward");
+  /**
+   * log π(u_r|x_r) of every row into out (N); with `keep`, the forward pass of
+   * every row is kept (memory for it is taken on the first such call) for
+   * `gradient` with `reuseForward`.
+   */
+  forward(theta: Float64Array, out: Float64Array, keep: boolean): void {
     const c = this.s.load(theta);
+    if (keep && !this.stored) {
+      const { Hp, mp } = this.s.net;
+      this.stored = { A: this.s.blocks.alloc(this.N * Hp), S: this.s.blocks.alloc(this.N * Hp), M: this.s.blocks.alloc(this.N * mp) };
+    }
     const ob = this.s.blocks.alloc(this.N);
     try {
-      const args: StoredForwardArgs = { net: this.s.net, N: this.N, XN: this.XN, U: this.U, c, stored: this.stored, out: ob };
+      const args: StoredForwardArgs = { net: this.s.net, scratch: this.s.scratch, N: this.N, XN: this.XN, U: this.U, c, stored: keep ? this.stored : null, out: ob };
       this.s.compute.run("mlp.storedForward", args, this.s.chunks);
       out.set(this.s.compute.arena.f64().subarray(ob / 8, ob / 8 + this.N));
     } finally {

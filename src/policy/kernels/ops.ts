@@ -221,24 +221,30 @@ export function scoreChunk(a: ScoreArgs, c: number, ctx: LaneContext): void {
   backwardRows(k, L, S, at, rows, XN, A, Sl, at + S.dmean, slot, a.learnStd);
 }
 
-/** The forward pass of Φ's rows, kept (A, S, M) for its backward pass, and log π per row into out. */
+/**
+ * The forward pass of normalized rows XN and log π per row into out; the
+ * activations are kept (A, S, M: for a backward pass) when `stored` is given,
+ * else left in the lane's scratch.
+ */
 export interface StoredForwardArgs {
   readonly net: NetLayout;
+  readonly scratch: ScratchLayout;
   readonly N: number;
   readonly XN: number;
   readonly U: number;
   readonly c: number;
-  readonly stored: { readonly A: number; readonly S: number; readonly M: number };
+  readonly stored: { readonly A: number; readonly S: number; readonly M: number } | null;
   readonly out: number;
 }
 
 export function storedForwardChunk(a: StoredForwardArgs, c: number, ctx: LaneContext): void {
   const k = kernelsOf(ctx);
   const L = a.net;
-  const r0 = c * CHUNK_ROWS;
-  const rows = Math.min(CHUNK_ROWS, a.N - r0);
-  const M = a.stored.M + r0 * L.mp * 8;
-  forwardRows(k, L, rows, a.XN + r0 * L.np * 8, a.stored.A + r0 * L.Hp * 8, a.stored.S + r0 * L.Hp * 8, M);
+  const { r0, rows, at } = chunkOf(a.N, c, a.scratch, ctx.lane);
+  const A = a.stored ? a.stored.A + r0 * L.Hp * 8 : at + a.scratch.z;
+  const S = a.stored ? a.stored.S + r0 * L.Hp * 8 : at + a.scratch.s;
+  const M = a.stored ? a.stored.M + r0 * L.mp * 8 : at + a.scratch.mean;
+  forwardRows(k, L, rows, a.XN + r0 * L.np * 8, A, S, M);
   k.logDensityRows(rows, L.m, M, L.mp, a.U + r0 * L.m * 8, L.invStd, a.c, a.out + r0 * 8);
 }
 
