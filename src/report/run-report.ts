@@ -22,7 +22,7 @@ import { Simulator } from "../sim/mujoco.js";
 import { taskFor } from "../tasks/index.js";
 import type { Task } from "../tasks/types.js";
 import { decodeValue, type JsonValue } from "../runtime/canonical.js";
-import { latestGoodCheckpoint, readCheckpoint, readExperiment, stageRecords, writeFileAtomic, type RunHandle } from "../runtime/store.js";
+import { CorruptCheckpointError, listCheckpointIndices, readCheckpointPart, readExperiment, stageRecords, writeFileAtomic, type CheckpointRecord, type RunHandle } from "../runtime/store.js";
 import { bodyTrajectory, rootTrajectoryPlot, stickFigureAnimation, stickFigurePanels, stickFigureStrip, type GaitTask, type GroundPoint, type RootSeries } from "./gait.js";
 import { esc, linePlot, type LineSeries } from "./svg.js";
 import { learningCurvePlot, POLICY_SEARCH_ITERATIONS } from "./learning-curves.js";
@@ -40,14 +40,14 @@ interface Gait {
 }
 
 /** The last evaluation's root path, as a plot series (x and height / y are columns 0 and 1). */
-function evaluationSeries(state: RunState, i: number, dt: number) {
+function evaluationSeries(state: Pick<RunState, "conditions">, i: number, dt: number) {
   const e = state.conditions[i].evaluation;
   if (!e) return [];
   const T = e.root.length / 2 - 1;
   return [{ label: `evaluation: ${e.controller}${e.noise ? ", noisy sample" : ", noise-free"}`, xs: e.root, nx: 2, T, dt, fellAt: e.fallStep >= 0 ? e.fallStep : null, dash: "6 4" }];
 }
 
-function gaitsOf(state: RunState, i: number, nu: number): Gait[] {
+function gaitsOf(state: Pick<RunState, "conditions">, i: number, nu: number): Gait[] {
   const c = state.conditions[i];
   const out: Gait[] = [];
   if (c.demonstration) out.push({ what: "demonstration", label: `demonstration (${c.demonstration.controller})`, xs: c.demonstration.xs, T: c.demonstration.us.length / nu });
@@ -79,7 +79,8 @@ function groundPoints(task: Task, gaits: readonly Gait[]): GroundPoint[] | undef
 /** Write the report for the run's last good checkpoint; returns the files written. */
 export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "report")): Promise<ReportResult> {
   const experiment: Experiment = decodeExperiment(decodeValue(readExperiment(run)));
-  const latest = latestGoodCheckpoint(run);
+  // The newest checkpoint whose conditions read back (the pictures need nothing else).
+  const latest = newestConditions(run);
   mkdirSync(outDir, { recursive: true });
   const files: string[] = [];
   const write = (name: string, content: string) => {
@@ -96,8 +97,9 @@ export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "rep
   if (wr) write("wr.svg", wr);
 
   const sections: string[] = [];
-  if (latest.index !== null) {
-    const state = decodeValue(readCheckpoint(run, latest.index).state as JsonValue) as RunState;
+  if (latest.record !== null) {
+    const stored = latest.record.state as { conditions: JsonValue };
+    const state = { conditions: decodeValue(stored.conditions) } as Pick<RunState, "conditions">;
     const sims = new Map<Task, Simulator>();
     try {
       for (let i = 0; i < state.conditions.length; i++) {
@@ -115,6 +117,23 @@ export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "rep
   }
   write("index.html", page(run, experiment, records, latest.index, sections, files));
   return { dir: outDir, files };
+}
+
+/**
+ * The newest checkpoint whose file and conditions verify, read without the
+ * rest of the state: an importance-sampled run's sample pool (hundreds of MB
+ * of blobs) is neither read nor held while the pictures are drawn.
+ */
+function newestConditions(run: RunHandle): { index: number | null; record: CheckpointRecord | null } {
+  const indices = listCheckpointIndices(run);
+  for (let j = indices.length - 1; j >= 0; j--) {
+    try {
+      return { index: indices[j], record: readCheckpointPart(run, indices[j], ["conditions"]) };
+    } catch (e) {
+      if (!(e instanceof CorruptCheckpointError)) throw e;
+    }
+  }
+  return { index: null, record: null };
 }
 
 function conditionPictures(

@@ -972,7 +972,18 @@ export function readCheckpoint(run: RunHandle, index: number): CheckpointRecord 
   return readCheckpointWith(run, index, new Map());
 }
 
-function readCheckpointWith(run: RunHandle, index: number, cache: BlobCache): CheckpointRecord {
+/**
+ * `readCheckpoint` for the parts of the state named by `keys` only: the file
+ * is verified as a whole (its content hash covers the blob references), but
+ * only the blobs under those keys are read and verified; the returned state
+ * holds those keys alone. For readers that need a small part of a large
+ * state (the report's pictures need the conditions, not the sample pool).
+ */
+export function readCheckpointPart(run: RunHandle, index: number, keys: readonly string[]): CheckpointRecord {
+  return readCheckpointWith(run, index, new Map(), keys);
+}
+
+function readCheckpointWith(run: RunHandle, index: number, cache: BlobCache, keys?: readonly string[]): CheckpointRecord {
   const file = checkpointPath(run, index);
   let text: string;
   try {
@@ -1020,7 +1031,15 @@ function readCheckpointWith(run: RunHandle, index: number, cache: BlobCache): Ch
   if (rec.index !== index) {
     throw new CorruptCheckpointError(file, index, "wrong-index", `the record says index ${rec.index} but the file name says ${index}`);
   }
-  const state = resolveBlobs(rec.state as JsonValue, "state", { run, file, index, cache });
+  const ctx = { run, file, index, cache };
+  let state: JsonValue;
+  if (keys === undefined) state = resolveBlobs(rec.state as JsonValue, "state", ctx);
+  else {
+    const all = rec.state as JsonObject;
+    const part: JsonObject = {};
+    for (const k of keys) if (k in all) part[k] = resolveBlobs(all[k], `state.${k}`, ctx);
+    state = part;
+  }
   return {
     format: STORE_FORMAT,
     index: rec.index,

@@ -1,0 +1,10 @@
+import "mujoco-js";
+import { register } from "tsx/esm/api";
+register();
+const { main } = await import("../src/cli/main.ts");
+const mb = (x) => Math.round(x / 2**20);
+const t0 = Date.now();
+let peak = 0;
+const t = setInterval(() => { const m = process.memoryUsage(); if (m.rss > peak) { peak = m.rss; console.error(`MEM ${((Date.now()-t0)/1000).toFixed(1)}s rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)}`); } }, 100);
+t.unref();
+process.exitCode = await main(process.argv.slice(2));
