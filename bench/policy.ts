@@ -201,6 +201,8 @@ interface RecordedLinearization {
 
 const built = new WeakMap<Simulator, { mjcf: string; options: SimulatorOptions }>();
 let recording = false;
+/** Milliseconds spent inside the recorded rollouts and linearizations, where they ran. */
+let inSituMs = 0;
 const rollouts: RecordedRollout[] = [];
 const linearizations: RecordedLinearization[] = [];
 
@@ -214,12 +216,16 @@ function instrumentSimulator(): void {
   };
   const rollout = Simulator.prototype.rollout;
   Simulator.prototype.rollout = function (this: Simulator, x0, controller, T, xs, us) {
+    const t0 = now();
     rollout.call(this, x0, controller, T, xs, us);
+    if (recording) inSituMs += now() - t0;
     if (recording) rollouts.push({ sim: this, x0: Float64Array.from(x0.subarray(0, this.nx)), us: us.slice(0, T * this.nu), T });
   };
   const linearizeAt = Simulator.prototype.linearizeAt;
   Simulator.prototype.linearizeAt = function (this: Simulator, x, u, fx, fu, xOff = 0, uOff = 0, fxOff = 0, fuOff = 0, t?: number) {
+    const t0 = now();
     linearizeAt.call(this, x, u, fx, fu, xOff, uOff, fxOff, fuOff, t);
+    if (recording) inSituMs += now() - t0;
     if (recording) linearizations.push({ sim: this, x: x.slice(xOff, xOff + this.nx), u: u.slice(uOff, uOff + this.nu), t });
   };
 }
@@ -285,8 +291,12 @@ export interface IterationResult {
   readonly wallMs: number;
   readonly iterationMs2: number;
   readonly wallMs2: number;
+  /** The iteration's rollouts and linearizations, timed where they ran (median of three recorded 1-lane runs). */
   readonly physicsMs: number;
+  /** The same physics replayed alone, open loop, on fresh simulators (warm caches: a lower bound). */
+  readonly replayedPhysicsMs: number;
   readonly iterationOverPhysics: number;
+  readonly iterationOverReplayedPhysics: number;
   readonly speedup2: number;
   readonly identical: boolean;
   readonly physics: { rollouts: number; steps: number; linearizations: number };
@@ -307,6 +317,7 @@ async function measureIteration(experiment: Experiment, before: number, count: n
       recording = record;
       rollouts.length = 0;
       linearizations.length = 0;
+      inSituMs = 0;
       const t0 = now();
       const f = await finished(resumeRun(setup.run.dir, { fromStage: before + 1, stopAfterStage: before + count, workers }));
       const wall = now() - t0;
@@ -314,8 +325,14 @@ async function measureIteration(experiment: Experiment, before: number, count: n
       return { f, wall };
     };
     progress(`${experiment.name}: stages ${before + 1}…${before + count}, recording its physics`);
-    await timed(1, true);
-    progress(`${experiment.name}: the iteration's physics alone`);
+    // The physics is timed where it runs, in each of three recorded 1-lane runs (median), and replayed alone.
+    const inSitu: number[] = [];
+    const recordedRuns: { f: Finished[]; wall: number }[] = [];
+    for (let k = 0; k < REPEATS; k++) {
+      recordedRuns.push(await timed(1, true));
+      inSitu.push(inSituMs);
+    }
+    progress(`${experiment.name}: the iteration's physics replayed alone`);
     const physics = await replayPhysics();
     // 1 and 2 lanes alternately, REPEATS times each: medians, and the median of the paired ratios.
     const ones: { f: Finished[]; wall: number }[] = [];
@@ -337,8 +354,10 @@ async function measureIteration(experiment: Experiment, before: number, count: n
       wallMs: median(ones.map((r) => r.wall)),
       iterationMs2,
       wallMs2: median(twos.map((r) => r.wall)),
-      physicsMs: physics.ms,
-      iterationOverPhysics: iterationMs / physics.ms,
+      physicsMs: median(inSitu),
+      replayedPhysicsMs: physics.ms,
+      iterationOverPhysics: iterationMs / median(inSitu),
+      iterationOverReplayedPhysics: iterationMs / physics.ms,
       speedup2: median(ones.map((r, k) => sum(r.f) / sum(twos[k].f))),
       identical,
       physics: { rollouts: physics.rollouts, steps: physics.steps, linearizations: physics.linearizations },
