@@ -20,7 +20,7 @@ import { Sampler, seedGenerator } from "../src/random/generator.js";
 import { localCompute } from "../src/algorithms/numerics.js";
 import { resumeRun, startRun } from "../src/runtime/session.js";
 import { latestGoodCheckpoint } from "../src/runtime/store.js";
-import { finishedOf, smallIsgps } from "./helpers/runs.js";
+import { finishedOf, smallIsgps, stateAt } from "./helpers/runs.js";
 
 const roots: string[] = [];
 afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -60,6 +60,8 @@ const walker = experiment({
     stage.adaptWr(),
     stage.evaluate({ noise: true, samples: 2, controller: "demonstration" }),
     stage.evaluate({ noise: true, samples: 2, controller: "trajectory" }),
+    stage.evaluate({ noise: "motor", samples: 2 }),
+    stage.evaluate({ noise: false }),
   ],
 });
 
@@ -89,6 +91,22 @@ describe("worker threads", () => {
       expect([...head, ...tail].map((f) => f.digest)).toEqual(one);
     });
   }
+
+  it("evaluate's noise: a noise-free test draws nothing; motor noise alone and full noise draw, on any number of workers", async () => {
+    for (const workers of [1, 2]) {
+      const started = startRun(walker, { store: store(), workers });
+      const f = await finishedOf(started.events);
+      const rng = (k: number) => stateAt(started.run, k).rng;
+      const n = f.length;
+      // …, evaluate(noise: true, demonstration), evaluate(noise: true, trajectory), evaluate(noise: "motor"), evaluate(noise: false)
+      expect(rng(n - 4)).not.toEqual(rng(n - 5));
+      expect(rng(n - 3)).not.toEqual(rng(n - 4));
+      expect(rng(n - 2)).not.toEqual(rng(n - 3));
+      expect(rng(n - 1)).toEqual(rng(n - 2));
+      // Motor noise moves the mean controller's rollouts off the noise-free ones.
+      expect(f[n - 2].metrics.cost).not.toBe(f[n - 1].metrics.cost);
+    }
+  });
 
   it("per-row numerics give their own digests, the same on 1 and 2 workers, and resume with the numerics the run recorded", async () => {
     const e = smallIsgps("isgps-per-row", 6);

@@ -81,8 +81,12 @@ function tbdpLibraryOf(env: StageEnv, state: RunState): TbdpLibrary {
   );
 }
 
-/** Condition i's controller of an evaluate stage as rollout data: `samples` rollouts in `world`, with noise when asked. */
-function groupFor(env: StageEnv, state: RunState, which: "policy" | "trajectory" | "demonstration", i: number, world: World, T: number, samples: number, noise: boolean): RolloutGroup {
+/**
+ * Condition i's controller of an evaluate stage as rollout data: `samples`
+ * rollouts in `world`; the controller's own noise when `noise` (noise: true),
+ * the condition's motor noise when `motor` (noise: true or "motor").
+ */
+function groupFor(env: StageEnv, state: RunState, which: "policy" | "trajectory" | "demonstration", i: number, world: World, T: number, samples: number, noise: boolean, motor: boolean): RolloutGroup {
   const c = state.conditions[i];
   let controller: RolloutController;
   if (which === "policy") {
@@ -95,18 +99,18 @@ function groupFor(env: StageEnv, state: RunState, which: "policy" | "trajectory"
     if (!c.trajectory) throw new Error("evaluate needs a controller: run initializeTrajectories first");
     controller = { kind: "linearGaussian", controller: linearGaussianPart(c.trajectory), noisy: noise };
   }
-  return { world, T, count: samples, start: c.x0, controller, motorNoise: noise && c.motorNoise ? c.motorNoise : null };
+  return { world, T, count: samples, start: c.x0, controller, motorNoise: motor && c.motorNoise ? c.motorNoise : null };
 }
 
-/** TBDP's rollouts, on this thread (its library is built here and not sent anywhere). */
-function tbdpRollouts(env: StageEnv, state: RunState, runs: readonly { condition: number; world: World }[], T: number, samples: number, noise: boolean, sampler: Sampler) {
+/** TBDP's rollouts, on this thread (its library is built here and not sent anywhere); motor noise when `motor`. */
+function tbdpRollouts(env: StageEnv, state: RunState, runs: readonly { condition: number; world: World }[], T: number, samples: number, motor: boolean, sampler: Sampler) {
   const library = tbdpLibraryOf(env, state);
   return runs.map(({ condition, world }) => {
     const c = state.conditions[condition];
     const { task, sim } = world;
     return Array.from({ length: samples }, () => {
       let controller = tbdpController(library, observerFor(env.experiment.policy, task));
-      if (noise && c.motorNoise) controller = withMotorNoise(controller, c.motorNoise, sampler);
+      if (motor && c.motorNoise) controller = withMotorNoise(controller, c.motorNoise, sampler);
       const xs = new Float64Array((T + 1) * task.nx);
       const us = new Float64Array(T * task.nu);
       sim.rollout(c.x0, controller, T, xs, us);
@@ -139,7 +143,9 @@ export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
   }
   // Every rollout first (on the run's lanes; TBDP's controller on this thread), then the summaries.
   const rollouts: { xs: Float64Array; us: Float64Array }[][] =
-    which === "tbdp" ? tbdpRollouts(env, state, runs, T, samples, spec.noise === true, sampler) : runRollouts(env, runs.map(({ condition, world }) => groupFor(env, state, which, condition, world, T, samples, spec.noise === true)), sampler);
+    which === "tbdp"
+      ? tbdpRollouts(env, state, runs, T, samples, Boolean(spec.noise), sampler)
+      : runRollouts(env, runs.map(({ condition, world }) => groupFor(env, state, which, condition, world, T, samples, spec.noise === true, Boolean(spec.noise))), sampler);
   const rows = [];
   const fallCounts: number[] = [];
   const evaluations = new Map<number, EvaluationRecord | null>();
