@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import v8 from "node:v8";
 import vm from "node:vm";
-import { lastValueFrom, toArray } from "rxjs";
+import { lastValueFrom, tap, toArray } from "rxjs";
 import { localCompute } from "../src/algorithms/numerics.js";
 import { isObjective, isObjectiveBatched, maxLikelihoodObjective, maxLikelihoodObjectiveBatched, type IsSampleSet } from "../src/algorithms/isgps-objective.js";
 import type { Experiment } from "../src/dsl/experiment.js";
@@ -313,43 +313,60 @@ async function measureIteration(experiment: Experiment, before: number, count: n
     progress(`${experiment.name}: stages 0…${before} (setting up the state)`);
     const setup = startRun(experiment, { store, workers: 1, stopAfterStage: before });
     await finished(setup);
+    // Each timed run does two iterations from the checkpoint and keeps the second: by then
+    // a new pool's worker has built its simulators and V8 has compiled its code, as in a
+    // run of many iterations.
+    const first = before + count + 1;
     const timed = async (workers: number, record: boolean) => {
-      recording = record;
+      recording = false;
       rollouts.length = 0;
       linearizations.length = 0;
       inSituMs = 0;
+      const started = resumeRun(setup.run.dir, { fromStage: before + 1, stopAfterStage: before + 2 * count, workers });
       const t0 = now();
-      const f = await finished(resumeRun(setup.run.dir, { fromStage: before + 1, stopAfterStage: before + count, workers }));
-      const wall = now() - t0;
+      let wallFrom = t0;
+      const events = await lastValueFrom(
+        started.events.pipe(
+          tap((e) => {
+            // Record the second iteration only (the flag is read inside the simulators' methods).
+            if (e.type === "stage-started" && e.index === first) {
+              recording = record;
+              wallFrom = now();
+            }
+          }),
+          toArray(),
+        ),
+      );
+      const wall = now() - wallFrom;
       recording = false;
-      return { f, wall };
+      const f = events.filter((e): e is Finished => e.type === "stage-finished");
+      return { f: f.filter((e) => e.index >= first), all: f, wall };
     };
-    progress(`${experiment.name}: stages ${before + 1}…${before + count}, recording its physics`);
+    progress(`${experiment.name}: iterations ${before + 1}…${before + 2 * count}, recording the second one's physics`);
     // The physics is timed where it runs, in each of three recorded 1-lane runs (median), and replayed alone.
     const inSitu: number[] = [];
-    const recordedRuns: { f: Finished[]; wall: number }[] = [];
     for (let k = 0; k < REPEATS; k++) {
-      recordedRuns.push(await timed(1, true));
+      await timed(1, true);
       inSitu.push(inSituMs);
     }
     progress(`${experiment.name}: the iteration's physics replayed alone`);
     const physics = await replayPhysics();
     // 1 and 2 lanes alternately, REPEATS times each: medians, and the median of the paired ratios.
-    const ones: { f: Finished[]; wall: number }[] = [];
-    const twos: { f: Finished[]; wall: number }[] = [];
+    const ones: Awaited<ReturnType<typeof timed>>[] = [];
+    const twos: Awaited<ReturnType<typeof timed>>[] = [];
     for (let k = 0; k < REPEATS; k++) {
-      progress(`${experiment.name}: stages ${before + 1}…${before + count} on 1 lane, then on 2 (${k + 1}/${REPEATS})`);
+      progress(`${experiment.name}: on 1 lane, then on 2 (${k + 1}/${REPEATS})`);
       ones.push(await timed(1, false));
       twos.push(await timed(2, false));
     }
     const sum = (f: Finished[]): number => f.reduce((s, e) => s + e.durationMs, 0);
     const iterationMs = median(ones.map((r) => sum(r.f)));
     const iterationMs2 = median(twos.map((r) => sum(r.f)));
-    const first = ones[0].f;
-    const identical = [...ones, ...twos].every((r) => r.f.length === first.length && r.f.every((e, i) => e.digest === first[i].digest));
+    const ref = ones[0].all;
+    const identical = [...ones, ...twos].every((r) => r.all.length === ref.length && r.all.every((e, i) => e.digest === ref[i].digest));
     return {
       experiment: experiment.name,
-      stages: first.map((e, i) => ({ index: e.index, kind: e.kind, ms1: median(ones.map((r) => r.f[i].durationMs)), ms2: median(twos.map((r) => r.f[i]?.durationMs ?? NaN)) })),
+      stages: ones[0].f.map((e, i) => ({ index: e.index, kind: e.kind, ms1: median(ones.map((r) => r.f[i].durationMs)), ms2: median(twos.map((r) => r.f[i]?.durationMs ?? NaN)) })),
       iterationMs,
       wallMs: median(ones.map((r) => r.wall)),
       iterationMs2,
@@ -368,10 +385,10 @@ async function measureIteration(experiment: Experiment, before: number, count: n
 }
 
 /**
- * constrained GPS: walker-cgps-50's second iteration (stages 10–13:
+ * constrained GPS: walker-cgps-50's third iteration (stages 14–17:
  * optimizeQ, fitTheta, updateLambda, the 500-step test; the first one also
  * builds every q's state covariances, one more linearization per step);
- * importance-sampled GPS: walker-isgps-demo-fixed-std's 7th iteration
+ * importance-sampled GPS: walker-isgps-demo-fixed-std's 8th iteration
  * (isgpsIteration and adaptWr), when the active set has its full 100 samples.
  */
 export async function measureIterations(progress: (m: string) => void): Promise<{ cgps: IterationResult; isgps: IterationResult }> {
