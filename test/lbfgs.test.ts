@@ -295,3 +295,27 @@ describe("minimizeLbfgs", () => {
     expect(() => minimizeLbfgs(() => NaN, x0, { maxIterations: 10 })).toThrow(RangeError);
   });
 });
+
+describe("minimizeLbfgs: where the evaluations go, and the backtracking line search", () => {
+  it("accounts for every evaluation: 1 at x0, one first trial per accepted step, the extra trials, the failed searches; history holds f per step", () => {
+    let calls = 0;
+    const counted: Objective = (x, g) => {
+      calls++;
+      return rosenbrock(x, g);
+    };
+    const r = minimizeLbfgs(counted, rosenbrockStart(10), { maxIterations: 60 });
+    expect(r.evaluations).toBe(calls);
+    expect(r.evaluations).toBe(1 + r.iterations + r.extraTrials + r.failedSearchEvaluations);
+    expect(r.history).toHaveLength(r.iterations + 1);
+    expect(r.history[r.iterations]).toBe(r.f);
+    for (let k = 1; k < r.history.length; k++) expect(r.history[k]).toBeLessThan(r.history[k - 1]);
+  });
+
+  it("backtracking (sufficient decrease only, no curvature condition) also solves Rosenbrock and lowers f at every step", () => {
+    const back = minimizeLbfgs(rosenbrock, rosenbrockStart(10), { maxIterations: 2000, gradientTolerance: 1e-8, lineSearch: "backtracking" });
+    expect(back.reason).toBe("gradient");
+    expect(maxAbsDiff(back.x, new Float64Array(10).fill(1))).toBeLessThan(1e-6);
+    expect(back.evaluations).toBe(1 + back.iterations + back.extraTrials + back.failedSearchEvaluations);
+    for (let k = 1; k < back.history.length; k++) expect(back.history[k]).toBeLessThan(back.history[k - 1]);
+  });
+});
