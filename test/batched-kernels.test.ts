@@ -7,7 +7,6 @@
  * softplus kernel at the extremes, and the arena's bookkeeping.
  */
 import { describe, expect, it } from "vitest";
-import { localCompute } from "../src/algorithms/numerics.js";
 import {
   isObjective,
   isObjectiveBatched,
@@ -17,7 +16,7 @@ import {
   scoreFunctionGradient,
   type IsSampleSet,
 } from "../src/algorithms/isgps-objective.js";
-import { batchedKernels } from "../src/algorithms/numerics.js";
+import { batchedKernels, localCompute } from "../src/algorithms/numerics.js";
 import { SharedArena } from "../src/parallel/arena.js";
 import { batchedFitLoss, batchedForward, batchedStepLogProbs } from "../src/policy/kernels/batched.js";
 import { CHUNK_ROWS } from "../src/policy/kernels/layout.js";

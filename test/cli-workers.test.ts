@@ -9,7 +9,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, test } from "vitest";
+import { afterAll, describe, test } from "vitest";
 import { REPO, digests, gps, runTo } from "./helpers/cli.js";
 
 const LONG = join(REPO, "test/fixtures/experiments/long.ts"); // 0 init, 1–30 ilqgIteration, 31 evaluate

@@ -22,12 +22,14 @@ import { Sampler } from "../random/generator.js";
 import { summarize } from "./ilqg-stages.js";
 import { fitMaxLikelihood, scoreFunctionGradient, type IsSampleSet } from "./isgps-objective.js";
 import { kernelsOf } from "./numerics.js";
-
-export { scoreFunctionGradient };
 import { guidingMeans, isGuidingSource, observedStates, type IsgpsBatch, type IsgpsSource, type IsgpsState } from "./isgps-samples.js";
-import { costStats, drawPolicyBatches, fallCount, noiseFreeRows } from "./isgps-stages.js";
+import { costStats, drawPolicyBatches, fallCount } from "./isgps-stages.js";
+import { policyRows } from "./rollouts.js";
 import { observerFor } from "./observation.js";
 import { mlpOf, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
+
+/** The per-row score-function gradient (the reference the batched kernel is tested against) lives with the IS objective now. */
+export { scoreFunctionGradient };
 
 type PolicyGradientSpec = Extract<StageSpec, { kind: "policyGradientIteration" }>;
 type DaggerSpec = Extract<StageSpec, { kind: "daggerIteration" }>;
@@ -88,7 +90,7 @@ export function gpomdpCoefficients(rewards: Float64Array, count: number, T: numb
 function iterationMetrics(env: StageEnv, state: RunState, next: PolicyState, drawn: readonly IsgpsBatch[]) {
   const stats = costStats(drawn, env.horizon);
   return {
-    ...summarize(noiseFreeRows(env, state, next)),
+    ...summarize(policyRows(env, state, next)),
     sampleCost: stats.mean,
     sampleCostStd: stats.std,
     sampleReward: -stats.mean,

@@ -11,7 +11,7 @@
 import type { PolicySpec } from "../dsl/experiment.js";
 import type { LaneContext } from "../parallel/compute.js";
 import { laneForward } from "../policy/kernels/batched.js";
-import { createPolicy, type MlpPolicy } from "../policy/mlp.js";
+import type { MlpPolicy } from "../policy/mlp.js";
 import { mujocoWarnings, warningsSince } from "../sim/mujoco.js";
 import { trajectoryCost } from "../tasks/cost.js";
 import type { Task } from "../tasks/types.js";
@@ -24,7 +24,7 @@ import { mean, objectiveFor } from "./ilqg-stages.js";
 import { perRowKernels, type Numerics, type PolicyKernels } from "./numerics.js";
 import { observationChainFor, observeRows, observerFor } from "./observation.js";
 import { laneWorld, type WorldRef } from "./rollout-ops.js";
-import type { ConditionState, PolicyState } from "./state.js";
+import { mlpOf, type ConditionState, type PolicyState } from "./state.js";
 
 /** cost × s (the cost-magnitude ramp), derivatives included. */
 export function scaled(cost: Cost, s: number): Cost {
@@ -42,7 +42,7 @@ export function scaled(cost: Cost, s: number): Cost {
 }
 
 /** A placeholder model for "no policy yet": only ever used with λ = 0, where it drops out. */
-export function noPolicy(T: number, n: number, m: number): PolicyLinearization {
+function noPolicy(T: number, n: number, m: number): PolicyLinearization {
   const lin = allocPolicyLinearization(T, n, m);
   for (let t = 0; t < T; t++) for (let j = 0; j < m; j++) lin.sigma[t * m * m + j * m + j] = 1;
   return lin;
@@ -52,7 +52,7 @@ export function noPolicy(T: number, n: number, m: number): PolicyLinearization {
  * linearizePolicy (src/trajopt/policy-linearization.ts) on the run's kernels:
  * μ^π and ∂μ^π/∂x at the first T states of xs, in one pass over the rows.
  */
-export function linearizePolicyWith(forward: PolicyKernels["forward"], policy: MlpPolicy, theta: Float64Array, xs: Float64Array, T: number, out: PolicyLinearization): PolicyLinearization {
+function linearizePolicyWith(forward: PolicyKernels["forward"], policy: MlpPolicy, theta: Float64Array, xs: Float64Array, T: number, out: PolicyLinearization): PolicyLinearization {
   forward(policy, theta, xs, T, out.mu, out.muX);
   for (let t = 0; t < T; t++) writeSigma(policy, theta, out.sigma, t * policy.nOut * policy.nOut);
   return out;
@@ -96,7 +96,7 @@ export function optimizeCondition(
   const objective = objectiveFor(task, c);
   const cost = scaled(objective, job.ramp);
   const p = job.policy;
-  const policy = p ? createPolicy({ nIn: p.nIn, nHidden: p.nHidden, nOut: p.nOut }, { inputMean: p.inputMean, inputStd: p.inputStd }) : null;
+  const policy = p ? mlpOf(p) : null;
   const lambda = policy && c.lambda ? c.lambda : new Float64Array(T);
   let traj: CgpsTrajectory = c.stateCovariance ? { ...q0, k: new Float64Array(T * task.nu), S: c.stateCovariance } : initialCgpsTrajectory(dyn, cost, q0, settings);
   const observer = observerFor(job.policySpec, task);

@@ -65,10 +65,11 @@ export const optimizeQ: Stage<OptimizeQSpec> = function* (env, spec, state) {
   } else {
     // Every condition whole on some lane.
     const numerics = env.numerics ?? DEFAULT_NUMERICS;
-    const regionDoubles = state.policy ? laneForwardDoubles(mlpOf(state.policy), T) : 0;
-    const regions = compute.arena.alloc(Math.max(2, regionDoubles) * compute.lanes);
+    // One 16-byte-aligned region per lane for the policy's passes.
+    const regionBytes = Math.ceil((Math.max(2, state.policy ? laneForwardDoubles(mlpOf(state.policy), T) : 0) * 8) / 16) * 16;
+    const regions = compute.arena.alloc((regionBytes / 8) * compute.lanes);
     try {
-      const job: OptimizeQJob = { worlds: env.worlds.map((w) => bindWorld(compute, w)), steps, numerics, regions, regionBytes: Math.ceil((Math.max(2, regionDoubles) * 8) / 16) * 16 };
+      const job: OptimizeQJob = { worlds: env.worlds.map((w) => bindWorld(compute, w)), steps, numerics, regions, regionBytes };
       const out = compute.run<ReturnType<typeof optimizeQChunk>>("cgps.optimizeQ", job, steps.length);
       for (const r of out) addWarnings(r.warnings);
       results = out;

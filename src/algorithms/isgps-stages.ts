@@ -34,7 +34,7 @@ import { activeSet, estimateReturn, fitMaxLikelihood, subset, trajectoryLogWeigh
 import { kernelsOf } from "./numerics.js";
 import { policyRows, runRollouts, type RolloutController, type RolloutGroup, type RolloutResult } from "./rollouts.js";
 import { observeRows, observerFor, type Observer } from "./observation.js";
-import { forgetUnusedDensities, isGuidingSource, observedStates, poolSampleSet, type IsgpsBatch, type IsgpsSource, type IsgpsState } from "./isgps-samples.js";
+import { forgetUnusedDensities, isGuidingSource, observedStates, poolSampleSet, type IsgpsBatch, type IsgpsState } from "./isgps-samples.js";
 import { initialPolicyState, mlpOf, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
 
 type GuidingSamplesSpec = Extract<StageSpec, { kind: "guidingSamples" }>;
@@ -130,11 +130,6 @@ export function costStats(batches: readonly IsgpsBatch[], T: number): { mean: nu
   const m = mean(costs);
   const std = Math.sqrt(mean(costs.map((c) => (c - m) ** 2)));
   return { mean: m, std, costs };
-}
-
-/** The policy alone, noise-free, on every condition (the learning-curve metric). */
-export function noiseFreeRows(env: StageEnv, state: RunState, policyState: PolicyState) {
-  return policyRows(env, state, policyState);
 }
 
 // ---------------------------------------------------------------------------
@@ -252,7 +247,7 @@ export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) 
   const sources = [...isgps.sources, { kind: "policy" as const, theta: fit.x }];
   const drawn = drawPolicyBatches(env, { ...state, policy: policyState }, fit.x, sources.length - 1, spec.samples ?? 10, sampler);
   const stats = costStats(drawn, T);
-  const noiseFree = summarize(noiseFreeRows(env, state, policyState));
+  const noiseFree = summarize(policyRows(env, state, policyState));
   return {
     state: {
       ...state,
@@ -405,23 +400,18 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
 
   // Line 7: optimize Φ twice, from θ* and from a fit to the best sample; keep the better Φ.
   const objective = kernels.isObjective(policy, set, { wr: isgps.wr, weightDecay: spec.weightDecay ?? 0 });
-  let fromStar: LbfgsResult, bestFit: LbfgsResult, fromBest: LbfgsResult, phi: PhiBreakdown;
+  let fromStar: LbfgsResult, bestFit: LbfgsResult, fromBest: LbfgsResult, chosen: LbfgsResult, phi: PhiBreakdown;
   try {
     fromStar = minimizeLbfgs(objective.objective, thetaStar, { maxIterations: spec.maxIterations });
     yield { fraction: 0.4, message: `Φ from θ*: ${(-fromStar.f).toFixed(2)}` };
-    const ml = kernels.maxLikelihood(policy, set, [bestSample(set)], { weightDecay: spec.weightDecay ?? 0 });
-    try {
-      bestFit = minimizeLbfgs(ml.objective, thetaStar, { maxIterations: spec.maxIterations });
-    } finally {
-      ml.release();
-    }
+    bestFit = fitMaxLikelihood(kernels, policy, set, [bestSample(set)], { weightDecay: spec.weightDecay ?? 0 }, thetaStar, spec.maxIterations).fit;
     fromBest = minimizeLbfgs(objective.objective, bestFit.x, { maxIterations: spec.maxIterations });
     yield { fraction: 0.7, message: `Φ from the best sample's fit: ${(-fromBest.f).toFixed(2)}` };
-    phi = objective.value(fromBest.f < fromStar.f ? fromBest.x : fromStar.x);
+    chosen = fromBest.f < fromStar.f ? fromBest : fromStar;
+    phi = objective.value(chosen.x);
   } finally {
     objective.release();
   }
-  const chosen = fromBest.f < fromStar.f ? fromBest : fromStar;
   const thetaK = chosen.x;
 
   // Line 8: samples from π_θk join S_k and S.
@@ -450,7 +440,7 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
   // Lines 11–12: accept θ_k if its estimated return is higher.
   const improved = returnK > returnStar;
   const nextPolicy: PolicyState = improved ? { ...state.policy!, theta: thetaK } : state.policy!;
-  const noiseFree = summarize(noiseFreeRows(env, state, nextPolicy));
+  const noiseFree = summarize(policyRows(env, state, nextPolicy));
   return {
     state: {
       ...state,

@@ -21,7 +21,6 @@ import { demoController } from "../demos/index.js";
 import type { DemoController, PolicySpec, TaskSpec } from "../dsl/experiment.js";
 import type { Compute, LaneContext } from "../parallel/compute.js";
 import { policyController } from "../policy/controller.js";
-import { createPolicy } from "../policy/mlp.js";
 import { ReplayedNormals, type NormalSource } from "../random/generator.js";
 import { loadedMujoco, mujocoWarnings, Simulator, warningsSince } from "../sim/mujoco.js";
 import { taskFor } from "../tasks/index.js";
@@ -29,7 +28,7 @@ import type { Task } from "../tasks/types.js";
 import { linearGaussianController } from "../trajopt/linear-gaussian.js";
 import type { Controller, LinearGaussianController } from "../trajopt/types.js";
 import { observerFor } from "./observation.js";
-import type { PolicyState, World } from "./state.js";
+import { mlpOf, type PolicyState, type World } from "./state.js";
 
 /** A controller as data, rebuilt on whichever lane runs the rollout. */
 export type RolloutController =
@@ -122,9 +121,7 @@ function controllerOf(spec: RolloutController, task: Task, noise: NormalSource):
     case "linearGaussian":
       return linearGaussianController(spec.controller, { noise: spec.noisy, sampler: noise, noiseScale: spec.noiseScale });
     case "policy": {
-      const p = spec.policy;
-      const policy = createPolicy({ nIn: p.nIn, nHidden: p.nHidden, nOut: p.nOut }, { inputMean: p.inputMean, inputStd: p.inputStd });
-      return policyController(policy, p.theta, { noise: spec.noisy, sampler: noise, observe: observerFor(spec.spec, task) });
+      return policyController(mlpOf(spec.policy), spec.policy.theta, { noise: spec.noisy, sampler: noise, observe: observerFor(spec.spec, task) });
     }
     case "demonstration": {
       const ctrl = demoController(spec.name, task);

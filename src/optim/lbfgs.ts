@@ -331,10 +331,8 @@ export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: L
   };
 
   /**
-   * Strong-Wolfe line search along d from (x, f, g), first trial step a0.
-   * Returns 1 if a strong-Wolfe point was found (left in xt/gt, f in lsF),
-   * 2 if only a sufficient-decrease point was found (left in xLo/gLo, f in
-   * lsF), 0 if no point with f below φ(0) was found.
+   * Backtracking (Armijo) line search along d, first trial step a0: 1 with
+   * the first sufficient-decrease point (left in xt/gt, f in lsF), 0 if none.
    */
   const backtrack = (phi0: number, slope0: number, a0: number): number => {
     f0 = phi0;
@@ -359,6 +357,12 @@ export function minimizeLbfgs(objective: Objective, x0: Float64Array, options: L
     return 0;
   };
 
+  /**
+   * Strong-Wolfe line search along d from (x, f, g), first trial step a0.
+   * Returns 1 if a strong-Wolfe point was found (left in xt/gt, f in lsF),
+   * 2 if only a sufficient-decrease point was found (left in xLo/gLo, f in
+   * lsF), 0 if no point with f below φ(0) was found.
+   */
   const lineSearch = (phi0: number, slope0: number, a0: number): number => {
     if (options.lineSearch === "backtracking") return backtrack(phi0, slope0, a0);
     f0 = phi0;

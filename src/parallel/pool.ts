@@ -11,9 +11,9 @@
  * every caller asynchronous and every evaluation a round of copies.
  *
  * Lanes: the main thread is lane 0 and takes chunks too; lanes 1…N−1 are
- * worker threads started by a supervisor thread (./supervisor.mjs), which
- * watches them (./supervisor.mjs). A job is an op of the ops module (one per pool) applied to
- * chunks 0…count−1; any lane takes any chunk. A worker that throws or dies
+ * worker threads started and watched by a supervisor thread
+ * (./supervisor.mjs). A job is an op of the ops module (one per pool)
+ * applied to chunks 0…count−1; any lane takes any chunk. A worker that throws or dies
  * fails the job with an error naming the worker and the op; the pool is then
  * closed and unusable (its workers are stopped), and the stage that used it
  * fails without writing a checkpoint.

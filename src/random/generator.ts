@@ -48,10 +48,6 @@ export class ReplayedNormals implements NormalSource {
     if (this.at >= this.end) throw new RangeError("ReplayedNormals: more normals asked for than were drawn");
     return this.values[this.at++];
   }
-  /** How many have been handed out. */
-  get used(): number {
-    return this.at;
-  }
 }
 
 /** Mutable cursor over a generator state, for loops that draw many numbers. */

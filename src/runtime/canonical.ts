@@ -377,6 +377,19 @@ interface Sink {
 /** Tag objects encodeValue made from typed arrays: their payload is base64 (no escapes), by construction. */
 const encodedHere = new WeakSet<object>();
 
+/**
+ * A typed array's tag object whose payload is known to be plain base64 (a
+ * DeferredTag, or a tag object encodeValue made): its tag, the payload's
+ * length and its pieces (in order; callable more than once). Null otherwise.
+ */
+function base64TagOf(v: object): { tag: TypedArrayTag; length: number; pieces: () => Iterable<string> } | null {
+  if (v instanceof DeferredTag) return { tag: v.tag, length: v.payloadLength, pieces: () => v.pieces() };
+  if (!encodedHere.has(v)) return null;
+  const tag = reservedTag(v) as TypedArrayTag;
+  const payload = (v as Record<string, string>)[tag];
+  return { tag, length: payload.length, pieces: () => [payload] };
+}
+
 function printAt(v: unknown, path: string, out: Sink, stack: Set<object>): void {
   switch (typeof v) {
     case "string":
@@ -415,9 +428,12 @@ function printAt(v: unknown, path: string, out: Sink, stack: Set<object>): void 
     stack.delete(v);
     return;
   }
-  if (v instanceof DeferredTag) {
-    out.push(`{"${v.tag}":"`);
-    for (const piece of v.pieces()) out.ascii(piece);
+  // A typed array's tag object: its base64 payload goes out as it is (JSON.stringify would copy
+  // hundreds of MB of a sample pool only to add the quotes).
+  const base64 = base64TagOf(v);
+  if (base64) {
+    out.push(`{"${base64.tag}":"`);
+    for (const piece of base64.pieces()) out.ascii(piece);
     out.push('"}');
     return;
   }
@@ -426,15 +442,6 @@ function printAt(v: unknown, path: string, out: Sink, stack: Set<object>): void 
       `canonicalJson: not JSON: ${describe(v)} at ${showPath(path)} (run encodeValue first)`,
       path,
     );
-  }
-  // A typed array's tag object: its base64 payload goes out as it is (JSON.stringify would copy
-  // hundreds of MB of a sample pool only to add the quotes).
-  if (encodedHere.has(v)) {
-    const tag = reservedTag(v) as TypedArrayTag;
-    out.push(`{"${tag}":"`);
-    out.ascii((v as Record<string, string>)[tag]);
-    out.push('"}');
-    return;
   }
   stack.add(v);
   const keys = Object.keys(v).sort();
@@ -457,20 +464,14 @@ function printAt(v: unknown, path: string, out: Sink, stack: Set<object>): void 
  * the object (its payload is plain base64); other objects go the long way.
  */
 export function tagObjectDigest(v: JsonObject | DeferredTag): { hash: string; bytes: number; text: () => string } {
-  if (v instanceof DeferredTag) {
-    const head = `{"${v.tag}":"`;
+  const base64 = base64TagOf(v);
+  if (base64) {
+    const head = `{"${base64.tag}":"`;
     const hash = createHash("sha256").update(head);
-    for (const piece of v.pieces()) hash.update(piece, "latin1");
-    return { hash: hash.update('"}').digest("hex"), bytes: head.length + v.payloadLength + 2, text: () => head + [...v.pieces()].join("") + '"}' };
+    for (const piece of base64.pieces()) hash.update(piece, "latin1");
+    return { hash: hash.update('"}').digest("hex"), bytes: head.length + base64.length + 2, text: () => head + [...base64.pieces()].join("") + '"}' };
   }
-  if (encodedHere.has(v)) {
-    const tag = reservedTag(v) as TypedArrayTag;
-    const payload = v[tag] as string;
-    const head = `{"${tag}":"`;
-    const hash = createHash("sha256").update(head).update(payload, "latin1").update('"}').digest("hex");
-    return { hash, bytes: head.length + payload.length + 2, text: () => head + payload + '"}' };
-  }
-  const text = canonicalJson(v);
+  const text = canonicalJson(v as JsonObject); // a DeferredTag always took the branch above
   return { hash: sha256Hex(text), bytes: Buffer.byteLength(text, "utf8"), text: () => text };
 }
 

@@ -780,13 +780,6 @@ function externalizeBlobs(v: JsonValue, path: string, blobs: Map<string, Pending
 }
 
 /**
- * Make sure `blobs/<hash>.json` holds `text` + "\n": written atomically when
- * missing; an existing file with exactly those bytes is left alone, one with
- * other bytes (damaged) is replaced atomically by the right content (which
- * its name fixes), so that it does not break this and every later
- * checkpoint.
- */
-/**
  * Blob files this process wrote or found intact, with their byte lengths: a
  * sample pool's blobs are referenced by every later checkpoint, and reading
  * hundreds of MB back at every stage to compare them would cost more than the
@@ -798,6 +791,14 @@ const knownBlobs = new Map<string, number>();
 /** A blob to write: its name, the length of its file (text + newline) and its text, made when needed. */
 type PendingBlob = ReturnType<typeof tagObjectDigest>;
 
+/**
+ * Make sure `blobs/<hash>.json` holds the blob's text + "\n": written atomically when
+ * missing; an existing file with exactly those bytes is left alone, one with
+ * other bytes (damaged) is replaced atomically by the right content (which
+ * its name fixes), so that it does not break this and every later
+ * checkpoint. A blob in `knownBlobs` whose file has its size is left alone
+ * unread.
+ */
 function writeBlob(run: RunHandle, hash: string, blob: PendingBlob): void {
   const file = blobPath(run, hash);
   const bytes = blob.bytes + 1;

@@ -11,7 +11,7 @@ import { CHUNK_ROWS, type NetLayout, type ScratchLayout } from "./layout.js";
 import { instantiateKernels, type KernelExports } from "./wasm.js";
 
 /** This thread's kernels on the lane's memory (instantiated once per thread). */
-export function kernelsOf(ctx: LaneContext): KernelExports {
+function laneKernels(ctx: LaneContext): KernelExports {
   let k = ctx.cache.get("policy-kernels") as KernelExports | undefined;
   if (!k) {
     k = instantiateKernels(ctx.memory);
@@ -85,7 +85,7 @@ export interface ForwardArgs {
 
 /** Chunk c of raw rows X (ldx per row) normalized into the lane's scratch and through the network (scratch z, s, mean). */
 function rawForward(a: { net: NetLayout; scratch: ScratchLayout; N: number; X: number; ldx: number }, c: number, ctx: LaneContext) {
-  const k = kernelsOf(ctx);
+  const k = laneKernels(ctx);
   const L = a.net;
   const S = a.scratch;
   const chunk = chunkOf(a.N, c, S, ctx.lane);
@@ -135,7 +135,7 @@ export interface FitArgs {
 }
 
 export function fitChunk(a: FitArgs, c: number, ctx: LaneContext): void {
-  const k = kernelsOf(ctx);
+  const k = laneKernels(ctx);
   const L = a.net;
   const S = a.scratch;
   const { r0, rows, at } = chunkOf(a.N, c, S, ctx.lane);
@@ -175,7 +175,7 @@ export interface ScoreArgs {
 }
 
 export function scoreChunk(a: ScoreArgs, c: number, ctx: LaneContext): void {
-  const k = kernelsOf(ctx);
+  const k = laneKernels(ctx);
   const L = a.net;
   const S = a.scratch;
   const { r0, rows, at } = chunkOf(a.N, c, S, ctx.lane);
@@ -238,7 +238,7 @@ export interface StoredForwardArgs {
 }
 
 export function storedForwardChunk(a: StoredForwardArgs, c: number, ctx: LaneContext): void {
-  const k = kernelsOf(ctx);
+  const k = laneKernels(ctx);
   const L = a.net;
   const { r0, rows, at } = chunkOf(a.N, c, a.scratch, ctx.lane);
   const A = a.stored ? a.stored.A + r0 * L.Hp * 8 : at + a.scratch.z;
