@@ -20,4 +20,5 @@ export {
   type TerrainSpec,
   type Condition,
   type Demonstration,
+  type Linearization,
 } from "./dsl/experiment.js";

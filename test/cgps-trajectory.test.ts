@@ -122,7 +122,7 @@ function run(p: Problem, lambda: Float64Array, n: number, settings: IlqgSettings
   const infos: TrajectoryStepInfo[] = [];
   for (let i = 0; i < n; i++) {
     const r = trajectoryStep(p.dyn, p.cost, traj, p.pol.linearize(traj.xbar), lambda, settings, {
-      relinearizePolicy: (xs) => p.pol.linearize(xs),
+      relinearizePolicy: (q) => p.pol.linearize(q.xbar),
     });
     traj = r.trajectory;
     infos.push(r.info);
@@ -389,7 +389,7 @@ describe("regularization of the covariance pass", () => {
     const neg = quadraticCost(nx, nu, randomQuadraticCostTerms(9, nx, nu, { negativeR: true }));
     for (const lam of [0, 2]) {
       const r = trajectoryStep(p.dyn, neg, p.traj0, p.pol.linearize(p.traj0.xbar), constLambda(lam), exact, {
-        relinearizePolicy: (xs) => p.pol.linearize(xs),
+        relinearizePolicy: (q) => p.pol.linearize(q.xbar),
       });
       expect(r.info.covariancePassFailed).toBe(false);
       if (lam === 0) expect(r.info.covarianceMu).toBeGreaterThan(0);
@@ -512,7 +512,7 @@ describe("(e) determinism and a nonlinear system with an MLP policy", () => {
       let traj = initialCgpsTrajectory(dyn, cost, il, defaultIlqgSettings);
       const infos: TrajectoryStepInfo[] = [];
       for (let i = 0; i < 8; i++) {
-        const r = trajectoryStep(dyn, cost, traj, lin(traj.xbar), lambda, defaultIlqgSettings, { relinearizePolicy: lin });
+        const r = trajectoryStep(dyn, cost, traj, lin(traj.xbar), lambda, defaultIlqgSettings, { relinearizePolicy: (q) => lin(q.xbar) });
         traj = r.trajectory;
         infos.push(r.info);
       }

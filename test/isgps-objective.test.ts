@@ -6,7 +6,10 @@ import {
   isObjective,
   logSumExp,
   maxLikelihoodObjective,
+  normalizedWeightStats,
+  policyPrefixLogWeights,
   policyStepLogProbs,
+  prefixLogWeights,
   subset,
   trajectoryLogWeights,
   type IsSampleSet,
@@ -390,12 +393,81 @@ describe("active sets", () => {
     // NaN ranks with −∞, after every finite weight; among those the lower index first.
     expect(activeSet(set, lw, new Set(), 8)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(activeSet(set, lw, new Set(), 7)).toEqual([0, 1, 2, 3, 4, 5, 7]);
-    // A cap below the guiding count still returns every guiding sample.
-    expect(activeSet(set, lw, new Set([6, 5, 1]), 2)).toEqual([1, 5, 6]);
+    // A cap below the guiding count caps the guiding samples too (the best by log weight: 1 at −3,
+    // ahead of 6 at −∞ and 5 at NaN) and keeps room for the best on-policy sample (7).
+    expect(activeSet(set, lw, new Set([6, 5, 1]), 2)).toEqual([1, 7]);
+    expect(activeSet(set, lw, new Set([6, 5, 1]), 3)).toEqual([1, 3, 7]);
+    expect(activeSet(set, lw, new Set([6, 5, 1]), 1)).toEqual([7]);
     expect(activeSet(set, lw, new Set(), 0)).toEqual([]);
     expect(() => activeSet(set, lw, new Set([8]), 3)).toThrow(RangeError);
   });
 
+  it("140 guiding and 50 on-policy samples, cap 100, on-policy log weights +100: the on-policy samples get their reserved half", () => {
+    const g = 140;
+    const o = 50;
+    const set = randomSet(new Sampler(seedGenerator(3)), g + o, 1);
+    // Guiding samples 0…139 with log weights −i (so the best are the lowest indices), on-policy 140…189 at +100.
+    const lw = Float64Array.from({ length: g + o }, (_, i) => (i < g ? -i : 100));
+    const keep = new Set(Array.from({ length: g }, (_, i) => i));
+    const active = activeSet(set, lw, keep, 100);
+    expect(active.length).toBe(100);
+    const guiding = active.filter((i) => keep.has(i));
+    const onPolicy = active.filter((i) => !keep.has(i));
+    expect(onPolicy).toEqual(Array.from({ length: 50 }, (_, k) => g + k));
+    // The guiding samples kept are those with the highest log weight.
+    expect(guiding).toEqual(Array.from({ length: 50 }, (_, k) => k));
+    // Guiding log weights in reverse order, with ties and a NaN: highest first, ties by lower index, NaN last.
+    const lw2 = Float64Array.from({ length: g + o }, (_, i) => (i < g ? (i === 139 ? NaN : Math.floor(i / 2)) : 100));
+    const active2 = activeSet(set, lw2, keep, 100).filter((i) => keep.has(i));
+    // Weights 69 (138), 68 (136, 137), …, 45 (90, 91): 49 samples; then the tie at 44 goes to 88, not 89.
+    expect(active2).toEqual([88, ...Array.from({ length: 49 }, (_, k) => 90 + k)]);
+  });
+
+  it("never exceeds max, keeps an on-policy sample when any exist (max ≥ 2), and keeps everything that fits", () => {
+    const sampler = new Sampler(seedGenerator(4));
+    for (let trial = 0; trial < 400; trial++) {
+      const count = Math.floor(sampler.uniform() * 40);
+      const set = randomSet(sampler, count, 1);
+      const lw = Float64Array.from({ length: count }, () => {
+        const u = sampler.uniform();
+        return u < 0.05 ? NaN : u < 0.1 ? -Infinity : Math.round(4 * sampler.normal());
+      });
+      const keep = new Set<number>();
+      for (let i = 0; i < count; i++) if (sampler.uniform() < 0.6) keep.add(i);
+      const max = Math.floor(sampler.uniform() * 45);
+      const active = activeSet(set, lw, keep, max);
+      const others = count - keep.size;
+      const onPolicy = active.filter((i) => !keep.has(i)).length;
+      expect(active.length).toBe(Math.min(max, count));
+      expect(new Set(active).size).toBe(active.length);
+      expect(active).toEqual([...active].sort((a, b) => a - b));
+      if (others > 0 && max >= 2) expect(onPolicy).toBeGreaterThanOrEqual(1);
+      // At least min(others, ⌈max/2⌉) on-policy samples; every guiding sample when they fit beside them.
+      expect(onPolicy).toBeGreaterThanOrEqual(Math.min(others, Math.ceil(max / 2)));
+      if (keep.size + Math.min(others, Math.ceil(max / 2)) <= max) for (const i of keep) expect(active).toContain(i);
+      if (count <= max) expect(active).toEqual(Array.from({ length: count }, (_, i) => i));
+    }
+  });
+
+  it("the old rule's results are unchanged whenever the guiding samples fit beside the reserved places", () => {
+    // The old rule: every guiding index, then the others by log weight.
+    const oldRule = (lw: Float64Array, keep: Set<number>, max: number): number[] => {
+      const key = (i: number) => (lw[i] !== lw[i] ? -Infinity : lw[i]);
+      const rest = Array.from({ length: lw.length }, (_, i) => i)
+        .filter((i) => !keep.has(i))
+        .sort((a, b) => (key(a) !== key(b) ? (key(a) > key(b) ? -1 : 1) : a - b));
+      return [...keep, ...rest].slice(0, Math.max(max, keep.size)).sort((a, b) => a - b);
+    };
+    const sampler = new Sampler(seedGenerator(5));
+    // The shipped experiments: 40 guiding samples, cap 100, a growing on-policy pool.
+    for (const others of [10, 60, 61, 200, 360]) {
+      const count = 40 + others;
+      const set = randomSet(sampler, count, 1);
+      const lw = Float64Array.from({ length: count }, () => 10 * sampler.normal());
+      const keep = new Set(Array.from({ length: 40 }, (_, i) => i));
+      expect(activeSet(set, lw, keep, 100)).toEqual(oldRule(lw, keep, 100));
+    }
+  });
   it("subset copies the chosen samples", () => {
     const sampler = new Sampler(seedGenerator(2));
     const T = 3;
@@ -417,5 +489,46 @@ describe("active sets", () => {
     // A copy, not a view.
     sub.rewards[0] = 99;
     expect(set.rewards[3 * T]).not.toBe(99);
+  });
+});
+
+describe("normalized weight statistics", () => {
+  it("prefixLogWeights: row t holds Σ_{t'≤t} log π − log q_t, the last row trajectoryLogWeights", () => {
+    const { policy, theta, sampler } = setupPolicy(51);
+    const T = 6;
+    const base = randomSet(sampler, 5, T);
+    const set = withLogQ(base, perturbedLogQ(policy, theta, base, sampler, 0.5));
+    const lp = policyStepLogProbs(policy, theta, set);
+    const prefix = prefixLogWeights(set, lp);
+    expect(policyPrefixLogWeights(policy, theta, set)).toEqual(prefix);
+    const cum = prefixSums(lp, 5, T);
+    for (let i = 0; i < 5; i++) for (let t = 0; t < T; t++) expect(prefix[t * 5 + i]).toBeCloseTo(cum[i * T + t] - set.logQ[i * T + t], 12);
+    expect(trajectoryLogWeights(policy, theta, set)).toEqual(prefix.slice((T - 1) * 5));
+  });
+
+  it("normalizedWeightStats: the group's share and 1/Σŵ², as computed directly, and shift invariant", () => {
+    const logW = new Float64Array([0.3, -1.2, 2.0, 0.0, -0.5]);
+    const group = [true, false, true, false, false];
+    const w = Array.from(logW, Math.exp);
+    const sum = w.reduce((a, b) => a + b, 0);
+    const share = (w[0] + w[2]) / sum;
+    const ess = 1 / w.reduce((a, b) => a + (b / sum) ** 2, 0);
+    const st = normalizedWeightStats(logW, group);
+    expect(st.share).toBeCloseTo(share, 14);
+    expect(st.ess).toBeCloseTo(ess, 12);
+    // Log weights of ±1e5 (exp over- or underflows): the same numbers.
+    for (const c of [1e5, -1e5]) {
+      const shifted = normalizedWeightStats(logW.map((v) => v + c), group);
+      expect(shifted.share).toBeCloseTo(share, 10);
+      expect(shifted.ess).toBeCloseTo(ess, 8);
+    }
+    // Equal weights: ESS = n; one dominant weight: ESS → 1 and its group holds all of it.
+    expect(normalizedWeightStats(new Float64Array(4).fill(-7), [true, false, false, false])).toEqual({ share: expect.closeTo(0.25, 14), ess: expect.closeTo(4, 12) });
+    const dom = normalizedWeightStats(new Float64Array([100, 0, 0]), [false, true, true]);
+    expect(dom.ess).toBeCloseTo(1, 12);
+    expect(dom.share).toBeLessThan(1e-40);
+    expect(normalizedWeightStats(new Float64Array([1, 2]), [false, false]).share).toBe(0);
+    expect(Number.isNaN(normalizedWeightStats(new Float64Array([-Infinity, -Infinity]), [true, false]).ess)).toBe(true);
+    expect(() => normalizedWeightStats(new Float64Array(2), [true])).toThrow(RangeError);
   });
 });

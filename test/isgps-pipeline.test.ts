@@ -55,6 +55,16 @@ describe("importance-sampled GPS pipeline", () => {
       expect(after).toBeCloseTo(expected, 15);
       expect(Number.isFinite(iters[k].metrics.sampleCost as number)).toBe(true);
       expect(iters[k].metrics.activeSamples).toBeLessThanOrEqual(48);
+      // What S_k is made of: the 40 guiding samples, capped so that min(#on-policy, 24) places are left
+      // to the on-policy samples; θ*'s normalized weights at T/2.
+      const m = iters[k].metrics as Record<string, number>;
+      expect(m.activeGuiding + m.activeOnPolicy).toBe(m.activeSamples);
+      expect(m.activeGuiding).toBe(Math.min(40, 48 - Math.min(m.poolSamples - 40, 24)));
+      expect(m.activeOnPolicy).toBeGreaterThanOrEqual(1);
+      expect(m.guidingWeightShare).toBeGreaterThanOrEqual(0);
+      expect(m.guidingWeightShare).toBeLessThanOrEqual(1);
+      expect(m.effectiveSampleSize).toBeGreaterThanOrEqual(1 - 1e-9);
+      expect(m.effectiveSampleSize).toBeLessThanOrEqual(m.activeSamples + 1e-9);
     }
     // Each iteration adds 4 on-policy samples, and a failed one 10 more from π_θ* (adaptWr's default).
     const last = stateAt(started.run, full.length - 1);

@@ -15,10 +15,12 @@ import type { MlpPolicy } from "../policy/mlp.js";
 import { mujocoWarnings, warningsSince } from "../sim/mujoco.js";
 import { trajectoryCost } from "../tasks/cost.js";
 import type { Task } from "../tasks/types.js";
-import { defaultIlqgSettings } from "../trajopt/ilqg.js";
+import { defaultIlqgSettings, type IlqgSettings } from "../trajopt/ilqg.js";
+import { finiteDifferenceSimulator } from "./linearization.js";
 import { initialCgpsTrajectory, trajectoryStep, type CgpsTrajectory } from "../trajopt/cgps-trajectory.js";
 import { allocPolicyLinearization, writeSigma, type PolicyLinearization } from "../trajopt/policy-linearization.js";
-import type { Cost, TrajectoryDynamics } from "../trajopt/types.js";
+import { linearGaussianPart } from "../trajopt/linear-gaussian.js";
+import type { Cost, LinearGaussianController, TrajectoryDynamics } from "../trajopt/types.js";
 import { rolloutSummary } from "./evaluate.js";
 import { mean, objectiveFor } from "./ilqg-stages.js";
 import { perRowKernels, type Numerics, type PolicyKernels } from "./numerics.js";
@@ -58,6 +60,15 @@ function linearizePolicyWith(forward: PolicyKernels["forward"], policy: MlpPolic
   return out;
 }
 
+/**
+ * A replacement for the policy's linearization (the Monte Carlo variant,
+ * which samples states from q): it is handed the trajectory distribution q
+ * whose nominal q.xbar is the linearization point, so that what it samples
+ * from is consistent with that nominal (a noise-free rollout of q from x̄_0
+ * reproduces q.xbar).
+ */
+export type PolicyLinearizationOverride = (q: LinearGaussianController) => PolicyLinearization;
+
 /** What one condition's trajectory step needs besides its world. */
 export interface ConditionStep {
   readonly condition: ConditionState;
@@ -80,14 +91,19 @@ export interface ConditionStepResult {
 /**
  * `iterations` trajectory steps on one condition with the policy linearized
  * by `forward` (or, before the first fit, λ = 0: max-entropy iLQG).
- * `linearize` overrides the policy's linearization (the Monte Carlo variant).
+ * `linearizeOverride` replaces the policy's linearization (the Monte Carlo
+ * variant). It is handed, at the start, the condition's q, and after an
+ * accepted step, when trajectoryStep relinearizes at the new nominal, the
+ * q whose nominal that is: the line search's controller around its own
+ * rollout (x̄, ū of the new nominal, the mean pass's gains, q's covariance),
+ * not the old q's ū and K around the new x̄.
  */
 export function optimizeCondition(
   job: ConditionStep,
   task: Task,
   dyn: TrajectoryDynamics,
   forward: PolicyKernels["forward"],
-  linearizeOverride?: (xs: Float64Array, traj: CgpsTrajectory) => PolicyLinearization,
+  linearizeOverride?: PolicyLinearizationOverride,
 ): ConditionStepResult {
   const { condition: c, T } = job;
   const q0 = c.trajectory;
@@ -95,27 +111,52 @@ export function optimizeCondition(
   const settings = c.settings ?? defaultIlqgSettings;
   const objective = objectiveFor(task, c);
   const cost = scaled(objective, job.ramp);
+  // The condition's linearization option (finite differences only: a fitted one needs the run's generator).
+  if (c.linearization?.kind === "fitted") throw new Error('optimizeQ: linearization "fitted" is for the iLQG stages; constrained GPS linearizes by finite differences');
+  const soft = c.linearization && (c.linearization.epsilon !== undefined || c.linearization.contact !== undefined) ? finiteDifferenceSimulator(task, c.linearization) : null;
+  try {
+    return optimizeWith(job, task, dyn, soft ?? dyn, forward, cost, objective, settings, linearizeOverride);
+  } finally {
+    soft?.dispose();
+  }
+}
+
+function optimizeWith(
+  job: ConditionStep,
+  task: Task,
+  dyn: TrajectoryDynamics,
+  linearizer: Pick<TrajectoryDynamics, "nx" | "nu" | "linearize">,
+  forward: PolicyKernels["forward"],
+  cost: Cost,
+  objective: Cost,
+  settings: IlqgSettings,
+  linearizeOverride?: PolicyLinearizationOverride,
+): ConditionStepResult {
+  const { condition: c, T } = job;
+  const q0 = c.trajectory!;
   const p = job.policy;
   const policy = p ? mlpOf(p) : null;
   const lambda = policy && c.lambda ? c.lambda : new Float64Array(T);
-  let traj: CgpsTrajectory = c.stateCovariance ? { ...q0, k: new Float64Array(T * task.nu), S: c.stateCovariance } : initialCgpsTrajectory(dyn, cost, q0, settings);
+  let traj: CgpsTrajectory = c.stateCovariance ? { ...q0, k: new Float64Array(T * task.nu), S: c.stateCovariance } : initialCgpsTrajectory(linearizer, cost, q0, settings);
   const observer = observerFor(job.policySpec, task);
   const chain = observationChainFor(job.policySpec, task);
-  const linearize = (xs: Float64Array): PolicyLinearization => {
+  // At q's nominal (the start) or, after an accepted step, at the q trajectoryStep hands over.
+  const linearize = (q: LinearGaussianController): PolicyLinearization => {
     if (!policy || !p) return noPolicy(T, task.nx, task.nu);
-    if (linearizeOverride) return linearizeOverride(xs, traj);
+    if (linearizeOverride) return linearizeOverride(q);
+    const xs = q.xbar;
     const out = allocPolicyLinearization(T, task.nx, task.nu);
     // Linearize in what the network sees, then back to the state by the chain rule.
     linearizePolicyWith(forward, policy, p.theta, observeRows(observer, xs, T + 1, task.nx), T, out);
     if (chain) for (let t = 0; t < T; t++) chain(xs, t * task.nx, out.muX.subarray(t * task.nu * task.nx, (t + 1) * task.nu * task.nx), task.nu);
     return out;
   };
-  let lin = linearize(traj.xbar);
+  let lin = linearize(linearGaussianPart(traj));
   let accepted = 0;
   let kl = 0;
   const steps: { lagrangian: number; accepted: boolean }[] = [];
   for (let it = 0; it < job.iterations; it++) {
-    const r = trajectoryStep(dyn, cost, traj, lin, lambda, settings, { relinearizePolicy: linearize });
+    const r = trajectoryStep(dyn, cost, traj, lin, lambda, settings, { relinearizePolicy: linearize, linearizer });
     traj = r.trajectory;
     lin = r.info.policy;
     if (r.info.accepted) accepted++;

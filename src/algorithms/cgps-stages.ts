@@ -15,13 +15,13 @@
  */
 import type { StageSpec } from "../dsl/experiment.js";
 import { Sampler } from "../random/generator.js";
-import type { CgpsTrajectory } from "../trajopt/cgps-trajectory.js";
-import { allocPolicyLinearization, linearizePolicyMonteCarlo, type PolicyLinearization } from "../trajopt/policy-linearization.js";
+import { allocPolicyLinearization, linearizePolicyMonteCarlo } from "../trajopt/policy-linearization.js";
+import type { MlpPolicy } from "../policy/mlp.js";
 import { costRamp, dualStep, expectedKl, fitPolicy, policyFitBatch, sampleTrainingStates, type PolicyFitBatch } from "./cgps-policy.js";
 import { DEFAULT_NUMERICS, kernelsOf } from "./numerics.js";
 import { computeOf, dynamicsOf, policyRows, runRollouts, type RolloutGroup } from "./rollouts.js";
 import { bindWorld } from "./rollout-ops.js";
-import { optimizeCondition, optimizeQChunk, type ConditionStep, type ConditionStepResult, type OptimizeQJob } from "./cgps-condition.js";
+import { optimizeCondition, optimizeQChunk, type ConditionStep, type ConditionStepResult, type OptimizeQJob, type PolicyLinearizationOverride } from "./cgps-condition.js";
 import { laneForwardDoubles } from "../policy/kernels/batched.js";
 import { addWarnings } from "../sim/mujoco.js";
 import type { TrajectoryDynamics } from "../trajopt/types.js";
@@ -97,16 +97,32 @@ function progressOf(r: ConditionStepResult, i: number, n: number): string {
   return `condition ${i + 1}/${n}${last ? ` Lagrangian ${last.lagrangian.toFixed(2)}${last.accepted ? "" : " (rejected)"}` : ""}`;
 }
 
-/** The Monte Carlo variant of the policy's linearization: averages over states sampled from q (the run's generator). */
-function monteCarloLinearization(env: StageEnv, spec: OptimizeQSpec, state: RunState, i: number, sim: TrajectoryDynamics, sampler: Sampler) {
+/** The Monte Carlo variant of the policy's linearization for condition i: `spec.samples` state trajectories from q (the run's generator). */
+function monteCarloLinearization(env: StageEnv, spec: OptimizeQSpec, state: RunState, i: number, sim: TrajectoryDynamics, sampler: Sampler): PolicyLinearizationOverride {
   const { task } = env.worlds[i];
-  const c = state.conditions[i];
-  const policy = mlpOf(state.policy!);
   if (observerFor(env.experiment.policy, task)) throw new Error('optimizeQ linearizePolicy: "monte-carlo" needs policy.observation "state"');
-  return (xs: Float64Array, traj: CgpsTrajectory): PolicyLinearization => {
-    const count = spec.samples ?? 10;
-    const states = sampleTrainingStates(sim, { ...traj, xbar: xs }, c.x0, count, sampler);
-    return linearizePolicyMonteCarlo(policy, state.policy!.theta, states, count, allocPolicyLinearization(env.horizon, task.nx, task.nu));
+  return monteCarloPolicyLinearization(mlpOf(state.policy!), state.policy!.theta, sim, state.conditions[i].x0, spec.samples ?? 10, sampler);
+}
+
+/**
+ * The Monte Carlo variant of the policy's linearization (end of 2014 §3.1) at
+ * the nominal of the q it is handed: the averages of μ^π, ∂μ^π/∂x and Σ^π
+ * over `count` state trajectories sampled from that q itself (from x0, its
+ * action noise × `noiseScale`), so the samples spread around q.xbar, the
+ * linearization point. The sampler advances.
+ */
+export function monteCarloPolicyLinearization(
+  policy: MlpPolicy,
+  theta: Float64Array,
+  sim: TrajectoryDynamics,
+  x0: Float64Array,
+  count: number,
+  sampler: Sampler,
+  noiseScale = 1,
+): PolicyLinearizationOverride {
+  return (q) => {
+    const states = sampleTrainingStates(sim, q, x0, count, sampler, noiseScale);
+    return linearizePolicyMonteCarlo(policy, theta, states, count, allocPolicyLinearization(q.T, q.nx, q.nu));
   };
 }
 

@@ -18,6 +18,7 @@ import type { Task } from "../tasks/types.js";
 import type { ConditionState, Stage, StageEnv } from "./state.js";
 import { rolloutSummary } from "./evaluate.js";
 import { dynamicsOf } from "./rollouts.js";
+import { linearizerFor } from "./linearization.js";
 
 type InitSpec = Extract<StageSpec, { kind: "initializeTrajectories" }>;
 
@@ -117,7 +118,7 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
     // An inline demonstration is kept like a recorded one: tracking refers to it.
     const demonstration = spec.from.kind === "demonstration" && demo ? { controller: "inline", xs: demo.xs, us: demo.us } : c.demonstration;
     const motorNoise = spec.motorNoise && demo ? motorNoiseFrom(demo.us, nu, spec.motorNoise.fraction) : c.motorNoise;
-    const withObjective: ConditionState = { ...c, demonstration, tracking, settings, motorNoise };
+    const withObjective: ConditionState = { ...c, demonstration, tracking, settings, motorNoise, ...(spec.linearization ? { linearization: spec.linearization } : {}) };
     const trajectory =
       spec.method === "linearizeDemonstration"
         ? linearizedDemonstration(task, withObjective, settings)
@@ -130,19 +131,29 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
 };
 
 export const ilqgIterationStage: Stage = function* (env, _spec, state) {
+  const sampler = new Sampler(state.rng);
   const conditions: ConditionState[] = [];
   const accepted: number[] = [];
   const alphas: number[] = [];
   const mus: number[] = [];
+  const gainMus: number[] = [];
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
     if (!c.trajectory || !c.settings) throw new Error("ilqgIteration needs initializeTrajectories before it");
     const { task } = env.worlds[i];
-    const { trajectory, info } = ilqgIteration(dynamicsOf(env, env.worlds[i]), objectiveFor(task, c), c.trajectory, c.settings);
+    const { linearizer, dispose } = linearizerFor(env, env.worlds[i], c.linearization, c.trajectory.K, c.motorNoise, sampler);
+    let result;
+    try {
+      result = ilqgIteration(dynamicsOf(env, env.worlds[i]), objectiveFor(task, c), c.trajectory, c.settings, linearizer);
+    } finally {
+      dispose();
+    }
+    const { trajectory, info } = result;
     conditions.push({ ...c, trajectory });
     accepted.push(info.accepted ? 1 : 0);
     alphas.push(info.alpha);
     mus.push(info.mu);
+    if (c.settings.gainMu !== undefined) gainMus.push(info.gainMu ?? Number.NaN);
     yield {
       fraction: (i + 1) / state.conditions.length,
       message: `condition ${i + 1}/${state.conditions.length} cost ${info.cost.toFixed(2)}${info.accepted ? "" : " (rejected)"}`,
@@ -150,8 +161,9 @@ export const ilqgIterationStage: Stage = function* (env, _spec, state) {
     };
   }
   return {
-    state: { ...state, conditions },
-    metrics: { ...trajectoryMetrics(env, conditions), accepted, alpha: alphas, mu: mus },
+    // Only a fitted linearization draws from the generator; otherwise rng stays as it was.
+    state: { ...state, rng: state.conditions.some((c) => c.linearization?.kind === "fitted") ? sampler.state() : state.rng, conditions },
+    metrics: { ...trajectoryMetrics(env, conditions), accepted, alpha: alphas, mu: mus, ...(gainMus.length ? { gainMu: gainMus } : {}) },
   };
 };
 

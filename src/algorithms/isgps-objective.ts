@@ -246,12 +246,24 @@ export function subset(set: IsSampleSet, indices: readonly number[]): IsSampleSe
 }
 
 /**
- * The sample indices of the next active set S_k (Algorithm 1, line 6): every
- * index in `keep` (the guiding samples), then the other samples in decreasing
+ * The sample indices of the next active set S_k (Algorithm 1, line 6): the
+ * guiding samples (`keep`), then the other (on-policy) samples in decreasing
  * order of `logWeightsUnderBest` (full-trajectory log weights under π_θ*, from
- * `trajectoryLogWeights`; ties broken by the lower index, NaN ranked last)
- * until `max` indices are chosen. If `keep` alone has more than `max` entries,
- * all of them are returned. The result is sorted by index.
+ * `trajectoryLogWeights`) until `max` indices are chosen. The result never
+ * has more than `max` entries and is sorted by index.
+ *
+ * The guiding samples are capped too, so that adaptive guiding (which adds
+ * guiding samples every round) cannot crowd the on-policy samples out of Φ:
+ * with g guiding and o other samples, R = min(o, ⌈max/2⌉) places are reserved
+ * for the others and the guiding samples get at most max − R of them. When
+ * g ≤ max − R (in particular whenever g + o ≤ max, when everything is kept)
+ * every guiding sample is kept, exactly as without the cap; otherwise the
+ * max − R guiding samples with the highest log weights are kept. The others
+ * then fill the remaining places, so at least one of them is kept whenever
+ * o ≥ 1 and max ≥ 1 (with max = 1 the one place goes to an on-policy sample).
+ *
+ * Both rankings are by log weight, highest first, ties broken by the lower
+ * index, NaN ranked with −∞ (last).
  */
 export function activeSet(set: IsSampleSet, logWeightsUnderBest: Float64Array, keep: ReadonlySet<number>, max: number): number[] {
   const count = set.count;
@@ -260,22 +272,51 @@ export function activeSet(set: IsSampleSet, logWeightsUnderBest: Float64Array, k
   for (const i of keep) {
     if (!Number.isInteger(i) || i < 0 || i >= count) throw new RangeError(`activeSet: kept index ${i} is not a sample of a set of ${count}`);
   }
-  const chosen = [...keep];
-  const rest: number[] = [];
-  for (let i = 0; i < count; i++) if (!keep.has(i)) rest.push(i);
   const key = (i: number): number => {
     const v = logWeightsUnderBest[i];
     return v !== v ? -Infinity : v;
   };
-  rest.sort((a, b) => {
+  const byWeight = (a: number, b: number): number => {
     const ka = key(a);
     const kb = key(b);
     if (ka !== kb) return ka > kb ? -1 : 1;
     // Equal keys (−∞/NaN included): lower index first.
     return a - b;
-  });
+  };
+  const guiding: number[] = [];
+  const rest: number[] = [];
+  for (let i = 0; i < count; i++) (keep.has(i) ? guiding : rest).push(i);
+  const reserved = Math.min(rest.length, Math.ceil(max / 2));
+  const guidingCap = max - reserved;
+  const chosen = guiding.length <= guidingCap ? guiding : guiding.sort(byWeight).slice(0, guidingCap);
+  rest.sort(byWeight);
   for (let r = 0; r < rest.length && chosen.length < max; r++) chosen.push(rest[r]);
   return chosen.sort((a, b) => a - b);
+}
+
+/**
+ * Statistics of the self-normalized weights ŵ_k = w_k / Σ_l w_l of the given
+ * log weights log w_k, computed in log space (log-sum-exp, as Φ does):
+ * `share`, Σ_{k: inGroup[k]} ŵ_k (0 for an empty group), and `ess`, the
+ * effective sample size 1 / Σ_k ŵ_k² = exp(2·logsumexp(log w) − logsumexp(2·log w)).
+ * Both are NaN when every weight is 0 (all log weights −∞) or one is NaN.
+ */
+export function normalizedWeightStats(logW: Float64Array, inGroup: ArrayLike<boolean>): { share: number; ess: number } {
+  const n = logW.length;
+  if (inGroup.length !== n) throw new RangeError(`normalizedWeightStats: ${inGroup.length} group flags for ${n} weights`);
+  const lse = logSumExp(logW, 0, n);
+  const group = new Float64Array(n);
+  const twice = new Float64Array(n);
+  let g = 0;
+  for (let k = 0; k < n; k++) {
+    if (inGroup[k]) group[g++] = logW[k];
+    twice[k] = 2 * logW[k];
+  }
+  const finite = Number.isFinite(lse);
+  return {
+    share: finite ? Math.exp(logSumExp(group, 0, g) - lse) : NaN,
+    ess: finite ? Math.exp(2 * lse - logSumExp(twice, 0, n)) : NaN,
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -332,17 +373,39 @@ export function policyStepLogProbs(policy: MlpPolicy, theta: Float64Array, set: 
   return out;
 }
 
-/** log π_θ(ζ_i,1:T) − log q(ζ_i,1:T) for every sample (count): the full-trajectory log importance weights. */
-export function trajectoryLogWeights(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet, kernels?: Pick<PolicyKernels, "stepLogProbs">): Float64Array {
-  const lp = kernels ? kernels.stepLogProbs(policy, theta, set) : policyStepLogProbs(policy, theta, set);
-  const { T, count } = set;
-  const out = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
-    let s = 0;
-    for (let t = 0; t < T; t++) s += lp[i * T + t];
-    out[i] = s - set.logQ[i * T + T - 1];
+/**
+ * The prefix log importance weights of Φ (module comment),
+ * log w_it = Σ_{t'≤t} log π_θ(u_t'^i | x_t'^i) − log q(ζ_i,1:t), from the
+ * policy's per-step log densities stepLp ([i][t], count·T) into `out`, laid
+ * out [t][i] (T·count: step t's weights are contiguous). Row T − 1 holds the
+ * full-trajectory log weights.
+ */
+export function prefixLogWeights(set: IsSampleSet, stepLp: Float64Array, out: Float64Array = new Float64Array(set.T * set.count)): Float64Array {
+  const { T, count: m, logQ } = set;
+  if (stepLp.length !== m * T || out.length !== m * T) throw new RangeError(`prefixLogWeights: expected count·T = ${m * T} entries, got ${stepLp.length} and ${out.length}`);
+  for (let i = 0; i < m; i++) {
+    let cum = 0;
+    for (let t = 0; t < T; t++) {
+      cum += stepLp[i * T + t];
+      out[t * m + i] = cum - logQ[i * T + t];
+    }
   }
   return out;
+}
+
+/**
+ * The prefix log importance weights of π_θ ([t][i], `prefixLogWeights`), with
+ * the policy's per-step log densities from `kernels` when given.
+ */
+export function policyPrefixLogWeights(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet, kernels?: Pick<PolicyKernels, "stepLogProbs">): Float64Array {
+  const lp = kernels ? kernels.stepLogProbs(policy, theta, set) : policyStepLogProbs(policy, theta, set);
+  return prefixLogWeights(set, lp);
+}
+
+/** log π_θ(ζ_i,1:T) − log q(ζ_i,1:T) for every sample (count): the full-trajectory log importance weights. */
+export function trajectoryLogWeights(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet, kernels?: Pick<PolicyKernels, "stepLogProbs">): Float64Array {
+  const { T, count } = set;
+  return policyPrefixLogWeights(policy, theta, set, kernels).slice((T - 1) * count, T * count);
 }
 
 // ---------------------------------------------------------------------------
@@ -375,14 +438,8 @@ function addWeightDecay(L: ParameterLayout, theta: Float64Array, lambda: number,
  * c_it = ŵ_it (r_it − r̄_t + w_r) into coef ([i][t]). logW is T·m scratch.
  */
 function phiWeights(set: IsSampleSet, stepLp: Float64Array, wr: number, logW: Float64Array, coef: Float64Array | null, breakdown: { -readonly [K in keyof PhiBreakdown]: number }): void {
-  const { T, count: m, rewards, logQ } = set;
-  for (let i = 0; i < m; i++) {
-    let cum = 0;
-    for (let t = 0; t < T; t++) {
-      cum += stepLp[i * T + t];
-      logW[t * m + i] = cum - logQ[i * T + t];
-    }
-  }
+  const { T, count: m, rewards } = set;
+  prefixLogWeights(set, stepLp, logW);
   // Per step: log Z_t, ŵ_it, r̄_t, ESS and the gradient coefficients c_it.
   const logM = Math.log(m);
   let ret = 0;

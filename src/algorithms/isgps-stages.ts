@@ -30,7 +30,7 @@ import { linearGaussianController, linearGaussianPart } from "../trajopt/linear-
 import type { DemoController } from "../dsl/experiment.js";
 import { firstFall } from "./evaluate.js";
 import { mean, motorNoiseFrom, summarize } from "./ilqg-stages.js";
-import { activeSet, estimateReturn, fitMaxLikelihood, subset, trajectoryLogWeights, type IsSampleSet, type PhiBreakdown } from "./isgps-objective.js";
+import { activeSet, estimateReturn, fitMaxLikelihood, normalizedWeightStats, policyPrefixLogWeights, subset, type IsSampleSet, type PhiBreakdown } from "./isgps-objective.js";
 import { kernelsOf } from "./numerics.js";
 import { policyRows, runRollouts, type RolloutController, type RolloutGroup, type RolloutResult } from "./rollouts.js";
 import { observeRows, observerFor, type Observer } from "./observation.js";
@@ -358,10 +358,28 @@ export function bestSample(set: IsSampleSet): number {
   return best;
 }
 
+/** What the active set S_k is made of, for isgpsIteration's metrics. */
+export interface ActiveSetStats {
+  /** Guiding samples in S_k. */
+  readonly activeGuiding: number;
+  /** The other (on-policy: samples of earlier policies) samples in S_k. */
+  readonly activeOnPolicy: number;
+  /**
+   * Under θ*, the share of the self-normalized importance weight of S_k on its
+   * guiding samples at step t = ⌊T/2⌋ (0-based). The weights are Φ's: the
+   * cumulative (prefix) weights w_it = π_θ*(ζ_i,1:t) / q(ζ_i,1:t) of the steps
+   * up to and including t, normalized over S_k.
+   */
+  readonly guidingWeightShare: number;
+  /** 1 / Σ_i ŵ_it² of the same normalized weights (between 1 and |S_k|; NaN if every weight is 0). */
+  readonly effectiveSampleSize: number;
+}
+
 /**
  * Line 6 of Algorithm 1 as isgpsIteration poses it (after, with restarts, the
- * first samples of π_θ* from guiding states): the pool, the active set S_k and
- * its sample set. Exported for bench/evaluations.ts, which replays a run's Φ
+ * first samples of π_θ* from guiding states): the pool, the active set S_k
+ * (at most `activeSamples` samples: `activeSet`), its sample set and what it
+ * is made of. Exported for bench/evaluations.ts, which replays a run's Φ
  * optimizations with other LBFGS settings.
  */
 export function isgpsActiveSet(env: StageEnv, spec: IterationSpec, state: RunState, sampler: Sampler) {
@@ -384,10 +402,21 @@ export function isgpsActiveSet(env: StageEnv, spec: IterationSpec, state: RunSta
   const usable = usableBatches(isgps, useGuiding, spec.poolSize ?? 400, restart);
   forgetUnusedDensities(isgps.sources, isgps.batches, usable);
   const pool = poolSampleSet(policy, isgps.sources, isgps.batches, usable, C, T, tasksOf(env), observersOf(env), kernels);
-  const logW = trajectoryLogWeights(policy, thetaStar, pool.set, kernels);
+  // Φ's prefix log weights of every pool sample under θ* ([t][i]); row T − 1 is
+  // the full-trajectory log weights (trajectoryLogWeights) that rank the samples.
+  // S_k's log q is the pool's (subset copies it), so S_k's weights are these rows' entries.
+  const n = pool.set.count;
+  const prefix = policyPrefixLogWeights(policy, thetaStar, pool.set, kernels);
+  const logW = prefix.subarray((T - 1) * n, T * n);
   const keep = useGuiding ? guidingIndices(pool, isgps) : new Set<number>();
   const active = activeSet(pool.set, logW, keep, maxActive);
-  return { isgps, policy, thetaStar, restart, kernels, pool, active, set: subset(pool.set, active) };
+  if (active.length > maxActive) throw new Error(`isgpsIteration: the active set has ${active.length} samples, more than activeSamples = ${maxActive}`);
+  const isGuiding = active.map((i) => keep.has(i));
+  const activeGuiding = isGuiding.filter((g) => g).length;
+  const mid = Math.floor(T / 2);
+  const { share, ess } = normalizedWeightStats(Float64Array.from(active, (i) => prefix[mid * n + i]), isGuiding);
+  const stats: ActiveSetStats = { activeGuiding, activeOnPolicy: active.length - activeGuiding, guidingWeightShare: share, effectiveSampleSize: ess };
+  return { isgps, policy, thetaStar, restart, kernels, pool, active, set: subset(pool.set, active), stats };
 }
 
 /** Lines 6–12 of Algorithm 1. */
@@ -395,7 +424,7 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
   const sampler = new Sampler(state.rng);
   const T = env.horizon;
   const C = state.conditions.length;
-  const { isgps, policy, thetaStar, restart, kernels, pool, active, set } = isgpsActiveSet(env, spec, state, sampler);
+  const { isgps, policy, thetaStar, restart, kernels, pool, active, set, stats } = isgpsActiveSet(env, spec, state, sampler);
   yield { fraction: 0.1, message: `active set: ${active.length} of ${pool.set.count} samples, w_r ${isgps.wr.toExponential(0)}` };
 
   // Line 7: optimize Φ twice, from θ* and from a fit to the best sample; keep the better Φ.
@@ -460,6 +489,10 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
       phi: phi.phi,
       meanEss: phi.meanEss,
       activeSamples: active.length,
+      activeGuiding: stats.activeGuiding,
+      activeOnPolicy: stats.activeOnPolicy,
+      guidingWeightShare: stats.guidingWeightShare,
+      effectiveSampleSize: stats.effectiveSampleSize,
       poolSamples: pool.set.count,
       restartFromBest: chosen === fromBest ? 1 : 0,
       lbfgsIterations: chosen.iterations,

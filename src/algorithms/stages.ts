@@ -2,6 +2,7 @@
 import type { StageSpec } from "../dsl/experiment.js";
 import { daggerIteration, policyGradientIteration } from "./baselines.js";
 import { demonstrate } from "./demonstrate.js";
+import { diagnoseTrajectories } from "./diagnose.js";
 import { fitTheta, optimizeQ, updateLambda } from "./cgps-stages.js";
 import { evaluate } from "./evaluate.js";
 import { adaptGuiding } from "./isgps-adaptive.js";
@@ -39,5 +40,7 @@ export function stageFor(spec: StageSpec): Stage {
       return daggerIteration as Stage;
     case "evaluate":
       return evaluate as Stage;
+    case "diagnoseTrajectories":
+      return diagnoseTrajectories as Stage;
   }
 }

@@ -7,7 +7,7 @@
  * it is written as a generator function that yields progress reports and
  * returns the next state with its metrics.
  */
-import type { Experiment, PolicySpec, StageSpec, TaskSpec } from "../dsl/experiment.js";
+import type { Experiment, Linearization, PolicySpec, StageSpec, TaskSpec } from "../dsl/experiment.js";
 import type { Compute } from "../parallel/compute.js";
 import type { Numerics } from "./numerics.js";
 import type { GeneratorState, Sampler } from "../random/generator.js";
@@ -29,6 +29,8 @@ export interface ConditionState {
   /** Weight of the term tracking `demonstration` in the iLQG objective, if any. */
   readonly tracking: { readonly weight: number; readonly stateWeight?: number } | null;
   readonly settings: IlqgSettings | null;
+  /** How iLQG linearizes this condition's dynamics (absent or null: finite differences in its world). */
+  readonly linearization?: Linearization | null;
   /** A demonstration: recorded by a `demonstrate` stage, or given inline ("inline"); T+1 states, T actions. */
   readonly demonstration: { readonly controller: string; readonly xs: Float64Array; readonly us: Float64Array } | null;
   /** Per-action std of motor noise added when sampling (null: none). */

@@ -3,7 +3,7 @@
  * a fresh controller per rollout (they are finite-state machines with memory),
  * and initial states spread over one cycle of their gait.
  */
-import type { DemoController } from "../dsl/experiment.js";
+import { DemoControllerCodec, type DemoController } from "../dsl/experiment.js";
 import type { Simulator } from "../sim/mujoco.js";
 import type { Task } from "../tasks/types.js";
 import type { Controller } from "../trajopt/types.js";
@@ -32,6 +32,11 @@ function switchAt(first: Controller, second: Controller, at: number): Controller
     if (t < at) first(t, x, xOff, u, uOff);
     else second(t - at, x, xOff, u, uOff);
   };
+}
+
+/** Whether a recorded demonstration's controller name is a demonstration controller (not an inline demonstration). */
+export function isDemoController(name: string): name is DemoController {
+  return DemoControllerCodec.is(name);
 }
 
 /** A new controller (with fresh internal state) for one rollout on `task`. */

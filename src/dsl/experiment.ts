@@ -179,6 +179,36 @@ export const TrajectoryInitCodec = t.union(
 );
 export type TrajectoryInit = t.TypeOf<typeof TrajectoryInitCodec>;
 
+/**
+ * MuJoCo's global contact override (opt.o_solref, o_solimp, o_margin) for a softened
+ * model: what is not given keeps the model's own values (margin: 0); friction is kept.
+ */
+export const ContactOverrideCodec = strictPartial(
+  { solref: t.tuple([Positive, Positive]), solimp: t.tuple([NonNegative, NonNegative, NonNegative, NonNegative, NonNegative]), margin: NonNegative },
+  "ContactOverride",
+);
+
+/**
+ * How iLQG linearizes the dynamics at its nominal (src/algorithms/linearization.ts).
+ * "finiteDifference" (default): mjd_transitionFD in the task's model, with another
+ * step `epsilon` (default 1e-6) or in a model with softened contacts (`contact`:
+ * the optimizer's model only; rollouts stay in the true model). "fitted": linear
+ * dynamics regressed on `rollouts` noisy rollouts of the current controller around
+ * the nominal (motor noise × `noise`, x_0 jittered by `stateNoise`), with a prior
+ * pooled over ±`window` steps weighing `prior` × the rollouts (src/trajopt/fitted-dynamics.ts).
+ */
+export const LinearizationCodec = t.union(
+  [
+    t.intersection([strict({ kind: t.literal("finiteDifference") }), strictPartial({ epsilon: Positive, contact: ContactOverrideCodec })]),
+    t.intersection([
+      strict({ kind: t.literal("fitted"), rollouts: t.refinement(t.number, (n) => Number.isInteger(n) && n >= 2, "IntegerAtLeast2") }),
+      strictPartial({ window: NonNegativeInt, prior: NonNegative, noise: Positive, stateNoise: NonNegative, ridge: NonNegative }),
+    ]),
+  ],
+  "Linearization",
+);
+export type Linearization = t.TypeOf<typeof LinearizationCodec>;
+
 export const IlqgOptionsCodec = strictPartial(
   {
     muInit: NonNegative,
@@ -187,6 +217,8 @@ export const IlqgOptionsCodec = strictPartial(
     muFactor: NonNegative,
     lineSearchAlphas: t.array(NonNegative),
     minReductionRatio: Finite,
+    /** q's gains from a backward pass at this fixed μ at each accepted nominal (src/trajopt/ilqg.ts `gainMu`). */
+    gainMu: NonNegative,
   },
   "IlqgOptions",
 );
@@ -217,6 +249,8 @@ const InitializeTrajectoriesCodec = t.intersection(
        */
       motorNoise: strict({ fraction: NonNegative }),
       ilqg: IlqgOptionsCodec,
+      /** How iLQG linearizes the dynamics (default: finite differences in the task's model). */
+      linearization: LinearizationCodec,
     }),
   ],
   "initializeTrajectories",
@@ -397,6 +431,28 @@ const EvaluateCodec = t.intersection(
   "evaluate",
 );
 
+/**
+ * Measure each condition's trajectory distribution along its linearized dynamics
+ * (gains, closed-loop amplification, widths, contact events, finite-difference and
+ * contact-softness sensitivity: src/algorithms/diagnose.ts). Reads only.
+ */
+const DiagnoseTrajectoriesCodec = t.intersection(
+  [
+    strict({ kind: t.literal("diagnoseTrajectories") }),
+    strictPartial({
+      /** Steps per closed-loop amplification window (default 50). */
+      window: PositiveInt,
+      /** Finite-difference steps to compare the run's linearization with (default [1e-4, 1e-2]). */
+      fdEpsilons: t.array(Positive),
+      /** The softened contact model to compare with (default solref [0.1, 1]). */
+      softContact: ContactOverrideCodec,
+      /** Also measure the demonstration controller's own feedback (O(T²) controller calls; default true). */
+      demonstrationGains: t.boolean,
+    }),
+  ],
+  "diagnoseTrajectories",
+);
+
 /** The stage kinds: a new kind adds its codec here and its implementation in src/algorithms/stages.ts. */
 export const StageSpecCodec = t.union(
   [
@@ -414,6 +470,7 @@ export const StageSpecCodec = t.union(
     PolicyGradientIterationCodec,
     DaggerIterationCodec,
     EvaluateCodec,
+    DiagnoseTrajectoriesCodec,
   ],
   "StageSpec",
 );
@@ -497,6 +554,7 @@ export const stage = {
   }),
   ilqgIteration: (): StageSpec => ({ kind: "ilqgIteration" }),
   evaluate: (o: Without<EvalStage, "kind">): EvalStage => ({ kind: "evaluate", ...o }),
+  diagnoseTrajectories: (o: Without<Extract<StageSpec, { kind: "diagnoseTrajectories" }>, "kind"> = {}): StageSpec => ({ kind: "diagnoseTrajectories", ...o }),
 };
 
 /** Options of a legged task: the horizon and, optionally, the ground and pushes. */

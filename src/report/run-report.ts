@@ -24,6 +24,7 @@ import type { Task } from "../tasks/types.js";
 import { decodeValue, type JsonValue } from "../runtime/canonical.js";
 import { CorruptCheckpointError, listCheckpointIndices, readCheckpointPart, readExperiment, stageRecords, writeFileAtomic, type CheckpointRecord, type RunHandle } from "../runtime/store.js";
 import { bodyTrajectory, rootTrajectoryPlot, stickFigureAnimation, stickFigurePanels, stickFigureStrip, type GaitTask, type GroundPoint, type RootSeries } from "./gait.js";
+import { trajectoryDiagnosticsPlot } from "./trajectory-diagnostics.js";
 import { esc, linePlot, type LineSeries } from "./svg.js";
 import { learningCurvePlot, POLICY_SEARCH_ITERATIONS } from "./learning-curves.js";
 
@@ -95,6 +96,9 @@ export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "rep
   if (longRun) write("long-horizon.svg", longRun);
   const wr = regularizerCurve(records, experiment.name);
   if (wr) write("wr.svg", wr);
+  const diagnosis = [...records].reverse().find((r) => r.kind === "diagnoseTrajectories");
+  const diagnostics = diagnosis ? trajectoryDiagnosticsPlot(diagnosis.metrics as Record<string, unknown>, `${experiment.name}: q's gains and the dynamics' Jacobian jumps (stage ${diagnosis.index})`) : null;
+  if (diagnostics) write("trajectory-diagnostics.svg", diagnostics);
 
   const sections: string[] = [];
   if (latest.record !== null) {
@@ -274,6 +278,7 @@ details { margin: 1em 0; } code { font-size: 12px; }
 ${records.some((r) => r.kind === "fitTheta") ? `<figure><img src="learning-curve.svg" alt="learning curve"><figcaption>Noise-free cost of the policy alone after each guided-policy-search iteration, beside the initial trajectory's cost.</figcaption></figure>` : ""}
 ${records.some((r) => POLICY_SEARCH_ITERATIONS.includes(r.kind)) ? `<figure><img src="learning-curve.svg" alt="learning curve"><figcaption>Mean cost of each iteration's on-policy samples and the best policy's noise-free cost, beside the initial example and the guiding samples' ±2 std band (2013 paper, Figure 2).</figcaption></figure>` : ""}
 ${files.includes("long-horizon.svg") ? `<figure><img src="long-horizon.svg" alt="long-horizon test"><figcaption>The policy alone, noise-free, rolled out past the training horizon after each iteration (evaluate with horizon): distance from each start, and the number of starts walked without a fall.</figcaption></figure>` : ""}
+${files.includes("trajectory-diagnostics.svg") ? `<figure><img src="trajectory-diagnostics.svg" alt="trajectory diagnostics"><figcaption>diagnoseTrajectories: q's feedback gains and the finite-difference Jacobian's jumps along each nominal, with contact events (docs/trajectory-optimization.md).</figcaption></figure>` : ""}
 ${records.some((r) => r.kind === "adaptWr") ? `<figure><img src="wr.svg" alt="regularizer weight"><figcaption>The regularizer weight w_r after each adaptWr stage.</figcaption></figure>` : ""}
 <figure><img src="cost.svg" alt="cost after each stage"></figure>
 ${sections.join("\n")}

@@ -9,6 +9,7 @@ import { pathToFileURL } from "node:url";
 import type { Observable } from "rxjs";
 import { unrollPipeline, type DemoController, type Experiment } from "../dsl/experiment.js";
 import { decodeExperiment, ExperimentValidationError } from "../dsl/validate.js";
+import { fittedSampleCount } from "../algorithms/linearization.js";
 import type { RunState } from "../algorithms/state.js";
 import { taskFor } from "../tasks/index.js";
 import type { Task } from "../tasks/types.js";
@@ -124,7 +125,23 @@ export function checkConditions(experiment: Experiment, task: Task, source?: str
     if (spec.kind === "demonstrate" && DEMO_TASK[spec.controller] !== task.name) {
       problems.push(`stage ${index} (demonstrate).controller: ${spec.controller} drives the ${DEMO_TASK[spec.controller]}, not the ${task.name}`);
     }
+    if (spec.kind === "initializeTrajectories" && spec.linearization?.kind === "fitted") {
+      const have = fittedSampleCount(spec.linearization);
+      const need = task.nx + task.nu;
+      if (have < need) {
+        problems.push(
+          `stage ${index} (initializeTrajectories).linearization.rollouts: a fitted linearization of the ${task.name} needs nx + nu = ${need} independent samples per step; ${spec.linearization.rollouts} rollouts give ${have}${(spec.linearization.prior ?? 1) > 0 ? " at the ends of the horizon with the prior's window" : ""} (each step's rollouts about their mean give rollouts − 1)`,
+        );
+      }
+      if (!spec.motorNoise) problems.push(`stage ${index} (initializeTrajectories).motorNoise: a fitted linearization samples with the motor noise; set motorNoise`);
+    }
   });
+  const stages = unrollPipeline(experiment.pipeline);
+  const fitted = stages.find(({ spec }) => spec.kind === "initializeTrajectories" && spec.linearization?.kind === "fitted");
+  const optimizeQ = stages.find(({ spec }) => spec.kind === "optimizeQ");
+  if (fitted && optimizeQ && optimizeQ.index > fitted.index) {
+    problems.push(`stage ${fitted.index} (initializeTrajectories).linearization.kind: "fitted" is for the iLQG stages; stage ${optimizeQ.index} (optimizeQ) linearizes by finite differences`);
+  }
   if (problems.length > 0) throw new ExperimentValidationError(problems.map((p) => (source ? `${source}: ${p}` : p)));
 }
 

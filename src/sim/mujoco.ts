@@ -98,6 +98,23 @@ export interface SimulatorOptions {
   readonly fdEpsilon?: number;
   /** Time-indexed pushes (none: the dynamics are time-invariant, as before). */
   readonly perturbations?: readonly Perturbation[];
+  /**
+   * Override every contact's softness with MuJoCo's global override
+   * (mjENBL_OVERRIDE: opt.o_solref, opt.o_solimp, opt.o_margin) — a softened
+   * model for the optimizer only (Tassa et al. 2012), any MJCF.
+   */
+  readonly contactOverride?: ContactOverride;
+}
+
+/**
+ * MuJoCo's contact override: solref (timeconst, dampratio), solimp (5 numbers),
+ * margin (m; default 0); solref and solimp default to the model's own (the
+ * geoms' value, or their mean if they differ). Friction stays the model's.
+ */
+export interface ContactOverride {
+  readonly solref?: readonly [number, number];
+  readonly solimp?: readonly number[];
+  readonly margin?: number;
 }
 
 export class Simulator implements TrajectoryDynamics {
@@ -158,6 +175,47 @@ export class Simulator implements TrajectoryDynamics {
     // An unstable step must show up as non-finite state (which the line search
     // rejects), not be silently replaced by MuJoCo's automatic reset to qpos0.
     model.opt.disableflags |= mj.mjtDisableBit.mjDSBL_AUTORESET.value;
+    if (options.contactOverride) {
+      // The override replaces solref, solimp, margin and friction of every contact:
+      // what is not given keeps the model's own values (friction: the largest of
+      // any geom, MuJoCo's mixing rule; solimp: the geoms' mean, equal for our tasks).
+      const o = options.contactOverride;
+      const ngeom = model.ngeom as number;
+      // The geoms' value of parameter i of a per-geom array with `width` entries (their mean if they differ).
+      const geomValue = (values: Float64Array, width: number, i: number): number => {
+        let m = 0;
+        let same = true;
+        for (let g = 0; g < ngeom; g++) {
+          m += values[g * width + i];
+          same &&= values[g * width + i] === values[i];
+        }
+        return same ? values[i] : m / ngeom;
+      };
+      const solref = model.opt.o_solref as Float64Array;
+      for (let i = 0; i < 2; i++) {
+        if (o.solref) solref[i] = o.solref[i];
+        else if (ngeom > 0) solref[i] = geomValue(model.geom_solref as Float64Array, 2, i);
+      }
+      const solimp = model.opt.o_solimp as Float64Array;
+      for (let i = 0; i < 5; i++) {
+        if (o.solimp) solimp[i] = o.solimp[i];
+        else if (ngeom > 0) solimp[i] = geomValue(model.geom_solimp as Float64Array, 5, i);
+      }
+      const friction = model.opt.o_friction as Float64Array;
+      const geomFriction = model.geom_friction as Float64Array;
+      if (ngeom > 0) {
+        const f = [0, 0, 0];
+        for (let g = 0; g < ngeom; g++) for (let i = 0; i < 3; i++) f[i] = Math.max(f[i], geomFriction[g * 3 + i]);
+        // o_friction: tangential ×2, torsional, rolling ×2 (condim 6 layout).
+        friction[0] = f[0];
+        friction[1] = f[0];
+        friction[2] = f[1];
+        friction[3] = f[2];
+        friction[4] = f[2];
+      }
+      model.opt.o_margin = o.margin ?? 0;
+      model.opt.enableflags |= (mj.mjtEnableBit as unknown as { mjENBL_OVERRIDE: { value: number } }).mjENBL_OVERRIDE.value;
+    }
     this.nx = 2 * this.nv;
     this.substeps = options.substeps;
     this.timestep = model.opt.timestep;
@@ -258,6 +316,17 @@ export class Simulator implements TrajectoryDynamics {
   bodyPositions(out: Float64Array, outOff = 0): void {
     const xpos = this.data.xpos as Float64Array;
     for (let i = 0; i < xpos.length; i++) out[outOff + i] = xpos[i];
+  }
+
+  /** Number of active contacts at state x (after mj_forward; time-invariant models). */
+  contactCount(x: Float64Array, xOff = 0): number {
+    this.setState(x, xOff);
+    return this.data.ncon as number;
+  }
+
+  /** The actuators' control limits (±∞ where unlimited), copies. */
+  controlLimits(): { low: Float64Array; high: Float64Array } {
+    return { low: Float64Array.from(this.ctrlLow), high: Float64Array.from(this.ctrlHigh) };
   }
 
   get nbody(): number {

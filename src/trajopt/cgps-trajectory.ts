@@ -160,13 +160,18 @@ export interface TrajectoryStepOptions {
   readonly tolerance?: number; // default 0
   readonly processNoise?: Float64Array; // T·n·n, default 0
   /**
-   * Relinearize the policy at the new nominal states ((T+1)·n) before the
-   * covariance pass (Algorithm 2 line 11), e.g.
-   * `xs => linearizePolicy(policy, θ, xs, T, allocPolicyLinearization(T, n, m))`.
+   * Relinearize the policy at an accepted step's new nominal before the
+   * covariance pass (Algorithm 2 line 11), handed the q whose nominal it is:
+   * the line search's controller re-centred on its own rollout (x̄, ū = the
+   * rollout, K = the mean pass's gains, k = 0, the old covariance), so a
+   * noise-free rollout of it reproduces x̄; e.g.
+   * `q => linearizePolicy(policy, θ, q.xbar, T, allocPolicyLinearization(T, n, m))`.
    * Default: the input model re-centred on the new nominal
    * (`shiftPolicyLinearization`), exact for an affine policy.
    */
-  readonly relinearizePolicy?: (xbar: Float64Array) => PolicyLinearization;
+  readonly relinearizePolicy?: (q: LinearGaussianController) => PolicyLinearization;
+  /** The dynamics to linearize (default: `dyn` itself; e.g. a model with softened contacts). Rollouts use `dyn`. */
+  readonly linearizer?: Pick<TrajectoryDynamics, "nx" | "nu" | "linearize">;
 }
 
 export interface TrajectoryStepInfo {
@@ -754,7 +759,7 @@ export function laplaceLagrangian(
  * is q's mean, as for every ilqg.ts trajectory): throws otherwise.
  */
 export function initialCgpsTrajectory(
-  dyn: TrajectoryDynamics,
+  dyn: Pick<TrajectoryDynamics, "nx" | "nu" | "linearize">,
   cost: Cost,
   ctrl: LinearGaussianController,
   settings: IlqgSettings,
@@ -822,7 +827,8 @@ export function trajectoryStep(
   const S0 = traj.S.slice(0, nx * nx);
 
   // 1–2. Expansion and mean pass at the input nominal.
-  const lq = lqApproximation(dyn, cost, traj);
+  const linearizer = options.linearizer ?? dyn;
+  const lq = lqApproximation(linearizer, cost, traj);
   const Sin = stateCovariances(lq, traj.K, traj.cov, S0, options.processNoise);
   const previousLagrangian = laplaceLagrangian(cost, lq, { xbar, ubar, K: traj.K, cov: traj.cov, S: Sin }, policyLin, lambda).total;
   const previousMean = meanLagrangian(cost, xbar, ubar, T, traj.cov, policyLin, xbar, lambda);
@@ -875,10 +881,10 @@ export function trajectoryStep(
   }
 
   // 4. Relinearize at the (new) nominal.
-  const lq2 = accepted ? lqApproximation(dyn, cost, { T, nx, nu, xbar: newX, ubar: newU, K: mp.K, k: mp.k, cov: traj.cov }) : lq;
+  const lq2 = accepted ? lqApproximation(linearizer, cost, { T, nx, nu, xbar: newX, ubar: newU, K: mp.K, k: mp.k, cov: traj.cov }) : lq;
   let lin2 = policyLin;
   if (accepted) {
-    lin2 = options.relinearizePolicy !== undefined ? options.relinearizePolicy(newX) : shiftPolicyLinearization(policyLin, T, nx, nu, xbar, newX);
+    lin2 = options.relinearizePolicy !== undefined ? options.relinearizePolicy({ T, nx, nu, xbar: newX, ubar: newU, K: mp.K, k: new Float64Array(T * nu), cov: traj.cov }) : shiftPolicyLinearization(policyLin, T, nx, nu, xbar, newX);
     checkLin(lin2, T, nx, nu, "trajectoryStep (relinearizePolicy)");
   }
 

@@ -33,6 +33,14 @@ export interface IlqgSettings {
   readonly lineSearchAlphas: readonly number[];
   /** Accept a step when actual > 0 and actual > ratio × expected reduction (Tassa's z test). */
   readonly minReductionRatio: number;
+  /**
+   * When set, q's feedback gains K and covariance come from a backward pass at
+   * this fixed μ at the accepted nominal (raised by the schedule only if Q̃_uu
+   * is not positive definite there), instead of from the pass at whatever μ
+   * the step happened to need. The step itself still uses the schedule.
+   * Absent: the gains of the step's pass (the original behaviour).
+   */
+  readonly gainMu?: number;
 }
 
 /** Tassa 2012's values: Δ₀ = 2, μ_min = 1e-6; alphas 1, ½, …, 2⁻¹⁰ ≈ 1e-3; z_min = 0. */
@@ -85,7 +93,7 @@ function totalCost(cost: Cost, xs: Float64Array, us: Float64Array, T: number): n
   return c;
 }
 
-function checkDims(dyn: TrajectoryDynamics, cost: Cost): void {
+function checkDims(dyn: Pick<TrajectoryDynamics, "nx" | "nu">, cost: Cost): void {
   if (dyn.nx !== cost.nx || dyn.nu !== cost.nu) {
     throw new Error(`iLQG: dynamics (nx=${dyn.nx}, nu=${dyn.nu}) and cost (nx=${cost.nx}, nu=${cost.nu}) disagree`);
   }
@@ -145,7 +153,7 @@ export interface LqApproximation {
 }
 
 /** Jacobians from dyn.linearize and the cost expansion at every (x̄_t, ū_t). */
-export function lqApproximation(dyn: TrajectoryDynamics, cost: Cost, nominal: LinearGaussianController): LqApproximation {
+export function lqApproximation(dyn: Pick<TrajectoryDynamics, "nx" | "nu" | "linearize">, cost: Cost, nominal: LinearGaussianController): LqApproximation {
   checkDims(dyn, cost);
   const { T, nx, nu, xbar, ubar } = nominal;
   const fx = new Float64Array(T * nx * nx);
@@ -405,6 +413,8 @@ export interface IlqgIterationInfo {
   readonly actualReduction: number;
   /** True when Q_uu stayed indefinite up to μ_max, so no step was tried. */
   readonly backwardPassFailed: boolean;
+  /** With settings.gainMu: the μ q's gains were computed at (after an accepted step). */
+  readonly gainMu?: number;
 }
 
 export interface IlqgIterationResult {
@@ -413,7 +423,9 @@ export interface IlqgIterationResult {
 }
 
 /**
- * One iLQG iteration: linearize at the nominal, backward pass, line search on
+ * One iLQG iteration: linearize at the nominal (with `linearizer`, default the
+ * rollout dynamics themselves: e.g. a softened model, or dynamics fitted to
+ * samples), backward pass, line search on
  * u = ū + α k + K (x − x̄) rolled out with dyn.rollout, trying the alphas in
  * order and accepting the first whose actual reduction is positive and, when
  * the predicted one is positive, more than minReductionRatio × predicted.
@@ -425,9 +437,9 @@ export interface IlqgIterationResult {
  * Rejected (or the pass failed): μ increases and the old nominal and controller
  * come back unchanged (copied), so the cost never increases across iterations.
  */
-export function ilqgIteration(dyn: TrajectoryDynamics, cost: Cost, traj: IlqgTrajectory, settings: IlqgSettings): IlqgIterationResult {
+export function ilqgIteration(dyn: TrajectoryDynamics, cost: Cost, traj: IlqgTrajectory, settings: IlqgSettings, linearizer: Pick<TrajectoryDynamics, "nx" | "nu" | "linearize"> = dyn): IlqgIterationResult {
   const { T, nx, nu, xbar, ubar } = traj;
-  const lq = lqApproximation(dyn, cost, traj);
+  const lq = lqApproximation(linearizer, cost, traj);
   const bp = backwardPass(lq, { mu: traj.mu, muFactor: traj.muFactor }, settings);
 
   const reject = (reg: Regularization, expected: number, actual: number): IlqgIterationResult => ({
@@ -475,8 +487,9 @@ export function ilqgIteration(dyn: TrajectoryDynamics, cost: Cost, traj: IlqgTra
     const enough = expected > 0 ? actual > settings.minReductionRatio * expected : true;
     if (Number.isFinite(newCost) && actual > 0 && enough) {
       const reg = decreaseMu(bp.reg, settings);
+      const gains = settings.gainMu === undefined ? null : gainsAt(linearizer, cost, { T, nx, nu, xbar: xs, ubar: us, K, k, cov: bp.cov }, settings.gainMu, settings);
       return {
-        trajectory: { T, nx, nu, xbar: xs, ubar: us, K, k: new Float64Array(T * nu), cov: bp.cov, cost: newCost, mu: reg.mu, muFactor: reg.muFactor },
+        trajectory: { T, nx, nu, xbar: xs, ubar: us, K: gains ? gains.K : K, k: new Float64Array(T * nu), cov: gains ? gains.cov : bp.cov, cost: newCost, mu: reg.mu, muFactor: reg.muFactor },
         info: {
           accepted: true,
           cost: newCost,
@@ -486,6 +499,7 @@ export function ilqgIteration(dyn: TrajectoryDynamics, cost: Cost, traj: IlqgTra
           expectedReduction: expected,
           actualReduction: actual,
           backwardPassFailed: false,
+          ...(gains ? { gainMu: gains.mu } : {}),
         },
       };
     }
@@ -493,6 +507,17 @@ export function ilqgIteration(dyn: TrajectoryDynamics, cost: Cost, traj: IlqgTra
   // Clamp so that a resumed pass can still start (it only tests μ_max when raising μ).
   const up = increaseMu(bp.reg, settings);
   return reject({ mu: Math.min(up.mu, settings.muMax), muFactor: up.muFactor }, expected, actual);
+}
+
+/**
+ * q's gains at a nominal from one backward pass at the fixed μ (raised by the
+ * schedule only where Q̃_uu is not positive definite): K and cov = Q̃_uu⁻¹.
+ * When no μ up to μ_max works, the step's own gains are kept (μ reported as NaN).
+ */
+export function gainsAt(dyn: Pick<TrajectoryDynamics, "nx" | "nu" | "linearize">, cost: Cost, nominal: LinearGaussianController, mu: number, settings: IlqgSettings): { K: Float64Array; cov: Float64Array; mu: number } {
+  const bp = backwardPass(lqApproximation(dyn, cost, nominal), { mu, muFactor: 1 }, settings);
+  if (!bp.ok) return { K: nominal.K, cov: nominal.cov, mu: Number.NaN };
+  return { K: bp.K, cov: bp.cov, mu: bp.reg.mu };
 }
 
 function copyController(c: LinearGaussianController): LinearGaussianController {
