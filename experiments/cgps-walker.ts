@@ -10,7 +10,7 @@
 // - θ is fitted first (1000 LBFGS iterations), λ starts at 1, η = 0.01.
 // - Every iteration the policy alone walks 500 steps from rest (`evaluate`
 //   with horizon 500): the curve of report/long-horizon.svg.
-import { condition, policy, repeat, stage, type Condition, type PipelineItem, type TerrainSpec } from "../src/index.js";
+import { condition, ilqg, policy, repeat, stage, type Condition, type PipelineItem, type TerrainSpec } from "../src/index.js";
 
 /** Every 50 steps (0.5 s) along the first 5 s of the demonstration from rest. */
 export const DEMONSTRATION_STEPS = [0, 50, 100, 150, 200, 250, 300, 350, 400, 450];
@@ -24,15 +24,31 @@ export function walkerPolicy(hidden: number) {
 }
 
 /**
- * demonstrate → q from SIMBICON's feedback → fit θ → λ → K × [optimizeQ, fitTheta,
+ * The papers' q instead of SIMBICON's feedback: iLQG tracking the demonstration
+ * (weight 0.05), linearized with a 5 mm contact margin, q's gains at μ = 100
+ * (docs/trajectory-optimization.md), 5 iterations.
+ */
+export function iLqgQ(): PipelineItem[] {
+  return ilqg({
+    from: { kind: "recorded" },
+    track: { weight: 0.05 },
+    motorNoise: { fraction: 0.1 },
+    linearization: { kind: "finiteDifference", contact: { margin: 0.005 } },
+    ilqg: { gainMu: 100 },
+    iterations: 5,
+  });
+}
+
+/**
+ * demonstrate → q from SIMBICON's feedback (or, with q "ilqg", from iLQG) → fit θ → λ → K × [optimizeQ, fitTheta,
  * updateLambda, the 500-step test from rest] → final tests (500 steps from every
  * start; on `tests` grounds from rest if given).
  */
-export function walkerCgpsPipeline(iterations: number, tests: TerrainSpec[] = []): PipelineItem[] {
+export function walkerCgpsPipeline(iterations: number, tests: TerrainSpec[] = [], q: "demonstration-feedback" | "ilqg" = "demonstration-feedback"): PipelineItem[] {
   const longTest = stage.evaluate({ noise: false, controller: "policy", horizon: 500, conditions: [0] });
   return [
     stage.demonstrate({ controller: "simbicon-smooth" }),
-    stage.initializeTrajectories({ method: "linearizeDemonstration", from: { kind: "recorded" }, track: { weight: 0.05 }, motorNoise: { fraction: 0.1 } }),
+    ...(q === "ilqg" ? iLqgQ() : [stage.initializeTrajectories({ method: "linearizeDemonstration", from: { kind: "recorded" }, track: { weight: 0.05 }, motorNoise: { fraction: 0.1 } })]),
     stage.evaluate({ noise: false }),
     stage.fitTheta({ maxIterations: 1000, samples: 10 }),
     stage.updateLambda({ stepSize: 0.01, samples: 10, initial: 1 }),

@@ -2,7 +2,8 @@
 // 10 softplus hidden units learns to swim from iLQG's trajectory distribution.
 // 100 iterations of [optimize q, fit θ, update λ]; the cost magnitude ramps
 // ×10 over the first 50. Each fitTheta stage records the noise-free cost of
-// the policy alone; compare it with the initial iLQG trajectory's.
+// the policy alone; compare it with the initial iLQG trajectory's. The last
+// stage swims the policy for 4× the horizon (20 s): does it keep swimming?
 import { experiment, ilqg, policy, repeat, stage, task, condition } from "../src/index.js";
 
 export default experiment({
@@ -21,5 +22,6 @@ export default experiment({
     ]),
     stage.evaluate({ noise: false, controller: "policy" }),
     stage.evaluate({ noise: false }),
+    stage.evaluate({ noise: false, controller: "policy", horizon: 400 }), // 20 s: does it keep swimming?
   ],
 });

@@ -10,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { condition, experiment, ilqg, stage, task, type Linearization } from "../src/index.js";
 import { startRun } from "../src/runtime/session.js";
+import { ExperimentValidationError } from "../src/dsl/validate.js";
+import { readdirSync } from "node:fs";
 import { digestsResumedAfter, finishedOf, stateAt } from "./helpers/runs.js";
 
 const roots: string[] = [];
@@ -89,4 +91,13 @@ describe("iLQG linearization and gain options in a run", () => {
     expect(stateAt(started.run, 4).rng).toEqual(stateAt(started.run, 1).rng);
     expect(stateAt(started.run, 4).conditions[0].linearization).toBeUndefined();
   }, 120_000);
+
+  it("refuses a fitted linearization before optimizeQ at plan time, writing nothing", () => {
+    const base = walk("walk-fitted-cgps", { kind: "fitted", rollouts: 9 }, undefined);
+    const e = { ...base, policy: { kind: "mlp" as const, hidden: 5 }, pipeline: [...base.pipeline, stage.optimizeQ({ iterations: 1 })] };
+    const s = store();
+    expect(() => startRun(e, { store: s })).toThrow(ExperimentValidationError);
+    expect(() => startRun(e, { store: s })).toThrow(/linearization\.kind: "fitted" is for the iLQG stages/);
+    expect(readdirSync(s)).toEqual([]);
+  });
 });

@@ -7,7 +7,7 @@ import { DemoControllerCodec, type DemoController } from "../dsl/experiment.js";
 import type { Simulator } from "../sim/mujoco.js";
 import type { Task } from "../tasks/types.js";
 import type { Controller } from "../trajopt/types.js";
-import { hopperController } from "./hopper-hop.js";
+import { hopperController, robustHopperParams } from "./hopper-hop.js";
 import { simbiconController } from "./simbicon.js";
 
 /**
@@ -45,6 +45,9 @@ export function demoController(name: DemoController, task: Task): Controller {
     case "hopper-hop":
       if (task.name !== "hopper") throw new Error(`the hopper-hop controller drives the hopper, not the ${task.name}`);
       return hopperController(task);
+    case "hopper-hop-robust":
+      if (task.name !== "hopper") throw new Error(`the hopper-hop-robust controller drives the hopper, not the ${task.name}`);
+      return hopperController(task, robustHopperParams);
     case "simbicon":
       if (task.name !== "walker") throw new Error(`the simbicon controller drives the walker, not the ${task.name}`);
       return simbiconController(task);

@@ -121,7 +121,7 @@ export const PolicySpecCodec = t.intersection(
 export type PolicySpec = t.TypeOf<typeof PolicySpecCodec>;
 
 /** Hand-crafted controllers that produce demonstrations (src/demos/). */
-export const DemoControllerCodec = t.keyof({ simbicon: null, "simbicon-smooth": null, "simbicon-switch": null, "hopper-hop": null }, "DemoController");
+export const DemoControllerCodec = t.keyof({ simbicon: null, "simbicon-smooth": null, "simbicon-switch": null, "hopper-hop": null, "hopper-hop-robust": null }, "DemoController");
 export type DemoController = t.TypeOf<typeof DemoControllerCodec>;
 
 /**

@@ -38,13 +38,19 @@ const dieAt = fault && Number(fault[1]) === lane ? Number(fault[2]) : -1;
 let started = 0;
 
 /**
- * The job of `seq`. Messages can arrive ahead of their job number (the main
- * thread posts a job before it announces it) and a lane that slept through
- * jobs finds their messages queued: keep what was read, by job number.
+ * The job of `seq`, or null when it is no longer worth waiting for. Messages
+ * can arrive ahead of their job number (the main thread posts a job before it
+ * announces it) and a lane that slept through jobs finds their messages
+ * queued: keep what was read, by job number. A message that has not arrived
+ * is waited for as long as its job is the announced one; once a newer job is
+ * announced (or the pool shuts down) this job's chunks can no longer be
+ * claimed (claimChunk checks the job number), the other lanes and the main
+ * thread have taken them, and skipping it loses nothing. (A fixed timeout here
+ * failed long runs on a loaded machine: "no message for job 10561".)
  */
 const pending = new Map<number, ToWorker>();
-function jobOf(seq: number): ToWorker {
-  for (let tries = 0; ; tries++) {
+function jobOf(seq: number): ToWorker | null {
+  for (;;) {
     for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
       const job = m.message as ToWorker;
       pending.set(job.seq, job);
@@ -54,7 +60,7 @@ function jobOf(seq: number): ToWorker {
       for (const k of [...pending.keys()]) if (k <= seq) pending.delete(k);
       return job;
     }
-    if (tries > 10_000) throw new Error(`lane ${lane}: no message for job ${seq}`);
+    if (Atomics.load(ctrl, SEQ) !== seq || Atomics.load(ctrl, SHUTDOWN) !== 0) return null;
     Atomics.wait(ctrl, SHUTDOWN, 0, 1);
   }
 }
@@ -67,6 +73,7 @@ for (;;) {
   const seq = Atomics.load(ctrl, SEQ);
   seen = seq;
   const job = jobOf(seq);
+  if (job === null) continue;
   const op = ops[job.op] as ((a: unknown, c: number, x: LaneContext) => unknown) | undefined;
   for (;;) {
     const c = claimChunk(ctrl, seq);

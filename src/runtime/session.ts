@@ -104,7 +104,7 @@ export function startRun(
  * qpos/qvel lengths. Throws an ExperimentValidationError naming the field.
  */
 /** Which task each demonstration controller drives. */
-const DEMO_TASK: Record<DemoController, string> = { simbicon: "walker", "simbicon-smooth": "walker", "simbicon-switch": "walker", "hopper-hop": "hopper" };
+const DEMO_TASK: Record<DemoController, string> = { simbicon: "walker", "simbicon-smooth": "walker", "simbicon-switch": "walker", "hopper-hop": "hopper", "hopper-hop-robust": "hopper" };
 
 export function checkConditions(experiment: Experiment, task: Task, source?: string): void {
   const nq = task.stateLayout.qpos.length;
