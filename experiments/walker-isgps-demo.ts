@@ -6,7 +6,7 @@
 // state-driven demonstration does not; the guiding density is still exact
 // (the controller is replayed along each sample's states).
 import { experiment, stage } from "../src/index.js";
-import base from "./walker-isgps.js";
+import base from "./walker-isgps-original.js";
 
 export default experiment({
   ...base,

@@ -4,7 +4,7 @@
 // stationary policy can reproduce them. This is the run WITHOUT adaptive
 // guiding samples; compare walker-isgps-switch-adaptive.ts.
 import { experiment, stage } from "../src/index.js";
-import base from "./walker-isgps.js";
+import base from "./walker-isgps-original.js";
 
 export default experiment({
   ...base,

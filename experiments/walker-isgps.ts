@@ -25,7 +25,9 @@ export default experiment({
     }),
     stage.evaluate({ noise: false }),
     stage.guidingSamples({ samples: 40 }),
-    stage.pretrainPolicy({ maxIterations: 500, samples: 10 }),
+    // θ* ← argmax Σ log π_θ(u|x) on the guiding samples, run to convergence (2000 LBFGS
+    // iterations; 500 leave a θ* that falls), with σ fixed at the guiding noise.
+    stage.pretrainPolicy({ maxIterations: 2000, samples: 10, std: "guiding" }),
     repeat(80, [stage.isgpsIteration({ maxIterations: 10, samples: 10, activeSamples: 100 }), stage.adaptWr()]),
     stage.evaluate({ noise: false, controller: "policy" }),
     stage.evaluate({ noise: true, samples: 10, controller: "policy" }),

@@ -21,6 +21,8 @@ import type { StageSpec } from "../dsl/experiment.js";
 import { createWorkspace, forward, meanJacobian, parameterLayout, type MlpPolicy } from "../policy/mlp.js";
 import { trajectoryCost } from "../tasks/cost.js";
 import { ilqgIteration } from "../trajopt/ilqg.js";
+import { Sampler } from "../random/generator.js";
+import { linearizerFor } from "./linearization.js";
 import type { Cost } from "../trajopt/types.js";
 import { rolloutSummary } from "./evaluate.js";
 import { summarize } from "./ilqg-stages.js";
@@ -92,6 +94,7 @@ export function withPolicyPrior(base: Cost, policy: MlpPolicy, theta: Float64Arr
 export const adaptGuiding: Stage<AdaptGuidingSpec> = function* (env, spec, state) {
   if (!state.policy) throw new Error("adaptGuiding needs a policy: run pretrainPolicy before it");
   const policy = mlpOf(state.policy);
+  const sampler = new Sampler(state.rng);
   const conditions: ConditionState[] = [];
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
@@ -101,11 +104,19 @@ export const adaptGuiding: Stage<AdaptGuidingSpec> = function* (env, spec, state
     // Re-price the current solution under the new objective: the line search compares against it.
     let trajectory = { ...c.trajectory, cost: trajectoryCost(cost, c.trajectory.xbar, c.trajectory.ubar, env.horizon) };
     for (let k = 0; k < spec.iterations; k++) {
-      trajectory = ilqgIteration(sim, cost, trajectory, c.settings).trajectory;
+      // The condition's linearization option, as in ilqgIteration (none: finite differences in `sim`, as always).
+      const { linearizer, dispose } = c.linearization ? linearizerFor(env, env.worlds[i], c.linearization, trajectory.K, c.motorNoise, sampler) : { linearizer: sim, dispose: () => {} };
+      try {
+        trajectory = ilqgIteration(sim, cost, trajectory, c.settings, linearizer).trajectory;
+      } finally {
+        dispose();
+      }
       yield { fraction: (i + (k + 1) / spec.iterations) / state.conditions.length, message: `condition ${i + 1}: DDP iteration ${k + 1}/${spec.iterations}` };
     }
     conditions.push({ ...c, trajectory });
   }
   const rows = conditions.map((c, i) => rolloutSummary(env.worlds[i].task, env.horizon, c.trajectory!.xbar, c.trajectory!.ubar));
-  return { state: { ...state, conditions }, metrics: { ...summarize(rows), objective: conditions.reduce((s, c) => s + c.trajectory!.cost, 0) / conditions.length } };
+  // Only a fitted linearization draws from the generator.
+  const rng = state.conditions.some((c) => c.linearization?.kind === "fitted") ? sampler.state() : state.rng;
+  return { state: { ...state, rng, conditions }, metrics: { ...summarize(rows), objective: conditions.reduce((s, c) => s + c.trajectory!.cost, 0) / conditions.length } };
 };
