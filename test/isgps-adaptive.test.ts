@@ -8,8 +8,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lastValueFrom, toArray } from "rxjs";
-import { condition, experiment, ilqg, policy, stage, task } from "../src/index.js";
+import { condition, experiment, ilqg, policy, stage, task, type Linearization } from "../src/index.js";
 import { withPolicyPrior } from "../src/algorithms/isgps-adaptive.js";
+import { finiteDifferenceSimulator } from "../src/algorithms/linearization.js";
+import { createSimulator } from "../src/sim/mujoco.js";
+import { taskFor } from "../src/tasks/index.js";
+import { trajectoryCost } from "../src/tasks/cost.js";
+import { ilqgIteration } from "../src/trajopt/ilqg.js";
 import { mlpOf, type RunState } from "../src/algorithms/state.js";
 import { createPolicy, createWorkspace, forward, initParameters, logProbability, mlpShape, type MlpPolicy } from "../src/policy/mlp.js";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
@@ -141,5 +146,54 @@ describe("adaptGuiding stage", () => {
       return Math.sqrt(d / 60);
     };
     expect(distance(after)).toBeLessThan(0.8 * distance(before));
+  }, 60_000);
+
+  it("linearizes as the condition says (another finite-difference step changes the adapted solution; rng untouched)", async () => {
+    const run = async (linearization: Linearization | undefined) => {
+      const dir = mkdtempSync(join(tmpdir(), "gps-adapt-"));
+      roots.push(dir);
+      const exp = experiment({
+        name: "adapt-linearization",
+        seed: 2,
+        task: task.swimmer({ horizon: 30 }),
+        conditions: [condition.rest()],
+        policy: policy.mlp({ hidden: 5 }),
+        pipeline: [
+          ...ilqg({ from: { kind: "random", std: 1 }, iterations: 4, ...(linearization ? { linearization } : {}) }),
+          stage.guidingSamples({ samples: 4 }),
+          stage.pretrainPolicy({ maxIterations: 5, samples: 2 }),
+          stage.adaptGuiding({ iterations: 3 }),
+        ],
+      });
+      const started = startRun(exp, { store: dir });
+      const events = await lastValueFrom(started.events.pipe(toArray()));
+      const n = events.filter((e) => e.type === "stage-finished").length;
+      return [n - 2, n - 1].map((k) => decodeValue(readCheckpoint(started.run, k).state as JsonValue) as RunState);
+    };
+    const [beforeDefault, afterDefault] = await run(undefined);
+    const [beforeCoarse, afterCoarse] = await run({ kind: "finiteDifference", epsilon: 1e-2 });
+    // adaptGuiding draws nothing from the generator with finite differences.
+    expect(afterDefault.rng).toEqual(beforeDefault.rng);
+    expect(afterCoarse.rng).toEqual(beforeCoarse.rng);
+    expect(afterCoarse.conditions[0].linearization).toEqual({ kind: "finiteDifference", epsilon: 1e-2 });
+    // The adapted solution is exactly 3 iLQG iterations on ℓ − log π_θ* linearized with the coarse step…
+    const swimmer = taskFor({ kind: "swimmer", horizon: 30 });
+    const sim = await createSimulator(swimmer);
+    const coarse = finiteDifferenceSimulator(swimmer, { kind: "finiteDifference", epsilon: 1e-2 });
+    try {
+      const c = beforeCoarse.conditions[0];
+      const cost = withPolicyPrior(swimmer.cost, mlpOf(beforeCoarse.policy!), beforeCoarse.policy!.theta, 1);
+      const adapt = (linearizer: typeof coarse | typeof sim) => {
+        let q = { ...c.trajectory!, cost: trajectoryCost(cost, c.trajectory!.xbar, c.trajectory!.ubar, 30) };
+        for (let k = 0; k < 3; k++) q = ilqgIteration(sim, cost, q, c.settings!, linearizer).trajectory;
+        return Array.from(q.ubar);
+      };
+      expect(Array.from(afterCoarse.conditions[0].trajectory!.ubar)).toEqual(adapt(coarse));
+      // …and not the one the default linearization gives from the same start.
+      expect(adapt(sim)).not.toEqual(adapt(coarse));
+    } finally {
+      coarse.dispose();
+      sim.dispose();
+    }
   }, 60_000);
 });
