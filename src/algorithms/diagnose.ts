@@ -27,7 +27,7 @@
 import type { DemoController, StageSpec } from "../dsl/experiment.js";
 import { demoController, isDemoController } from "../demos/index.js";
 import { demonstrationFeedback } from "../demos/feedback.js";
-import { loadedMujoco, Simulator } from "../sim/mujoco.js";
+import { loadedMujoco, Simulator, type ContactOverride } from "../sim/mujoco.js";
 import type { Task } from "../tasks/types.js";
 import {
   closedLoop,
@@ -49,12 +49,12 @@ type DiagnoseSpec = Extract<StageSpec, { kind: "diagnoseTrajectories" }>;
 export const diagnoseDefaults = {
   window: 50,
   fdEpsilons: [1e-4, 1e-2] as readonly number[],
-  softContact: { solref: [0.1, 1] as readonly [number, number] } as { readonly solref?: readonly [number, number]; readonly margin?: number },
+  softContact: { solref: [0.1, 1] } as ContactOverride,
   demonstrationGains: true,
 } as const;
 
 /** The task's Jacobians along (xs, us) in a fresh simulator of its model with other options. */
-function linearizeWith(task: Task, xs: Float64Array, us: Float64Array, T: number, options: { fdEpsilon?: number; contactOverride?: { solref?: readonly [number, number]; margin?: number } }) {
+function linearizeWith(task: Task, xs: Float64Array, us: Float64Array, T: number, options: { fdEpsilon?: number; contactOverride?: ContactOverride }) {
   const sim = Simulator.fromMjcfWith(loadedMujoco(), task.mjcf, { substeps: task.substeps, perturbations: task.perturbations, ...options });
   try {
     const fx = new Float64Array(T * task.nx * task.nx);
