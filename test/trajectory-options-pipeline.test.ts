@@ -100,4 +100,21 @@ describe("iLQG linearization and gain options in a run", () => {
     expect(() => startRun(e, { store: s })).toThrow(/linearization\.kind: "fitted" is for the iLQG stages/);
     expect(readdirSync(s)).toEqual([]);
   });
+
+  it("diagnoses a task without contacts or demonstration (the swimmer): NaN where a quantity does not exist, no throw", async () => {
+    const e = experiment({
+      name: "swim-diagnose",
+      seed: 1,
+      task: task.swimmer({ horizon: 20 }),
+      conditions: [condition.rest()],
+      pipeline: [...ilqg({ from: { kind: "random", std: 1 }, iterations: 3, ilqg: { gainMu: 1 } }), stage.diagnoseTrajectories({ fdEpsilons: [1e-4] })],
+    });
+    const finished = await finishedOf(startRun(e, { store: store() }).events);
+    const m = finished[finished.length - 1].metrics;
+    expect(m.contactChanges).toEqual([0]);
+    expect((m.jumpAtContact as number[])[0]).toBeNaN();
+    expect((m.demonstrationGainNorm as number[])[0]).toBeNaN();
+    expect((m.gainNorm as number[])[0]).toBeGreaterThan(0);
+    expect((m.outsideRange as number[])[0]).toBeGreaterThanOrEqual(0);
+  }, 60_000);
 });
