@@ -6,6 +6,7 @@ import { Simulator, createSimulator } from "../src/sim/mujoco.js";
 import { locomotionCost } from "../src/tasks/cost.js";
 import { HOPPER_STANDING_HEIGHT, hopper } from "../src/tasks/hopper.js";
 import { hasFallen, taskFor } from "../src/tasks/index.js";
+import { firstFall } from "../src/algorithms/evaluate.js";
 import { TERRAIN_BOX_THICKNESS } from "../src/tasks/planar.js";
 import { groundHeight, groundOf, groundProfile, groundSlope, pushPerturbations, type GroundProfile } from "../src/tasks/terrain.js";
 import type { LeggedTask, Task } from "../src/tasks/types.js";
@@ -498,5 +499,28 @@ describe("pushes", () => {
     const h = taskFor({ kind: "hopper", horizon: 40, pushes: [{ force: 250, direction: "forward", onset: 0.1, duration: 0.1 }] });
     expect(h.perturbations).toEqual([{ body: "torso", force: [250, 0, 0], fromStep: 5, toStep: 10 }]);
     expect(h.mjcf).toBe(hopper.mjcf);
+  });
+
+  it("firstFall is the first step hasFallen holds, a non-finite state counting as a fall (issue 13: they disagreed on NaN)", () => {
+    const nx = walker.nx;
+    const T = 6;
+    const xs = new Float64Array((T + 1) * nx);
+    for (let t = 0; t <= T; t++) xs.set(walker.restState, t * nx);
+    expect(firstFall(walker, xs, T)).toBeNull();
+    xs[4 * nx + 1] = Number.NaN; // height NaN at step 4
+    expect(hasFallen(walker, xs, 4 * nx)).toBe(true);
+    expect(firstFall(walker, xs, T)).toBe(4);
+    xs[2 * nx + 2] = 1.5; // pitched over at step 2
+    expect(firstFall(walker, xs, T)).toBe(2);
+    // On a grid of heights and pitches the two agree step by step.
+    for (const h of [0.5, 0.7, 0.9, 1.3, Number.POSITIVE_INFINITY]) {
+      for (const p of [-1.2, 0, 0.99, Number.NaN]) {
+        const one = Float64Array.from(walker.restState);
+        one[1] = h;
+        one[2] = p;
+        expect(firstFall(walker, one, 0) === 0).toBe(hasFallen(walker, one));
+      }
+    }
+    expect(firstFall(taskFor({ kind: "swimmer", horizon: 1 }), new Float64Array(10).fill(Number.NaN), 0)).toBeNull();
   });
 });

@@ -17,6 +17,7 @@ import type { StageSpec } from "../dsl/experiment.js";
 import { Sampler } from "../random/generator.js";
 import { trajectoryCost } from "../tasks/cost.js";
 import type { Task } from "../tasks/types.js";
+import { hasFallen } from "../tasks/index.js";
 import { linearGaussianPart } from "../trajopt/linear-gaussian.js";
 import { summarize } from "./ilqg-stages.js";
 import type { DemoController } from "../dsl/experiment.js";
@@ -36,17 +37,14 @@ export function rolloutSummary(task: Task, T: number, xs: Float64Array, us: Floa
   return { distance, meanVelocity: distance / (T * task.dt), cost: trajectoryCost(task.cost, xs, us, T), fallStep: firstFall(task, xs, T) };
 }
 
-/** First step at which the task's fall criteria hold, or null (tasks without criteria never fall). */
+/**
+ * First step at which the task has fallen (`hasFallen`: its fall criteria, and
+ * a non-finite height or pitch counts as fallen), or null (tasks without
+ * criteria never fall).
+ */
 export function firstFall(task: Task, xs: Float64Array, T: number): number | null {
-  const fall = "fall" in task ? (task as { fall?: { minHeightAboveGround: number; maxAbsPitch: number; pitchIndex: number } | null }).fall : null;
-  if (!fall || task.heightIndex < 0) return null;
-  const ground = "groundHeight" in task ? (task as { groundHeight: (x: number) => number }).groundHeight : () => 0;
-  const { nx } = task;
-  for (let t = 0; t <= T; t++) {
-    const o = t * nx;
-    const height = xs[o + task.heightIndex] - ground(xs[o]);
-    if (height < fall.minHeightAboveGround || Math.abs(xs[o + fall.pitchIndex]) > fall.maxAbsPitch) return t;
-  }
+  if (!task.fall || task.heightIndex < 0) return null;
+  for (let t = 0; t <= T; t++) if (hasFallen(task, xs, t * task.nx)) return t;
   return null;
 }
 

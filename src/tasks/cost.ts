@@ -125,9 +125,5 @@ export function withTracking(base: Cost, xsRef: Float64Array, usRef: Float64Arra
   };
 }
 
-/** Total cost Σ_t l(x_t, u_t) of a stacked trajectory. */
-export function trajectoryCost(cost: Cost, xs: Float64Array, us: Float64Array, T: number): number {
-  let c = 0;
-  for (let t = 0; t < T; t++) c += cost.value(xs, us, t, t * cost.nx, t * cost.nu);
-  return c;
-}
+/** Total cost Σ_t l(x_t, u_t) of a stacked trajectory (one definition, in trajopt/types.ts). */
+export { trajectoryCost } from "../trajopt/types.js";

@@ -17,7 +17,7 @@
  * Time: states x_0 … x_T, actions u_0 … u_{T-1}; the cost is Σ_{t<T} l_t(x_t, u_t)
  * with no terminal term, so the value function starts from V_T = 0.
  */
-import { allocCostExpansion, type Cost, type LinearGaussianController, type TrajectoryDynamics } from "./types.js";
+import { allocCostExpansion, trajectoryCost, type Cost, type LinearGaussianController, type TrajectoryDynamics } from "./types.js";
 import { cholesky, choleskyInverse, choleskySolveMat, choleskySolveVec, matMul, matTMul, matTVec, symmetrize } from "../linalg/dense.js";
 
 export interface IlqgSettings {
@@ -86,13 +86,6 @@ export function decreaseMu(reg: Regularization, settings: IlqgSettings): Regular
   return { mu: reg.mu > settings.muMin ? reg.mu * muFactor : 0, muFactor };
 }
 
-/** Total cost Σ_{t<T} l_t(x_t, u_t) of stacked xs ((T+1)·nx) and us (T·nu). */
-function totalCost(cost: Cost, xs: Float64Array, us: Float64Array, T: number): number {
-  let c = 0;
-  for (let t = 0; t < T; t++) c += cost.value(xs, us, t, t * cost.nx, t * cost.nu);
-  return c;
-}
-
 function checkDims(dyn: Pick<TrajectoryDynamics, "nx" | "nu">, cost: Cost): void {
   if (dyn.nx !== cost.nx || dyn.nu !== cost.nu) {
     throw new Error(`iLQG: dynamics (nx=${dyn.nx}, nu=${dyn.nu}) and cost (nx=${cost.nx}, nu=${cost.nu}) disagree`);
@@ -132,7 +125,7 @@ export function initialTrajectory(dyn: TrajectoryDynamics, cost: Cost, x0: Float
     K: new Float64Array(T * nu * nx),
     k: new Float64Array(T * nu),
     cov,
-    cost: totalCost(cost, xbar, ubar, T),
+    cost: trajectoryCost(cost, xbar, ubar, T),
     mu: settings.muInit,
     muFactor: 1,
   };
@@ -481,7 +474,7 @@ export function ilqgIteration(dyn: TrajectoryDynamics, cost: Cost, traj: IlqgTra
   for (const a of settings.lineSearchAlphas) {
     alpha = a;
     dyn.rollout(x0, policy, T, xs, us);
-    const newCost = totalCost(cost, xs, us, T);
+    const newCost = trajectoryCost(cost, xs, us, T);
     expected = expectedReduction(bp.dV1, bp.dV2, a);
     actual = traj.cost - newCost;
     const enough = expected > 0 ? actual > settings.minReductionRatio * expected : true;

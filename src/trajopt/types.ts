@@ -44,6 +44,13 @@ export interface Cost {
   expand(x: Float64Array, u: Float64Array, t: number, out: CostExpansion, xOff?: number, uOff?: number): number;
 }
 
+/** Total cost Σ_{t<T} l_t(x_t, u_t) of stacked xs ((T+1)·nx) and us (T·nu). */
+export function trajectoryCost(cost: Cost, xs: Float64Array, us: Float64Array, T: number): number {
+  let c = 0;
+  for (let t = 0; t < T; t++) c += cost.value(xs, us, t, t * cost.nx, t * cost.nu);
+  return c;
+}
+
 /** Writes u_t given x_t (at offsets) into `u` at `uOff`. */
 export type Controller = (t: number, x: Float64Array, xOff: number, u: Float64Array, uOff: number) => void;
 
