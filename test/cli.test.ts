@@ -321,6 +321,31 @@ describe.concurrent("gps", () => {
     expect(snapshot(copy)).toEqual(before);
   });
 
+  test("bad input to show/resume/diff/export/report exits 2: not a run, a malformed run.json, an export the run cannot give", async ({ expect }) => {
+    const store = tmp("not-a-run");
+    const empty = join(store, "empty");
+    mkdirSync(empty);
+    for (const args of [["show", empty], ["resume", empty], ["diff", empty, smallBase], ["export", empty, "--out", join(store, "a.json")], ["report", empty], ["show", join(store, "missing")]]) {
+      const r = await gps(args);
+      expect(r.status, `${args.join(" ")}: ${r.stderr}`).toBe(2);
+      expect(r.stderr).toMatch(/Not a run directory/);
+    }
+    const bad = join(store, "bad-meta");
+    cpSync(smallBase, bad, { recursive: true });
+    writeFileSync(join(bad, "run.json"), "{bad");
+    const malformed = await gps(["show", bad]);
+    expect(malformed.status).toBe(2);
+    expect(malformed.stderr).toMatch(/Malformed .*run\.json/);
+    const out = join(store, "c.json");
+    const noPolicy = await gps(["export", smallBase, "--out", out, "--policy"]);
+    expect(noPolicy.status).toBe(2);
+    expect(noPolicy.stderr).toMatch(/--policy: the run has no policy/);
+    const noCondition = await gps(["export", smallBase, "--out", out, "--condition", "7"]);
+    expect(noCondition.status).toBe(2);
+    expect(noCondition.stderr).toMatch(/--condition 7 does not exist/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   test("export refuses a run whose latest checkpoint is corrupt, naming the file", async ({ expect }) => {
     const store = tmp("flip-export");
     const copy = join(store, "copy");

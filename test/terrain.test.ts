@@ -7,6 +7,12 @@ import { locomotionCost } from "../src/tasks/cost.js";
 import { HOPPER_STANDING_HEIGHT, hopper } from "../src/tasks/hopper.js";
 import { hasFallen, taskFor } from "../src/tasks/index.js";
 import { firstFall } from "../src/algorithms/evaluate.js";
+import { startRun } from "../src/runtime/session.js";
+import { ExperimentValidationError } from "../src/dsl/validate.js";
+import { condition, experiment } from "../src/index.js";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { TERRAIN_BOX_THICKNESS } from "../src/tasks/planar.js";
 import { groundHeight, groundOf, groundProfile, groundSlope, pushPerturbations, type GroundProfile } from "../src/tasks/terrain.js";
 import type { LeggedTask, Task } from "../src/tasks/types.js";
@@ -522,5 +528,17 @@ describe("pushes", () => {
       }
     }
     expect(firstFall(taskFor({ kind: "swimmer", horizon: 1 }), new Float64Array(10).fill(Number.NaN), 0)).toBeNull();
+  });
+
+  it("a run of a swimmer with terrain is refused as bad input (exit 2), naming the task, writing nothing", () => {
+    const store = mkdtempSync(join(tmpdir(), "gps-swim-terrain-"));
+    try {
+      const e = experiment({ name: "swim-terrain", seed: 1, task: { kind: "swimmer", horizon: 5, terrain: { kind: "incline", start: 1 } }, conditions: [condition.rest()], pipeline: [] });
+      expect(() => startRun(e, { store })).toThrow(ExperimentValidationError);
+      expect(() => startRun(e, { store })).toThrow(/task: terrain and pushes apply to the hopper and walker only/);
+      expect(readdirSync(store)).toEqual([]);
+    } finally {
+      rmSync(store, { recursive: true, force: true });
+    }
   });
 });

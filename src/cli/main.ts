@@ -19,9 +19,9 @@ import {
   ResumeError,
   type StartedRun,
 } from "../runtime/session.js";
-import { listRuns, openRun, readRunMeta, stageRecords, CorruptCheckpointError, writeFileAtomic } from "../runtime/store.js";
+import { listRuns, openRun, readRunMeta, stageRecords, CorruptCheckpointError, NotARunError, StoreFormatError, writeFileAtomic } from "../runtime/store.js";
 import { diffRuns } from "../runtime/diff.js";
-import { exportRun } from "../runtime/export.js";
+import { exportRun, ExportRequestError } from "../runtime/export.js";
 import { writeRunReport } from "../report/run-report.js";
 import { compareLearningCurves } from "../report/learning-curves.js";
 import { join } from "node:path";
@@ -105,6 +105,9 @@ function report(e: unknown): number {
     e instanceof ExperimentFileError ||
     e instanceof ExperimentChangedError ||
     e instanceof CorruptCheckpointError ||
+    e instanceof NotARunError ||
+    e instanceof StoreFormatError ||
+    e instanceof ExportRequestError ||
     e instanceof ResumeError ||
     (e instanceof Error && (e as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") ||
     (e instanceof Error && (e as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") ||

@@ -71,6 +71,14 @@ export interface MlpExport {
   readonly observation: "state" | "groundRelativeHeight";
 }
 
+/** An export the run cannot give (a condition it does not have, a policy it has not trained): bad input, not a fault. */
+export class ExportRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ExportRequestError";
+  }
+}
+
 function ignoredInputs(p: PolicyState): number[] {
   const L = parameterLayout(p);
   const out: number[] = [];
@@ -108,7 +116,7 @@ function mlpExport(p: PolicyState, observation: "state" | "groundRelativeHeight"
 export function exportRun(run: RunHandle, options: { condition: number; stage?: number; what?: "trajectory" | "demonstration" | "policy" }): ControllerExport {
   const experiment = decodeExperiment(decodeValue(readExperiment(run)));
   if (!Number.isInteger(options.condition) || options.condition < 0 || options.condition >= experiment.conditions.length) {
-    throw new Error(`condition ${options.condition} does not exist (the experiment has ${experiment.conditions.length})`);
+    throw new ExportRequestError(`--condition ${options.condition} does not exist (the experiment has ${experiment.conditions.length})`);
   }
   const task = taskFor(conditionTaskSpec(experiment, options.condition));
   const indices = listCheckpointIndices(run);
@@ -124,7 +132,7 @@ export function exportRun(run: RunHandle, options: { condition: number; stage?: 
   let controller: LinearGaussianExport | MlpExport;
   let T: number;
   if (what === "policy") {
-    if (!state.policy) throw new Error(`the run has no policy yet at stage ${latest.index} (fitTheta makes one)`);
+    if (!state.policy) throw new ExportRequestError(`--policy: the run has no policy yet at stage ${latest.index} (fitTheta makes one)`);
     controller = mlpExport(state.policy, experiment.policy?.observation ?? "state");
     T = experiment.task.horizon;
   } else {

@@ -91,7 +91,15 @@ export function startRun(
   experiment: Experiment,
   options: { store: string; source?: string; stopAfterStage?: number; seedOverride?: number; workers?: number; numerics?: Numerics },
 ): StartedRun {
-  const task = taskFor(experiment.task);
+  let task: Task;
+  try {
+    task = taskFor(experiment.task);
+  } catch (e) {
+    // A task the codec accepts but cannot be built (e.g. a swimmer with terrain): bad input, named at `task`.
+    const where = options.source ? `${options.source}: ` : "";
+    const message = e instanceof Error ? e.message : String(e);
+    throw new ExperimentValidationError([`${where}${message.startsWith("task") ? "" : "task: "}${message}`]);
+  }
   checkConditions(experiment, task, options.source); // fails before anything is written
   const id = experimentIdentity(experiment);
   const numerics = options.numerics ?? DEFAULT_NUMERICS;

@@ -275,6 +275,14 @@ export class StoreFormatError extends StoreError {
   }
 }
 
+/** A directory given as a run that is not one (missing, not a directory, no run.json or experiment.json): bad input. */
+export class NotARunError extends StoreError {
+  constructor(message: string, file: string) {
+    super(message, file);
+    this.name = "NotARunError";
+  }
+}
+
 export type CorruptReason = "unreadable" | "invalid-json" | "bad-format" | "hash-mismatch" | "schema" | "wrong-index";
 
 /**
@@ -623,14 +631,14 @@ function handle(dir: string, meta: RunMeta, experiment: JsonValue): RunHandle {
 /** Open an existing run directory; throws a `StoreError` naming the directory/file if it is not a (complete, well-formed) run. */
 export function openRun(dir: string): RunHandle {
   const abs = resolve(dir);
-  if (!existsSync(abs)) throw new StoreError(`Not a run directory: ${abs} does not exist`, abs);
-  if (!isDirectory(abs)) throw new StoreError(`Not a run directory: ${abs} is not a directory`, abs);
+  if (!existsSync(abs)) throw new NotARunError(`Not a run directory: ${abs} does not exist`, abs);
+  if (!isDirectory(abs)) throw new NotARunError(`Not a run directory: ${abs} is not a directory`, abs);
   const metaFile = join(abs, RUN_META_FILE);
   const expFile = join(abs, EXPERIMENT_FILE);
   if (!existsSync(metaFile)) {
-    throw new StoreError(`Not a run directory: ${abs} has no ${RUN_META_FILE} (an unfinished createRun, or not a run)`, abs);
+    throw new NotARunError(`Not a run directory: ${abs} has no ${RUN_META_FILE} (an unfinished createRun, or not a run)`, abs);
   }
-  if (!existsSync(expFile)) throw new StoreError(`Incomplete run directory: ${abs} has no ${EXPERIMENT_FILE}`, abs);
+  if (!existsSync(expFile)) throw new NotARunError(`Incomplete run directory: ${abs} has no ${EXPERIMENT_FILE}`, abs);
   const raw = readJsonFile(metaFile);
   const meta = decodeWith(RunMetaC, raw, (p) => {
     throw new StoreFormatError(metaFile, p);
