@@ -49,6 +49,15 @@ describe("experiment values", () => {
     expect(experimentIdentity({ ...base, seed: 2 }).hash).not.toBe(experimentIdentity(base).hash);
   });
 
+  it("says NaN and Infinity, not null, for a non-finite number (issue 13)", () => {
+    const nanSeed = problems({ ...base, seed: Number.NaN })[0];
+    expect(nanSeed).toMatch(/^seed: /);
+    expect(nanSeed).toMatch(/got NaN$/);
+    const inf = problems({ ...base, conditions: [{ kind: "state", qpos: [0, Number.POSITIVE_INFINITY, 0, 0, 0], qvel: [0, 0, 0, 0, 0] }] });
+    expect(inf.join("\n")).toMatch(/conditions\[0\]\.qpos\[1\]: .*got Infinity/);
+    expect(inf.join("\n")).not.toMatch(/got null/);
+  });
+
   it("names the field of each problem", () => {
     expect(problems({ ...base, seed: -1 })[0]).toMatch(/^seed: /);
     expect(problems({ ...base, seed: 1.5 })[0]).toMatch(/^seed: /);

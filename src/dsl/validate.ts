@@ -70,7 +70,9 @@ function fieldPath(context: t.Context): string {
 
 function show(v: unknown): string {
   if (v === undefined) return "undefined";
-  const s = JSON.stringify(v);
+  // JSON would print NaN and ±Infinity as null; say what they are.
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v);
+  const s = JSON.stringify(v, (_k, x: unknown) => (typeof x === "number" && !Number.isFinite(x) ? String(x) : x));
   return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
