@@ -58,6 +58,14 @@ describe("experiment values", () => {
     expect(inf.join("\n")).not.toMatch(/got null/);
   });
 
+  it("refuses sizes that would exhaust the machine, by name, before anything unrolls (issue 13)", () => {
+    expect(problems({ ...base, task: { kind: "swimmer", horizon: 1e9 } })[0]).toMatch(/^task\.horizon: expected Horizon/);
+    expect(problems({ ...base, task: { kind: "swimmer", horizon: 100_000 } })).toEqual([]);
+    const huge = { ...base, pipeline: [repeat(1e12, [stage.ilqgIteration()])] };
+    expect(problems(huge)).toEqual([`pipeline: ${1e12} stages, at most 1000000 (check the repeat counts)`]);
+    expect(problems({ ...base, pipeline: [repeat(1000, [repeat(1000, [stage.ilqgIteration()])])] })).toEqual([]);
+  });
+
   it("names the field of each problem", () => {
     expect(problems({ ...base, seed: -1 })[0]).toMatch(/^seed: /);
     expect(problems({ ...base, seed: 1.5 })[0]).toMatch(/^seed: /);

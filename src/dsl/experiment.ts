@@ -88,11 +88,21 @@ export const PushSpecCodec = t.intersection(
 );
 export type PushSpec = t.TypeOf<typeof PushSpecCodec>;
 
+/**
+ * Bounds that keep a typo from exhausting the machine (issue 13: `horizon: 1e9`
+ * hung after creating a run directory, `repeat(1e12, …)` ran the heap out):
+ * 100 000 control steps (1000 s of the walker) and 1 000 000 stages. Larger
+ * values are refused by name at plan time.
+ */
+export const MAX_HORIZON = 100_000;
+export const MAX_STAGES = 1_000_000;
+const Horizon = t.refinement(t.number, (n) => Number.isInteger(n) && n > 0 && n <= MAX_HORIZON, `Horizon (an integer in 1…${MAX_HORIZON})`);
+
 export const TaskSpecCodec = t.intersection(
   [
     strict({
       kind: t.keyof({ swimmer: null, hopper: null, walker: null }),
-      horizon: PositiveInt,
+      horizon: Horizon,
     }),
     /** Environment variations (hopper and walker only); absent = flat ground, no pushes. */
     strictPartial({
@@ -423,7 +433,7 @@ const EvaluateCodec = t.intersection(
        * controller only: a trajectory distribution is defined for the task's horizon). Tests
        * whether a policy trained on short conditions keeps walking past them.
        */
-      horizon: PositiveInt,
+      horizon: Horizon,
       /** Roll out from these conditions only (indices; default all), e.g. from rest on test grounds. */
       conditions: t.array(NonNegativeInt),
     }),

@@ -3,7 +3,7 @@
  */
 import * as t from "io-ts";
 import { isLeft } from "fp-ts/lib/Either.js";
-import { ExperimentCodec, type Experiment } from "./experiment.js";
+import { countStages, ExperimentCodec, MAX_STAGES, type Experiment } from "./experiment.js";
 
 export class ExperimentValidationError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -84,6 +84,9 @@ export function decodeExperiment(value: unknown): Experiment {
   const unknown: string[] = [];
   findDropped(value, r.right, "", unknown);
   if (unknown.length > 0) throw new ExperimentValidationError(unknown.slice(0, 12).map((p) => `${p}: unknown field`));
+  // Counted without unrolling: a huge repeat must be refused before anything unrolls it.
+  const stages = countStages(r.right.pipeline);
+  if (!(stages <= MAX_STAGES)) throw new ExperimentValidationError([`pipeline: ${stages} stages, at most ${MAX_STAGES} (check the repeat counts)`]);
   return r.right;
 }
 
