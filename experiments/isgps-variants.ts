@@ -3,19 +3,15 @@
 // exactly the changed stage options. Also the paper's prior methods (single
 // example, policy gradient, DAgger) as the same kind of function, and the
 // pipeline the generalization experiments share.
-import { ilqg, experiment, repeat, stage, type Experiment, type PipelineItem, type TerrainSpec } from "../src/index.js";
+import { ilqg, experiment, mapStages, repeat, stage, type Experiment, type PipelineItem, type TerrainSpec } from "../src/index.js";
 
 /** Φ without the w_r log Z_t regularizer: w_r = 0 from pretraining on, adaptWr clamped to [0, 0]. */
 export function unregularized(base: Experiment): Experiment {
   return experiment({
     ...base,
     name: `${base.name}-unregularized`,
-    pipeline: base.pipeline.map((p) =>
-      p.kind === "pretrainPolicy"
-        ? stage.pretrainPolicy({ ...p, wr: 0 })
-        : p.kind === "repeat" && p.body[0].kind === "isgpsIteration"
-          ? repeat(p.times, p.body.map((q) => (q.kind === "adaptWr" ? stage.adaptWr({ ...q, min: 0, max: 0 }) : q)))
-          : p,
+    pipeline: mapStages(base.pipeline, (s) =>
+      s.kind === "pretrainPolicy" ? stage.pretrainPolicy({ ...s, wr: 0 }) : s.kind === "adaptWr" ? stage.adaptWr({ ...s, min: 0, max: 0 }) : s,
     ),
   });
 }
@@ -25,11 +21,7 @@ export function nonGuided(base: Experiment): Experiment {
   return experiment({
     ...base,
     name: `${base.name}-nonguided`,
-    pipeline: base.pipeline.map((p) =>
-      p.kind === "repeat" && p.body[0].kind === "isgpsIteration"
-        ? repeat(p.times, p.body.map((q) => (q.kind === "isgpsIteration" ? stage.isgpsIteration({ ...q, useGuidingSamples: false }) : q)))
-        : p,
-    ),
+    pipeline: mapStages(base.pipeline, (s) => (s.kind === "isgpsIteration" ? stage.isgpsIteration({ ...s, useGuidingSamples: false }) : s)),
   });
 }
 
@@ -42,24 +34,15 @@ export function restartDistribution(base: Experiment): Experiment {
   return experiment({
     ...base,
     name: `${base.name}-restart`,
-    pipeline: base.pipeline.map((p) =>
-      p.kind === "repeat" && p.body[0].kind === "isgpsIteration"
-        ? repeat(p.times, p.body.map((q) => (q.kind === "isgpsIteration" ? stage.isgpsIteration({ ...q, restart: true }) : q)))
-        : p,
-    ),
+    pipeline: mapStages(base.pipeline, (s) => (s.kind === "isgpsIteration" ? stage.isgpsIteration({ ...s, restart: true }) : s)),
   });
 }
 
-/** The body of the experiment's policy-search loop replaced, keeping its repeat count. */
+/** The policy-search loop — every [isgpsIteration, adaptWr, …] run of stages, at any depth — replaced by `body(iteration)`. */
 function withLoop(base: Experiment, name: string, body: (iteration: Extract<PipelineItem, { kind: "isgpsIteration" }>) => PipelineItem[]): Experiment {
-  return experiment({
-    ...base,
-    name: `${base.name}-${name}`,
-    pipeline: base.pipeline.map((p) => {
-      if (p.kind !== "repeat" || p.body[0].kind !== "isgpsIteration") return p;
-      return repeat(p.times, body(p.body[0]));
-    }),
-  });
+  const replace = (items: readonly PipelineItem[]): PipelineItem[] =>
+    items.map((p) => (p.kind !== "repeat" ? p : p.body[0].kind === "isgpsIteration" ? repeat(p.times, body(p.body[0])) : repeat(p.times, replace(p.body))));
+  return experiment({ ...base, name: `${base.name}-${name}`, pipeline: replace(base.pipeline) });
 }
 
 /**

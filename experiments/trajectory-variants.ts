@@ -2,7 +2,7 @@
 // (like isgps-variants.ts): each ablation of docs/trajectory-optimization.md is
 // its base experiment with one option of initializeTrajectories changed, so
 // `gps diff` of the two runs lists exactly that option.
-import { experiment, stage, type Experiment, type StageSpec } from "../src/index.js";
+import { experiment, mapStages, stage, type Experiment, type StageSpec } from "../src/index.js";
 
 type Init = Extract<StageSpec, { kind: "initializeTrajectories" }>;
 
@@ -11,7 +11,7 @@ export function withInit(base: Experiment, suffix: string, change: (init: Init) 
   return experiment({
     ...base,
     name: `${base.name}-${suffix}`,
-    pipeline: base.pipeline.map((p) => (p.kind === "initializeTrajectories" ? stage.initializeTrajectories(change(p)) : p)),
+    pipeline: mapStages(base.pipeline, (p) => (p.kind === "initializeTrajectories" ? stage.initializeTrajectories(change(p)) : p)),
   });
 }
 

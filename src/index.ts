@@ -12,6 +12,7 @@ export {
   ilqg,
   demonstrationFromExport,
   unrollPipeline,
+  mapStages,
   countStages,
   type Experiment,
   type StageSpec,

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { countStages, ilqg, repeat, stage, unrollPipeline, type Experiment } from "../src/dsl/experiment.js";
+import { countStages, ilqg, mapStages, repeat, stage, unrollPipeline, type Experiment } from "../src/dsl/experiment.js";
 import { decodeExperiment, ExperimentValidationError } from "../src/dsl/validate.js";
 import { experimentIdentity } from "../src/runtime/session.js";
+import { dagger, nonGuided, restartDistribution, unregularized } from "../experiments/isgps-variants.js";
 
 const base: Experiment = {
   name: "t",
@@ -64,6 +65,28 @@ describe("experiment values", () => {
     const huge = { ...base, pipeline: [repeat(1e12, [stage.ilqgIteration()])] };
     expect(problems(huge)).toEqual([`pipeline: ${1e12} stages, at most 1000000 (check the repeat counts)`]);
     expect(problems({ ...base, pipeline: [repeat(1000, [repeat(1000, [stage.ilqgIteration()])])] })).toEqual([]);
+  });
+
+  it("mapStages maps every stage at any depth of repeats, keeping the counts (issue 13: variants skipped nested loops)", () => {
+    const pipeline = [stage.ilqgIteration(), repeat(3, [stage.evaluate({ noise: false }), repeat(2, [stage.ilqgIteration(), stage.evaluate({ noise: true, samples: 2 })])])];
+    const mapped = mapStages(pipeline, (s) => (s.kind === "evaluate" ? stage.evaluate({ ...s, samples: 7 }) : s));
+    expect(countStages(mapped)).toBe(countStages(pipeline));
+    const evaluations = unrollPipeline(mapped).filter((u) => u.spec.kind === "evaluate");
+    expect(evaluations).toHaveLength(9);
+    for (const u of evaluations) expect((u.spec as { samples?: number }).samples).toBe(7);
+    // Several items for one stage: the repeat's body grows, its count stays.
+    const doubled = mapStages(pipeline, (s) => (s.kind === "ilqgIteration" ? [s, s] : s));
+    expect(countStages(doubled)).toBe(countStages(pipeline) + 1 + 3 * 2);
+  });
+
+  it("the ISGPS variants reach a policy-search loop nested in another repeat", () => {
+    const nested: Experiment = { ...base, pipeline: [repeat(2, [repeat(3, [stage.isgpsIteration({ maxIterations: 1 }), stage.adaptWr()])])] };
+    const its = (e: Experiment) => unrollPipeline(e.pipeline).map((u) => u.spec).filter((s) => s.kind === "isgpsIteration") as { useGuidingSamples?: boolean; restart?: boolean }[];
+    expect(its(nonGuided(nested)).map((s) => s.useGuidingSamples)).toEqual([false, false, false, false, false, false]);
+    expect(its(restartDistribution(nested)).every((s) => s.restart === true)).toBe(true);
+    const wr = unrollPipeline(unregularized(nested).pipeline).filter((u) => u.spec.kind === "adaptWr");
+    expect(wr.map((u) => [(u.spec as { min?: number }).min, (u.spec as { max?: number }).max])).toEqual(Array(6).fill([0, 0]));
+    expect(unrollPipeline(dagger(nested).pipeline).filter((u) => u.spec.kind === "daggerIteration")).toHaveLength(6);
   });
 
   it("names the field of each problem", () => {

@@ -609,6 +609,19 @@ export interface UnrolledStage {
   readonly label: string;
 }
 
+/**
+ * The pipeline with every stage replaced by `f(stage)` (one item or several),
+ * at any depth of repeats; the repeats keep their counts. The structural map
+ * that experiment variants are built with, so a nested loop is never skipped.
+ */
+export function mapStages(pipeline: readonly PipelineItem[], f: (stage: StageSpec) => PipelineItem | PipelineItem[]): PipelineItem[] {
+  return pipeline.flatMap((item): PipelineItem[] => {
+    if (item.kind === "repeat") return [{ kind: "repeat", times: item.times, body: mapStages(item.body, f) }];
+    const out = f(item);
+    return Array.isArray(out) ? out : [out];
+  });
+}
+
 /** Flatten the pipeline into the stages in the order they run. */
 export function unrollPipeline(pipeline: readonly PipelineItem[]): UnrolledStage[] {
   const out: UnrolledStage[] = [];
