@@ -346,6 +346,22 @@ describe.concurrent("gps", () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  test("list shows a broken run (malformed run.json, no run.json) as broken instead of failing the whole store", async ({ expect }) => {
+    const store = tmp("list-broken");
+    cpSync(smallBase, join(store, "good"), { recursive: true });
+    cpSync(smallBase, join(store, "bad-meta"), { recursive: true });
+    writeFileSync(join(store, "bad-meta", "run.json"), "{bad");
+    mkdirSync(join(store, "small-0123abcd-001")); // named like a run, but no run.json
+    const r = await gps(["list", "--store", store]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/bad-meta {2}broken: Malformed .*run\.json/);
+    expect(r.stdout).toMatch(/small-0123abcd-001 {2}broken: Not a run directory/);
+    expect(r.stdout).toMatch(/good {2}\S+ {2}\d+ stages/);
+    const json = await gpsJson<({ run: string; broken: string } | { run: string; stagesDone: number })[]>(["list", "--store", store, "--json"]);
+    expect(json.filter((e) => "broken" in e)).toHaveLength(2);
+    expect(json.filter((e) => "stagesDone" in e)).toHaveLength(1);
+  });
+
   test("export refuses a run whose latest checkpoint is corrupt, naming the file", async ({ expect }) => {
     const store = tmp("flip-export");
     const copy = join(store, "copy");

@@ -19,7 +19,7 @@ import {
   ResumeError,
   type StartedRun,
 } from "../runtime/session.js";
-import { listRuns, openRun, readRunMeta, stageRecords, CorruptCheckpointError, NotARunError, StoreFormatError, writeFileAtomic } from "../runtime/store.js";
+import { listRunEntries, openRun, readRunMeta, stageRecords, CorruptCheckpointError, NotARunError, StoreFormatError, writeFileAtomic } from "../runtime/store.js";
 import { diffRuns } from "../runtime/diff.js";
 import { exportRun, ExportRequestError } from "../runtime/export.js";
 import { writeRunReport } from "../report/run-report.js";
@@ -295,19 +295,27 @@ function cmdShow(argv: readonly string[]): number {
 
 function cmdList(argv: readonly string[]): number {
   const { values } = parseArgs({ args: [...argv], options: { store: { type: "string", default: "runs" }, json: { type: "boolean", default: false } } });
-  const runs = listRuns(values.store!).map((dir) => {
-    const run = openRun(dir);
-    const meta = readRunMeta(run);
-    const stages = stageRecords(run);
-    const last = stages[stages.length - 1];
-    return { run: dir, experimentName: meta.experimentName, experimentHash: meta.experimentHash, createdAt: meta.createdAt, stagesDone: stages.length, last: last ? { index: last.index, kind: last.kind, metrics: last.metrics } : null };
+  // A run that does not open or read (no run.json, malformed files) is listed as broken, not fatal to the list.
+  const runs = listRunEntries(values.store!).map((entry) => {
+    try {
+      if (!entry.run) throw new Error(entry.error ?? "does not open");
+      const meta = readRunMeta(entry.run);
+      const stages = stageRecords(entry.run);
+      const last = stages[stages.length - 1];
+      return { run: entry.dir, experimentName: meta.experimentName, experimentHash: meta.experimentHash, createdAt: meta.createdAt, stagesDone: stages.length, last: last ? { index: last.index, kind: last.kind, metrics: last.metrics } : null };
+    } catch (e) {
+      return { run: entry.dir, broken: e instanceof Error ? e.message : String(e) };
+    }
   });
   if (values.json) {
     out.write(`${JSON.stringify(runs, null, 2)}\n`);
     return 0;
   }
   if (runs.length === 0) out.write(`no runs in ${values.store}\n`);
-  for (const r of runs) out.write(`${r.run}  ${r.createdAt}  ${r.stagesDone} stages  ${r.last ? `${r.last.kind}  ${headlineMetrics(r.last.metrics)}` : ""}\n`);
+  for (const r of runs) {
+    if ("broken" in r) out.write(`${r.run}  broken: ${r.broken}\n`);
+    else out.write(`${r.run}  ${r.createdAt}  ${r.stagesDone} stages  ${r.last ? `${r.last.kind}  ${headlineMetrics(r.last.metrics)}` : ""}\n`);
+  }
   return 0;
 }
 
