@@ -362,6 +362,15 @@ describe.concurrent("gps", () => {
     expect(json.filter((e) => "stagesDone" in e)).toHaveLength(1);
   });
 
+  test("the run records its experiment file's absolute path, whatever the working directory (issue 13)", async ({ expect }) => {
+    const store = tmp("abs-source");
+    const r = await gps(["run", "test/fixtures/experiments/small.ts", "--store", store, "--stop-after-stage", "0", "--no-report"]);
+    expect(r.status, r.stderr).toBe(0);
+    const [run] = readdirSync(store).map((d) => join(store, d));
+    const shown = await show(run);
+    expect(shown.source).toBe(join(REPO, "test/fixtures/experiments/small.ts"));
+  });
+
   test("export refuses a run whose latest checkpoint is corrupt, naming the file", async ({ expect }) => {
     const store = tmp("flip-export");
     const copy = join(store, "copy");

@@ -103,7 +103,8 @@ export function startRun(
   checkConditions(experiment, task, options.source); // fails before anything is written
   const id = experimentIdentity(experiment);
   const numerics = options.numerics ?? DEFAULT_NUMERICS;
-  const run = createRun(options.store, id.json, id.hash, experiment.name, options.source, { seedOverride: options.seedOverride, numerics });
+  // The source is recorded absolute, so a resume from another directory finds the same file (issue 13).
+  const run = createRun(options.store, id.json, id.hash, experiment.name, options.source === undefined ? undefined : resolve(options.source), { seedOverride: options.seedOverride, numerics });
   return { run, startStage: 0, events: interpret({ experiment, run, startStage: 0, stopAfterStage: options.stopAfterStage, workers: options.workers, numerics }) };
 }
 
