@@ -38,7 +38,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { firstFall } from "../src/algorithms/evaluate.js";
 import { motorNoiseFrom } from "../src/algorithms/ilqg-stages.js";
-import { HOP_CLEARANCE, defaultHopperParams, hopperController, hopperKinematics, type HopperParams } from "../src/demos/hopper-hop.js";
+import { countHops, defaultHopperParams, hopperController, type HopperParams } from "../src/demos/hopper-hop.js";
 import { symmetricEigen } from "../src/linalg/eigen.js";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
 import { createSimulator } from "../src/sim/mujoco.js";
@@ -124,20 +124,6 @@ function rollout(params: Partial<HopperParams>, x0: Float64Array, steps: number,
   return { xs, us, fall: firstFall(task, xs, steps) };
 }
 
-/** Flight phases: the body's lowest point rises above HOP_CLEARANCE after being below a quarter of it (as recordHopperDemonstration). */
-function countHops(xs: Float64Array, steps: number): number {
-  let hops = 0;
-  let airborne = hopperKinematics(xs, 0).lowest > HOP_CLEARANCE;
-  for (let t = 0; t <= steps; t++) {
-    const low = hopperKinematics(xs, t * nx).lowest;
-    if (!airborne && low > HOP_CLEARANCE) {
-      airborne = true;
-      hops++;
-    } else if (airborne && low < HOP_CLEARANCE / 4) airborne = false;
-  }
-  return hops;
-}
-
 /** Smallest normalized distance to the fall thresholds over a rollout (0 = at the threshold, 1 = a normal gait's margin). */
 const FALL = (task as unknown as { fall: { minHeightAboveGround: number; maxAbsPitch: number } }).fall;
 function fallMargin(xs: Float64Array, steps: number): number {
@@ -188,7 +174,7 @@ function score(params: HopperParams, set: readonly Scenario[]): Score {
   const distance250 = clean.xs[T * nx] - REST[0];
   const v250 = distance250 / (T * task.dt);
   const speedLate = (clean.xs[2 * T * nx] - clean.xs[T * nx]) / (T * task.dt);
-  const hops500 = countHops(clean.xs, 2 * T);
+  const hops500 = countHops(clean.xs, nx, 2 * T);
   const std = motorNoiseFrom(clean.us.subarray(0, T * nu), nu, NOISE);
   let falls = 0, alive = 0, margin = 0;
   for (const sc of set) {
@@ -360,11 +346,11 @@ function validate(file: string): void {
       console.log(`${name} ${fraction * 100}% noise: ${falls.length}/40 fall; fall steps (h: height, p: pitch): ${falls.join(" ") || "-"}`);
     }
     const d = clean.xs[T * nx] - REST[0];
-    row.push(d.toFixed(2), (d / (T * task.dt)).toFixed(2), trajectoryCost(task.cost, clean.xs, clean.us, T).toFixed(1), String(countHops(clean.xs, T)));
+    row.push(d.toFixed(2), (d / (T * task.dt)).toFixed(2), trajectoryCost(task.cost, clean.xs, clean.us, T).toFixed(1), String(countHops(clean.xs, nx, T)));
     const long = rollout(params, REST, 6 * T);
     const dl = long.xs[6 * T * nx] - REST[0];
-    const lastHops = countHops(long.xs.subarray(5 * T * nx), T);
-    row.push(long.fall === null ? `no fall, ${dl.toFixed(1)} m, ${countHops(long.xs, 6 * T)} hops (${lastHops} in last 5 s)` : `falls at step ${long.fall}`);
+    const lastHops = countHops(long.xs.subarray(5 * T * nx), nx, T);
+    row.push(long.fall === null ? `no fall, ${dl.toFixed(1)} m, ${countHops(long.xs, nx, 6 * T)} hops (${lastHops} in last 5 s)` : `falls at step ${long.fall}`);
     rows.push(row);
   }
   const head = ["params", "falls 10%", "falls 1%", "dist 5 s (m)", "speed", "cost", "hops", "30 s noise-free"];

@@ -11,6 +11,7 @@
 // - Every iteration the policy alone walks 500 steps from rest (`evaluate`
 //   with horizon 500): the curve of report/long-horizon.svg.
 import { condition, ilqg, policy, repeat, stage, type Condition, type PipelineItem, type TerrainSpec } from "../src/index.js";
+import { survivesContact } from "./trajectory-variants.js";
 
 /** Every 50 steps (0.5 s) along the first 5 s of the demonstration from rest. */
 export const DEMONSTRATION_STEPS = [0, 50, 100, 150, 200, 250, 300, 350, 400, 450];
@@ -33,8 +34,7 @@ export function iLqgQ(): PipelineItem[] {
     from: { kind: "recorded" },
     track: { weight: 0.05 },
     motorNoise: { fraction: 0.1 },
-    linearization: { kind: "finiteDifference", contact: { margin: 0.005 } },
-    ilqg: { gainMu: 100 },
+    ...survivesContact,
     iterations: 5,
   });
 }

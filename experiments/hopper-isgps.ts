@@ -6,6 +6,7 @@
 // and takes q's gains at μ = 100 (docs/trajectory-optimization.md). The tracking term shapes the
 // guiding distribution only; the policy search optimizes the task's reward.
 import { experiment, ilqg, policy, repeat, stage, task, condition } from "../src/index.js";
+import { survivesContact } from "./trajectory-variants.js";
 
 export default experiment({
   name: "hopper-isgps",
@@ -19,8 +20,7 @@ export default experiment({
       from: { kind: "recorded" },
       track: { weight: 0.05 },
       motorNoise: { fraction: 0.1 },
-      linearization: { kind: "finiteDifference", contact: { margin: 0.005 } },
-      ilqg: { gainMu: 100 },
+      ...survivesContact,
       iterations: 20,
     }),
     stage.evaluate({ noise: false }),

@@ -5,6 +5,7 @@
 // (docs/trajectory-optimization.md). 20 noisy rollouts of the mean controller and
 // 20 samples of q measure whether its samples survive the papers' 10% motor noise.
 import { experiment, ilqg, stage, task, condition } from "../src/index.js";
+import { survivesContact } from "./trajectory-variants.js";
 
 export default experiment({
   name: "hopper-track",
@@ -18,8 +19,7 @@ export default experiment({
       from: { kind: "recorded" },
       track: { weight: 0.05 },
       motorNoise: { fraction: 0.1 },
-      linearization: { kind: "finiteDifference", contact: { margin: 0.005 } },
-      ilqg: { gainMu: 100 },
+      ...survivesContact,
       iterations: 20,
     }),
     stage.evaluate({ noise: false }),

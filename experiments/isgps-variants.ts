@@ -46,6 +46,25 @@ function withLoop(base: Experiment, name: string, body: (iteration: Extract<Pipe
 }
 
 /**
+ * Adaptive guiding samples (2013 paper, §4.2 and §6.2): the policy-search loop becomes
+ * 40 iterations that each re-optimize the DDP solution on r + log π_θ*(u|x) (10 iLQG
+ * iterations; the paper used 50) and add 10 samples of the adapted distribution, then 40
+ * plain iterations (the paper's adaptive run: 10 on-policy + 10 adaptive guiding samples).
+ */
+export function adaptiveGuiding(base: Experiment, name: string): Experiment {
+  const iterate = [stage.isgpsIteration({ maxIterations: 10, samples: 10, activeSamples: 100 }), stage.adaptWr()];
+  return experiment({
+    ...base,
+    name,
+    pipeline: base.pipeline.flatMap((p) =>
+      p.kind === "repeat" && p.body[0].kind === "isgpsIteration"
+        ? [repeat(40, [...iterate, stage.adaptGuiding({ iterations: 10 }), stage.guidingSamples({ samples: 10 })]), repeat(40, iterate)]
+        : [p],
+    ),
+  });
+}
+
+/**
  * The paper's "single example" prior method: θ*'s mean fitted to the one noise-free
  * example (σ fixed at the guiding distributions' action noise), then importance
  * sampling without guiding samples and without the regularizer (Peshkin & Shelton

@@ -6,6 +6,16 @@ import { experiment, mapStages, stage, type Experiment, type StageSpec } from ".
 
 type Init = Extract<StageSpec, { kind: "initializeTrajectories" }>;
 
+/**
+ * The iLQG options that make q's samples survive contact (docs/trajectory-optimization.md):
+ * the optimizer's model has contacts acting from 5 mm (rollouts stay in the true model),
+ * and q's gains come from a backward pass at the fixed μ = 100. Spread into `ilqg({ … })`.
+ */
+export const survivesContact: Pick<Init, "linearization" | "ilqg"> = {
+  linearization: { kind: "finiteDifference", contact: { margin: 0.005 } },
+  ilqg: { gainMu: 100 },
+};
+
 /** The experiment with `change` applied to its initializeTrajectories stage(s), renamed `<name>-<suffix>`. */
 export function withInit(base: Experiment, suffix: string, change: (init: Init) => Init): Experiment {
   return experiment({

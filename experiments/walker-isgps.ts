@@ -5,6 +5,7 @@
 // takes q's gains at μ = 100, as walker-track.ts). The network sees joint angles, velocities and
 // the root's height and pitch, not its absolute x.
 import { experiment, ilqg, policy, repeat, stage, task, condition } from "../src/index.js";
+import { survivesContact } from "./trajectory-variants.js";
 
 export default experiment({
   name: "walker-isgps",
@@ -18,9 +19,7 @@ export default experiment({
       from: { kind: "recorded" },
       track: { weight: 0.05 },
       motorNoise: { fraction: 0.1 },
-      // q's samples survive contact (docs/trajectory-optimization.md, walker-track.ts).
-      linearization: { kind: "finiteDifference", contact: { margin: 0.005 } },
-      ilqg: { gainMu: 100 },
+      ...survivesContact,
       iterations: 5,
     }),
     stage.evaluate({ noise: false }),

@@ -12,6 +12,7 @@
 // one fixed μ = 100 rather than whatever μ the last step needed. Without them
 // (walker-track-plain.ts) 25 of 80 rollouts fell; with them, none.
 import { experiment, ilqg, stage, task, condition } from "../src/index.js";
+import { survivesContact } from "./trajectory-variants.js";
 
 export default experiment({
   name: "walker-track",
@@ -25,8 +26,7 @@ export default experiment({
       from: { kind: "recorded" },
       track: { weight: 0.05 },
       motorNoise: { fraction: 0.1 },
-      linearization: { kind: "finiteDifference", contact: { margin: 0.005 } },
-      ilqg: { gainMu: 100 },
+      ...survivesContact,
       iterations: 15,
     }),
     stage.evaluate({ noise: false }),

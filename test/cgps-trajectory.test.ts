@@ -23,6 +23,7 @@ import { backwardPass, defaultIlqgSettings, ilqgIteration, initialTrajectory, lq
 import { createPolicy, createWorkspace, forward, initParameters, mlpShape, parameterLayout } from "../src/policy/mlp.js";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
 import type { Cost, TrajectoryDynamics } from "../src/trajopt/types.js";
+import { maxAbsDiff } from "./helpers/compare.js";
 import {
   pendulumCost,
   pendulumDynamics,
@@ -40,12 +41,6 @@ const T = 20;
 const exact: IlqgSettings = { ...defaultIlqgSettings, muInit: 0 };
 const mat = (a: ArrayLike<number>, r: number, c: number): Matrix => Matrix.from1DArray(r, c, Array.from(a));
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let e = 0;
-  for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i] - b[i]));
-  return e;
-}
 function maxAbs(a: ArrayLike<number>): number {
   let e = 0;
   for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i]));

@@ -17,6 +17,7 @@ import { WALKER_CTRL_RANGE } from "../src/tasks/walker.js";
 import { condition, experiment, ilqg, stage, task as taskSpec, type Experiment } from "../src/index.js";
 import { checkConditions } from "../src/runtime/session.js";
 import { decodeExperiment, ExperimentValidationError } from "../src/dsl/validate.js";
+import { relErrAtLeastUnit as relErr } from "./helpers/compare.js";
 
 const nx = 4;
 const nu = 2;
@@ -24,17 +25,6 @@ const T = 30;
 
 const mat = (a: Float64Array, r: number, c: number): Matrix => Matrix.from1DArray(r, c, Array.from(a));
 
-/** max |a − b| / max(1, max |b|). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let e = 0;
-  let s = 1;
-  for (let i = 0; i < a.length; i++) {
-    e = Math.max(e, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return e / s;
-}
 
 interface Gains {
   readonly K: Float64Array; // T·nu·nx

@@ -13,20 +13,10 @@ import {
 } from "../src/linalg/dense.js";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
 import { randomMatrix, randomSpd } from "./helpers/linear-system.js";
+import { relErrAtLeastUnit as relErr } from "./helpers/compare.js";
 
 const toMatrix = (a: Float64Array, r: number, c: number, off = 0): Matrix => Matrix.from1DArray(r, c, Array.from(a.subarray(off, off + r * c)));
 
-/** max |a − b| / max(1, max |b|). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let e = 0;
-  let s = 1;
-  for (let i = 0; i < a.length; i++) {
-    e = Math.max(e, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return e / s;
-}
 
 describe("dense linear algebra vs ml-matrix", () => {
   const sizes = [1, 2, 3, 6, 12, 18];

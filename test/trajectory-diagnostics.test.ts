@@ -19,6 +19,7 @@ import {
   windowAmplification,
 } from "../src/trajopt/diagnostics.js";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
+import { maxAbsDiff } from "./helpers/compare.js";
 
 const mat = (a: ArrayLike<number>, r: number, c: number, off = 0): Matrix => Matrix.from1DArray(r, c, Array.from(a).slice(off, off + r * c));
 
@@ -26,12 +27,6 @@ function randomArray(s: Sampler, n: number, scale = 1): Float64Array {
   return Float64Array.from({ length: n }, () => scale * s.normal());
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 /** Largest singular value by ml-matrix's SVD. */
 function sigmaMax(M: Matrix): number {

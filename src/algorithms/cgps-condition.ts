@@ -16,7 +16,7 @@ import { mujocoWarnings, warningsSince } from "../sim/mujoco.js";
 import { trajectoryCost } from "../tasks/cost.js";
 import type { Task } from "../tasks/types.js";
 import { defaultIlqgSettings, type IlqgSettings } from "../trajopt/ilqg.js";
-import { finiteDifferenceSimulator } from "./linearization.js";
+import { finiteDifferenceLinearizer } from "./linearization.js";
 import { initialCgpsTrajectory, trajectoryStep, type CgpsTrajectory } from "../trajopt/cgps-trajectory.js";
 import { allocPolicyLinearization, writeSigma, type PolicyLinearization } from "../trajopt/policy-linearization.js";
 import { linearGaussianPart } from "../trajopt/linear-gaussian.js";
@@ -113,11 +113,11 @@ export function optimizeCondition(
   const cost = scaled(objective, job.ramp);
   // The condition's linearization option (finite differences only: a fitted one needs the run's generator).
   if (c.linearization?.kind === "fitted") throw new Error('optimizeQ: linearization "fitted" is for the iLQG stages; constrained GPS linearizes by finite differences');
-  const soft = c.linearization && (c.linearization.epsilon !== undefined || c.linearization.contact !== undefined) ? finiteDifferenceSimulator(task, c.linearization) : null;
+  const { linearizer, dispose } = finiteDifferenceLinearizer(task, c.linearization, dyn);
   try {
-    return optimizeWith(job, task, dyn, soft ?? dyn, forward, cost, objective, settings, linearizeOverride);
+    return optimizeWith(job, task, dyn, linearizer, forward, cost, objective, settings, linearizeOverride);
   } finally {
-    soft?.dispose();
+    dispose();
   }
 }
 

@@ -24,10 +24,10 @@
  * and per-step series (…ByStep, condition-major) for the plots. Nothing in
  * the state changes: the stage only reads.
  */
-import type { DemoController, StageSpec } from "../dsl/experiment.js";
+import type { DemoController, Linearization, StageSpec } from "../dsl/experiment.js";
 import { demoController, isDemoController } from "../demos/index.js";
 import { demonstrationFeedback } from "../demos/feedback.js";
-import { loadedMujoco, Simulator, type ContactOverride } from "../sim/mujoco.js";
+import { finiteDifferenceSimulator } from "./linearization.js";
 import type { Task } from "../tasks/types.js";
 import {
   closedLoop,
@@ -44,18 +44,19 @@ import type { Stage } from "./state.js";
 import { dynamicsOf } from "./rollouts.js";
 
 type DiagnoseSpec = Extract<StageSpec, { kind: "diagnoseTrajectories" }>;
+type FiniteDifference = Extract<Linearization, { kind: "finiteDifference" }>;
 
 /** Defaults, declared once (recorded with the stage's metrics). */
 export const diagnoseDefaults = {
   window: 50,
   fdEpsilons: [1e-4, 1e-2] as readonly number[],
-  softContact: { solref: [0.1, 1] } as ContactOverride,
+  softContact: { solref: [0.1, 1] } as NonNullable<FiniteDifference["contact"]>,
   demonstrationGains: true,
 } as const;
 
-/** The task's Jacobians along (xs, us) in a fresh simulator of its model with other options. */
-function linearizeWith(task: Task, xs: Float64Array, us: Float64Array, T: number, options: { fdEpsilon?: number; contactOverride?: ContactOverride }) {
-  const sim = Simulator.fromMjcfWith(loadedMujoco(), task.mjcf, { substeps: task.substeps, perturbations: task.perturbations, ...options });
+/** The task's ∂x_{t+1}/∂x_t along (xs, us) by finite differences with another step or contact override. */
+function linearizeWith(task: Task, xs: Float64Array, us: Float64Array, T: number, options: Omit<FiniteDifference, "kind">) {
+  const sim = finiteDifferenceSimulator(task, { kind: "finiteDifference", ...options });
   try {
     const fx = new Float64Array(T * task.nx * task.nx);
     const fu = new Float64Array(T * task.nx * task.nu);
@@ -171,11 +172,11 @@ export const diagnoseTrajectories: Stage<DiagnoseSpec> = function* (env, spec, s
     push("contactsByStep", ...contacts);
     push("jumpByStep", ...jumps);
     for (const eps of fdEpsilons) {
-      const d = relativeDifferences(linearizeWith(task, q.xbar, q.ubar, T, { fdEpsilon: eps }), fx, T, nx * nx);
+      const d = relativeDifferences(linearizeWith(task, q.xbar, q.ubar, T, { epsilon: eps }), fx, T, nx * nx);
       push("fdDifference", median(d));
       push("fdDifferenceAtContact", atContact(d, 1).at);
     }
-    const soft = relativeDifferences(linearizeWith(task, q.xbar, q.ubar, T, { contactOverride: softContact }), fx, T, nx * nx);
+    const soft = relativeDifferences(linearizeWith(task, q.xbar, q.ubar, T, { contact: softContact }), fx, T, nx * nx);
     push("softDifference", median(soft));
     push("softDifferenceAtContact", atContact(soft, 1).at);
     yield { fraction: (i + 1) / C, message: `condition ${i + 1}/${C}: ${changes} contact changes, Jacobian jump ${j.at.toFixed(2)} there vs ${j.elsewhere.toFixed(3)} elsewhere` };

@@ -104,8 +104,8 @@ export const adaptGuiding: Stage<AdaptGuidingSpec> = function* (env, spec, state
     // Re-price the current solution under the new objective: the line search compares against it.
     let trajectory = { ...c.trajectory, cost: trajectoryCost(cost, c.trajectory.xbar, c.trajectory.ubar, env.horizon) };
     for (let k = 0; k < spec.iterations; k++) {
-      // The condition's linearization option, as in ilqgIteration (none: finite differences in `sim`, as always).
-      const { linearizer, dispose } = c.linearization ? linearizerFor(env, env.worlds[i], c.linearization, trajectory.K, c.motorNoise, sampler) : { linearizer: sim, dispose: () => {} };
+      // The condition's linearization option, as in ilqgIteration.
+      const { linearizer, dispose } = linearizerFor(env, env.worlds[i], c.linearization, trajectory.K, c.motorNoise, sampler);
       try {
         trajectory = ilqgIteration(sim, cost, trajectory, c.settings, linearizer).trajectory;
       } finally {

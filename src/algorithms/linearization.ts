@@ -46,6 +46,21 @@ export function finiteDifferenceSimulator(task: Task, spec: Extract<Linearizatio
 }
 
 /**
+ * The linearizer of a finite-difference option (or none): `dynamics` itself when
+ * the option changes nothing, else a fresh simulator with its step and contact
+ * override. Call `dispose` after.
+ */
+export function finiteDifferenceLinearizer(
+  task: Task,
+  spec: Extract<Linearization, { kind: "finiteDifference" }> | null | undefined,
+  dynamics: Linearizer,
+): { linearizer: Linearizer; dispose: () => void } {
+  if (!spec || (spec.epsilon === undefined && spec.contact === undefined)) return { linearizer: dynamics, dispose: () => {} };
+  const sim = finiteDifferenceSimulator(task, spec);
+  return { linearizer: sim, dispose: () => sim.dispose() };
+}
+
+/**
  * The linearizer of condition `world` under `spec` (null: the default). `gains`
  * is the current controller's feedback (T·nu·nx) the fitted variant samples
  * with; `motor` the per-action motor-noise std it scales. Call `dispose` after.
@@ -58,14 +73,8 @@ export function linearizerFor(
   motor: Float64Array | null,
   sampler: Sampler,
 ): { linearizer: Linearizer; dispose: () => void } {
-  if (!spec || (spec.kind === "finiteDifference" && spec.epsilon === undefined && spec.contact === undefined)) {
-    return { linearizer: dynamicsOf(env, world), dispose: () => {} };
-  }
   const { task } = world;
-  if (spec.kind === "finiteDifference") {
-    const sim = finiteDifferenceSimulator(task, spec);
-    return { linearizer: sim, dispose: () => sim.dispose() };
-  }
+  if (!spec || spec.kind === "finiteDifference") return finiteDifferenceLinearizer(task, spec, dynamicsOf(env, world));
   // A fresh trajectory has no feedback yet: its rollouts under motor noise would
   // drift off the nominal at once, so its first linearization is by finite differences.
   if (gains.every((v) => v === 0)) return { linearizer: dynamicsOf(env, world), dispose: () => {} };

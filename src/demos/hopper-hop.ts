@@ -435,10 +435,27 @@ export function hopperFallen(x: Float64Array, xOff = 0): boolean {
 }
 
 /**
+ * Hops in states x_0 … x_T (stacked, nx each): each time the body's lowest
+ * point rises above HOP_CLEARANCE after having been on the ground (below a
+ * quarter of it).
+ */
+export function countHops(xs: Float64Array, nx: number, T: number): number {
+  let hops = 0;
+  let airborne = hopperKinematics(xs, 0).lowest > HOP_CLEARANCE;
+  for (let t = 0; t <= T; t++) {
+    const low = hopperKinematics(xs, t * nx).lowest;
+    if (!airborne && low > HOP_CLEARANCE) {
+      airborne = true;
+      hops++;
+    } else if (airborne && low < HOP_CLEARANCE / 4) airborne = false;
+  }
+  return hops;
+}
+
+/**
  * Roll out a fresh hopping controller from x0 for T control steps on `sim`
  * (built from task.mjcf with task.substeps) and measure the gait. A hop is
- * counted each time the body's lowest point rises above HOP_CLEARANCE after
- * having been on the ground (below a quarter of it).
+ * counted as in `countHops`.
  */
 export function recordHopperDemonstration(sim: Simulator, task: Task, x0: Float64Array, T: number, params: Partial<HopperParams> = {}): HopperDemonstration {
   const nx = task.nx, nu = task.nu;
@@ -446,16 +463,8 @@ export function recordHopperDemonstration(sim: Simulator, task: Task, x0: Float6
   const us = new Float64Array(T * nu);
   sim.rollout(x0, hopperController(task, params), T, xs, us);
   let fallStep: number | null = null;
-  let hops = 0;
-  let airborne = hopperKinematics(xs, 0).lowest > HOP_CLEARANCE;
-  for (let t = 0; t <= T; t++) {
-    if (fallStep === null && hopperFallen(xs, t * nx)) fallStep = t;
-    const low = hopperKinematics(xs, t * nx).lowest;
-    if (!airborne && low > HOP_CLEARANCE) {
-      airborne = true;
-      hops++;
-    } else if (airborne && low < HOP_CLEARANCE / 4) airborne = false;
-  }
+  for (let t = 0; t <= T && fallStep === null; t++) if (hopperFallen(xs, t * nx)) fallStep = t;
+  const hops = countHops(xs, nx, T);
   const states = Array.from({ length: T + 1 }, (_, t) => Array.from(xs.subarray(t * nx, (t + 1) * nx)));
   const actions = Array.from({ length: T }, (_, t) => Array.from(us.subarray(t * nu, (t + 1) * nu)));
   const distance = xs[T * nx] - xs[0];
