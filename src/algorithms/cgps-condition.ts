@@ -20,7 +20,7 @@ import { finiteDifferenceLinearizer } from "./linearization.js";
 import { initialCgpsTrajectory, trajectoryStep, type CgpsTrajectory } from "../trajopt/cgps-trajectory.js";
 import { allocPolicyLinearization, writeSigma, type PolicyLinearization } from "../trajopt/policy-linearization.js";
 import { linearGaussianPart } from "../trajopt/linear-gaussian.js";
-import type { Cost, LinearGaussianController, TrajectoryDynamics } from "../trajopt/types.js";
+import type { Cost, LinearGaussianController, TrajectoryDynamics, Linearizer } from "../trajopt/types.js";
 import { rolloutSummary } from "./evaluate.js";
 import { mean, objectiveFor } from "./ilqg-stages.js";
 import { perRowKernels, type Numerics, type PolicyKernels } from "./numerics.js";
@@ -105,7 +105,7 @@ export function optimizeCondition(
   forward: PolicyKernels["forward"],
   linearizeOverride?: PolicyLinearizationOverride,
 ): ConditionStepResult {
-  const { condition: c, T } = job;
+  const { condition: c } = job;
   const q0 = c.trajectory;
   if (!q0 || !c.settings) throw new Error("optimizeQ needs initializeTrajectories before it");
   const settings = c.settings ?? defaultIlqgSettings;
@@ -125,7 +125,7 @@ function optimizeWith(
   job: ConditionStep,
   task: Task,
   dyn: TrajectoryDynamics,
-  linearizer: Pick<TrajectoryDynamics, "nx" | "nu" | "linearize">,
+  linearizer: Linearizer,
   forward: PolicyKernels["forward"],
   cost: Cost,
   objective: Cost,

@@ -17,12 +17,11 @@ import type { Linearization } from "../dsl/experiment.js";
 import type { Sampler } from "../random/generator.js";
 import { loadedMujoco, Simulator } from "../sim/mujoco.js";
 import { fitLinearDynamics } from "../trajopt/fitted-dynamics.js";
-import type { LinearGaussianController, TrajectoryDynamics } from "../trajopt/types.js";
+import type { LinearGaussianController, Linearizer } from "../trajopt/types.js";
 import { dynamicsOf, runRollouts } from "./rollouts.js";
 import type { StageEnv, World } from "./state.js";
 import type { Task } from "../tasks/types.js";
 
-export type Linearizer = Pick<TrajectoryDynamics, "nx" | "nu" | "linearize">;
 
 /** Defaults of the fitted linearization, declared once. */
 export const fittedDefaults = { window: 2, prior: 1, noise: 1, stateNoise: 1e-3, ridge: 1e-6 } as const;

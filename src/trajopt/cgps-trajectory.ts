@@ -79,7 +79,7 @@ import {
 } from "./cgps-math.js";
 import { decreaseMu, expectedReduction, increaseMu, lqApproximation, qScratch, qTerms, regularizedQ, type IlqgSettings, type LqApproximation, type QScratch, type Regularization } from "./ilqg.js";
 import { affinePolicyMean, shiftPolicyLinearization, type PolicyLinearization } from "./policy-linearization.js";
-import type { Cost, LinearGaussianController, TrajectoryDynamics } from "./types.js";
+import type { Cost, LinearGaussianController, TrajectoryDynamics, Linearizer } from "./types.js";
 
 // ---------------------------------------------------------------------------
 // Types
@@ -171,7 +171,7 @@ export interface TrajectoryStepOptions {
    */
   readonly relinearizePolicy?: (q: LinearGaussianController) => PolicyLinearization;
   /** The dynamics to linearize (default: `dyn` itself; e.g. a model with softened contacts). Rollouts use `dyn`. */
-  readonly linearizer?: Pick<TrajectoryDynamics, "nx" | "nu" | "linearize">;
+  readonly linearizer?: Linearizer;
 }
 
 export interface TrajectoryStepInfo {
@@ -759,7 +759,7 @@ export function laplaceLagrangian(
  * is q's mean, as for every ilqg.ts trajectory): throws otherwise.
  */
 export function initialCgpsTrajectory(
-  dyn: Pick<TrajectoryDynamics, "nx" | "nu" | "linearize">,
+  dyn: Linearizer,
   cost: Cost,
   ctrl: LinearGaussianController,
   settings: IlqgSettings,

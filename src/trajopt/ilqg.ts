@@ -17,7 +17,7 @@
  * Time: states x_0 … x_T, actions u_0 … u_{T-1}; the cost is Σ_{t<T} l_t(x_t, u_t)
  * with no terminal term, so the value function starts from V_T = 0.
  */
-import { allocCostExpansion, trajectoryCost, type Cost, type LinearGaussianController, type TrajectoryDynamics } from "./types.js";
+import { allocCostExpansion, trajectoryCost, type Cost, type LinearGaussianController, type TrajectoryDynamics, type Linearizer } from "./types.js";
 import { cholesky, choleskyInverse, choleskySolveMat, choleskySolveVec, matMul, matTMul, matTVec, symmetrize } from "../linalg/dense.js";
 
 export interface IlqgSettings {
@@ -146,7 +146,7 @@ export interface LqApproximation {
 }
 
 /** Jacobians from dyn.linearize and the cost expansion at every (x̄_t, ū_t). */
-export function lqApproximation(dyn: Pick<TrajectoryDynamics, "nx" | "nu" | "linearize">, cost: Cost, nominal: LinearGaussianController): LqApproximation {
+export function lqApproximation(dyn: Linearizer, cost: Cost, nominal: LinearGaussianController): LqApproximation {
   checkDims(dyn, cost);
   const { T, nx, nu, xbar, ubar } = nominal;
   const fx = new Float64Array(T * nx * nx);
@@ -430,7 +430,7 @@ export interface IlqgIterationResult {
  * Rejected (or the pass failed): μ increases and the old nominal and controller
  * come back unchanged (copied), so the cost never increases across iterations.
  */
-export function ilqgIteration(dyn: TrajectoryDynamics, cost: Cost, traj: IlqgTrajectory, settings: IlqgSettings, linearizer: Pick<TrajectoryDynamics, "nx" | "nu" | "linearize"> = dyn): IlqgIterationResult {
+export function ilqgIteration(dyn: TrajectoryDynamics, cost: Cost, traj: IlqgTrajectory, settings: IlqgSettings, linearizer: Linearizer = dyn): IlqgIterationResult {
   const { T, nx, nu, xbar, ubar } = traj;
   const lq = lqApproximation(linearizer, cost, traj);
   const bp = backwardPass(lq, { mu: traj.mu, muFactor: traj.muFactor }, settings);
@@ -507,7 +507,7 @@ export function ilqgIteration(dyn: TrajectoryDynamics, cost: Cost, traj: IlqgTra
  * schedule only where Q̃_uu is not positive definite): K and cov = Q̃_uu⁻¹.
  * When no μ up to μ_max works, the step's own gains are kept (μ reported as NaN).
  */
-export function gainsAt(dyn: Pick<TrajectoryDynamics, "nx" | "nu" | "linearize">, cost: Cost, nominal: LinearGaussianController, mu: number, settings: IlqgSettings): { K: Float64Array; cov: Float64Array; mu: number } {
+export function gainsAt(dyn: Linearizer, cost: Cost, nominal: LinearGaussianController, mu: number, settings: IlqgSettings): { K: Float64Array; cov: Float64Array; mu: number } {
   const bp = backwardPass(lqApproximation(dyn, cost, nominal), { mu, muFactor: 1 }, settings);
   if (!bp.ok) return { K: nominal.K, cov: nominal.cov, mu: Number.NaN };
   return { K: bp.K, cov: bp.cov, mu: bp.reg.mu };

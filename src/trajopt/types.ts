@@ -68,6 +68,9 @@ export interface TrajectoryDynamics {
   linearize(xs: Float64Array, us: Float64Array, T: number, fx: Float64Array, fu: Float64Array): void;
 }
 
+/** What trajectory optimization linearizes: the dynamics, or a stand-in for them (a softened model, a fit to samples). */
+export type Linearizer = Pick<TrajectoryDynamics, "nx" | "nu" | "linearize">;
+
 /**
  * A linear-Gaussian controller q(u_t|x_t) = N(ū_t + k_t + K_t (x_t − x̄_t), cov_t)
  * around a nominal trajectory (x̄, ū). This is also the exported format.
