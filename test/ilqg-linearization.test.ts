@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Matrix, inverse } from "ml-matrix";
 import { backwardPass, defaultIlqgSettings, gainsAt, ilqgIteration, initialTrajectory, lqApproximation, type IlqgSettings } from "../src/trajopt/ilqg.js";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
-import { linearDynamics, quadraticCost, randomLinearSystem, randomMatrix, randomQuadraticCostTerms, type LinearSystem, type QuadraticCostTerms } from "./helpers/linear-system.js";
+import { linearDynamics, lqProblem as lqProblemOf, type LinearSystem, type QuadraticCostTerms } from "./helpers/linear-system.js";
 import { createSimulator, Simulator } from "../src/sim/mujoco.js";
 import { taskFor } from "../src/tasks/index.js";
 import { WALKER_CTRL_RANGE } from "../src/tasks/walker.js";
@@ -73,13 +73,8 @@ function riccati(sys: { A: Float64Array; B: Float64Array }, c: QuadraticCostTerm
   return { K, cov, minQuuEig };
 }
 
-function lqProblem(seed = 1, opts: { negativeR?: boolean } = {}) {
-  const sys = randomLinearSystem(seed, nx, nu);
-  const terms = randomQuadraticCostTerms(seed + 100, nx, nu, opts);
-  const cost = quadraticCost(nx, nu, terms);
-  const x0 = randomMatrix(new Sampler(seedGenerator(seed + 200)), nx, 1);
-  return { sys, terms, cost, x0 };
-}
+/** The shared seeded LQ problem at this file's sizes. */
+const lqProblem = (seed = 1, opts: { negativeR?: boolean } = {}) => lqProblemOf(nx, nu, seed, opts);
 
 /** A linearizer whose Jacobians are those of another linear system (for the same nx, nu). */
 function linearizerOf(A: Float64Array, B: Float64Array) {

@@ -17,12 +17,10 @@ import { Sampler, seedGenerator } from "../src/random/generator.js";
 import {
   pendulumCost,
   pendulumDynamics,
-  quadraticCost,
-  randomLinearSystem,
   randomMatrix,
-  randomQuadraticCostTerms,
   type LinearSystem,
   type QuadraticCostTerms,
+  lqProblem as lqProblemOf,
 } from "./helpers/linear-system.js";
 
 const nx = 4;
@@ -114,13 +112,8 @@ function lqrRollout(sys: LinearSystem, lqr: Lqr, x0: Float64Array, horizon: numb
   return { xs, us };
 }
 
-function lqProblem(seed = 1, opts: { negativeR?: boolean } = {}) {
-  const sys = randomLinearSystem(seed, nx, nu);
-  const terms = randomQuadraticCostTerms(seed + 100, nx, nu, opts);
-  const cost = quadraticCost(nx, nu, terms);
-  const x0 = randomMatrix(new Sampler(seedGenerator(seed + 200)), nx, 1);
-  return { sys, terms, cost, x0 };
-}
+/** The shared seeded LQ problem at this file's sizes. */
+const lqProblem = (seed = 1, opts: { negativeR?: boolean } = {}) => lqProblemOf(nx, nu, seed, opts);
 
 const exact: IlqgSettings = { ...defaultIlqgSettings, muInit: 0 };
 

@@ -144,6 +144,15 @@ export interface PendulumParams {
 
 export const defaultPendulum: PendulumParams = { dt: 0.05, gravity: 9.81, damping: 0.1, gain: 1 };
 
+/** A seeded LQ problem: a random linear system, a random quadratic cost and a start x0 (seeds: seed, seed + 100, seed + 200). */
+export function lqProblem(nx: number, nu: number, seed = 1, opts: { negativeR?: boolean } = {}) {
+  const sys = randomLinearSystem(seed, nx, nu);
+  const terms = randomQuadraticCostTerms(seed + 100, nx, nu, opts);
+  const cost = quadraticCost(nx, nu, terms);
+  const x0 = randomMatrix(new Sampler(seedGenerator(seed + 200)), nx, 1);
+  return { sys, terms, cost, x0 };
+}
+
 /**
  * Damped pendulum, x = [θ, ω], u = [torque], semi-implicit Euler:
  *   ω' = ω + dt (−g sin θ − b ω + c u),   θ' = θ + dt ω'.
