@@ -1,6 +1,7 @@
 /**
  * The public surface for experiment files: builders for experiments, stages,
- * tasks and conditions. Importing this module does no work.
+ * tasks, conditions and costs, and `run` to run an experiment from code.
+ * Importing this module does no work (the runtime loads when a run starts).
  */
 export {
   experiment,
@@ -23,3 +24,6 @@ export {
   type Demonstration,
   type Linearization,
 } from "./dsl/experiment.js";
+export { cost, type CostSpec, type MjcfTaskSpec } from "./dsl/mjcf-task.js";
+export { run, RunStream, type RunOptions } from "./runtime/api.js";
+export type { RunEvent } from "./runtime/interpreter.js";

@@ -14,6 +14,7 @@ import { laneForward } from "../policy/kernels/batched.js";
 import type { MlpPolicy } from "../policy/mlp.js";
 import { mujocoWarnings, warningsSince } from "../sim/mujoco.js";
 import { trajectoryCost } from "../tasks/cost.js";
+import { costScale } from "../tasks/cost-terms.js";
 import type { Task } from "../tasks/types.js";
 import { defaultIlqgSettings, type IlqgSettings } from "../trajopt/ilqg.js";
 import { finiteDifferenceLinearizer } from "./linearization.js";
@@ -27,21 +28,6 @@ import { perRowKernels, type Numerics, type PolicyKernels } from "./numerics.js"
 import { observationChainFor, observeRows, observerFor } from "./observation.js";
 import { laneWorld, type WorldRef } from "./rollout-ops.js";
 import { mlpOf, type ConditionState, type PolicyState } from "./state.js";
-
-/** cost × s (the cost-magnitude ramp), derivatives included. */
-export function scaled(cost: Cost, s: number): Cost {
-  if (s === 1) return cost;
-  return {
-    nx: cost.nx,
-    nu: cost.nu,
-    value: (x, u, t, xo, uo) => s * cost.value(x, u, t, xo, uo),
-    expand: (x, u, t, out, xo, uo) => {
-      const v = cost.expand(x, u, t, out, xo, uo);
-      for (const a of [out.lx, out.lu, out.lxx, out.luu, out.lux]) for (let i = 0; i < a.length; i++) a[i] *= s;
-      return s * v;
-    },
-  };
-}
 
 /** A placeholder model for "no policy yet": only ever used with λ = 0, where it drops out. */
 function noPolicy(T: number, n: number, m: number): PolicyLinearization {
@@ -110,7 +96,7 @@ export function optimizeCondition(
   if (!q0 || !c.settings) throw new Error("optimizeQ needs initializeTrajectories before it");
   const settings = c.settings ?? defaultIlqgSettings;
   const objective = objectiveFor(task, c);
-  const cost = scaled(objective, job.ramp);
+  const cost = costScale(job.ramp, objective); // the cost-magnitude ramp
   // The condition's linearization option (finite differences only: a fitted one needs the run's generator).
   if (c.linearization?.kind === "fitted") throw new Error('optimizeQ: linearization "fitted" is for the iLQG stages; constrained GPS linearizes by finite differences');
   const { linearizer, dispose } = finiteDifferenceLinearizer(task, c.linearization, dyn);

@@ -33,7 +33,9 @@ type EvaluateSpec = Extract<StageSpec, { kind: "evaluate" }>;
 
 export function rolloutSummary(task: Task, T: number, xs: Float64Array, us: Float64Array) {
   const { nx } = task;
-  const distance = xs[T * nx] - xs[0];
+  // Displacement of the task's forward coordinate (qpos.rootx for the built-in tasks; none: 0).
+  const p = task.positionIndex ?? 0;
+  const distance = p < 0 ? 0 : xs[T * nx + p] - xs[p];
   return { distance, meanVelocity: distance / (T * task.dt), cost: trajectoryCost(task.cost, xs, us, T), fallStep: firstFall(task, xs, T) };
 }
 

@@ -24,6 +24,7 @@ import { ilqgIteration } from "../trajopt/ilqg.js";
 import { Sampler } from "../random/generator.js";
 import { linearizerFor } from "./linearization.js";
 import type { Cost } from "../trajopt/types.js";
+import { costSum, costTerm, type CostTerm } from "../tasks/cost-terms.js";
 import { rolloutSummary } from "./evaluate.js";
 import { summarize } from "./ilqg-stages.js";
 import { mlpOf, type ConditionState, type Stage } from "./state.js";
@@ -34,8 +35,14 @@ const LOG_2PI = Math.log(2 * Math.PI);
 
 /** base(x, u) − weight · log π_θ(u|x), with the Gauss–Newton expansion of the module comment. */
 export function withPolicyPrior(base: Cost, policy: MlpPolicy, theta: Float64Array, weight = 1): Cost {
-  const { nx, nu } = base;
-  if (policy.nIn !== nx || policy.nOut !== nu) throw new RangeError(`withPolicyPrior: policy is ${policy.nIn}→${policy.nOut}, cost is ${nx}, ${nu}`);
+  if (policy.nIn !== base.nx || policy.nOut !== base.nu) throw new RangeError(`withPolicyPrior: policy is ${policy.nIn}→${policy.nOut}, cost is ${base.nx}, ${base.nu}`);
+  return costSum(base, policyPriorTerm(policy, theta, weight));
+}
+
+/** −weight · log π_θ(u|x) as a cost term: its exact gradient in u, Gauss–Newton in x. */
+export function policyPriorTerm(policy: MlpPolicy, theta: Float64Array, weight = 1): CostTerm {
+  const nx = policy.nIn;
+  const nu = policy.nOut;
   const ws = createWorkspace(policy, 1);
   const J = new Float64Array(nu * nx);
   const mean = new Float64Array(nu);
@@ -63,12 +70,11 @@ export function withPolicyPrior(base: Cost, policy: MlpPolicy, theta: Float64Arr
     }
     return s;
   };
-  return {
+  return costTerm(
     nx,
     nu,
-    value: (x, u, t, xOff = 0, uOff = 0) => base.value(x, u, t, xOff, uOff) + negLogPi(x, u, xOff, uOff, false),
-    expand: (x, u, t, out, xOff = 0, uOff = 0) => {
-      const c = base.expand(x, u, t, out, xOff, uOff);
+    (x, u, _t, xOff, uOff) => negLogPi(x, u, xOff, uOff, false),
+    (x, u, _t, out, xOff, uOff) => {
       const p = negLogPi(x, u, xOff, uOff, true);
       for (let j = 0; j < nu; j++) {
         out.lu[j] += d[j];
@@ -85,9 +91,9 @@ export function withPolicyPrior(base: Cost, policy: MlpPolicy, theta: Float64Arr
           out.lxx[a * nx + b] += s;
         }
       }
-      return c + p;
+      return p;
     },
-  };
+  );
 }
 
 /** §4.2: `iterations` iLQG iterations per condition on ℓ − log π_θ* from the current guiding solution. */

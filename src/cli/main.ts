@@ -27,6 +27,7 @@ import { compareLearningCurves } from "../report/learning-curves.js";
 import { join } from "node:path";
 import { createRenderer, fmt, headlineMetrics } from "./progress.js";
 import { NUMERICS, type Numerics } from "../algorithms/numerics.js";
+import { preload } from "../sim/mujoco.js";
 
 class UsageError extends Error {
   override name = "UsageError";
@@ -67,6 +68,8 @@ out.write = ((chunk: string | Uint8Array, ...rest: never[]) => (stdoutClosed ? t
 export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
+    // Building a declared model's task reads the model with MuJoCo, synchronously.
+    if (command === "run" || command === "resume" || command === "export") await preload();
     switch (command) {
       case "run":
         return await cmdRun(rest);

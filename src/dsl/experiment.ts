@@ -12,21 +12,13 @@
  * long optimization is a sequence of stages a run can stop and resume between.
  */
 import * as t from "io-ts";
+import { Finite, Horizon, NonNegative, NonNegativeInt, Positive, PositiveInt, Seed, strict, strictPartial } from "./codecs.js";
 
-// Exact codecs strip unknown fields when decoding; `decodeExperiment` compares
-// the result with its input to report a misspelled field instead of ignoring it.
-const strict = <P extends t.Props>(props: P, name?: string) => t.exact(t.type(props), name);
-const strictPartial = <P extends t.Props>(props: P, name?: string) => t.exact(t.partial(props), name);
+export { MAX_HORIZON, MAX_STAGES } from "./codecs.js";
+import { MjcfTaskSpecCodec, type MjcfTaskSpec } from "./mjcf-task.js";
 
 // ---------------------------------------------------------------- codecs --
 
-const PositiveInt = t.refinement(t.number, (n) => Number.isInteger(n) && n > 0, "PositiveInt");
-const NonNegativeInt = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0, "NonNegativeInt");
-const NonNegative = t.refinement(t.number, (n) => Number.isFinite(n) && n >= 0, "NonNegativeNumber");
-const Finite = t.refinement(t.number, (n) => Number.isFinite(n), "FiniteNumber");
-const Seed = t.refinement(t.number, (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, "Seed (integer in [0, 2^32))");
-
-const Positive = t.refinement(t.number, (n) => Number.isFinite(n) && n > 0, "PositiveNumber");
 const SlopeBound = t.refinement(t.number, (n) => Number.isFinite(n) && n >= 0 && n < 80, "SlopeDegrees (in [0, 80))");
 const InclineAngle = t.refinement(t.number, (n) => Number.isFinite(n) && Math.abs(n) < 80, "InclineDegrees (in (-80, 80))");
 const SegmentLengths = t.refinement(t.array(Positive), (a) => a.length > 0, "NonEmptySegmentLengths");
@@ -88,17 +80,9 @@ export const PushSpecCodec = t.intersection(
 );
 export type PushSpec = t.TypeOf<typeof PushSpecCodec>;
 
-/**
- * Bounds that keep a typo from exhausting the machine (issue 13: `horizon: 1e9`
- * hung after creating a run directory, `repeat(1e12, …)` ran the heap out):
- * 100 000 control steps (1000 s of the walker) and 1 000 000 stages. Larger
- * values are refused by name at plan time.
- */
-export const MAX_HORIZON = 100_000;
-export const MAX_STAGES = 1_000_000;
-const Horizon = t.refinement(t.number, (n) => Number.isInteger(n) && n > 0 && n <= MAX_HORIZON, `Horizon (an integer in 1…${MAX_HORIZON})`);
 
-export const TaskSpecCodec = t.intersection(
+/** The papers' tasks, written for this project (src/tasks/). */
+export const BuiltinTaskSpecCodec = t.intersection(
   [
     strict({
       kind: t.keyof({ swimmer: null, hopper: null, walker: null }),
@@ -110,8 +94,12 @@ export const TaskSpecCodec = t.intersection(
       pushes: t.array(PushSpecCodec),
     }),
   ],
-  "TaskSpec",
+  "BuiltinTask",
 );
+export type BuiltinTaskSpec = t.TypeOf<typeof BuiltinTaskSpecCodec>;
+
+/** A built-in task, or any MuJoCo model declared as data (src/dsl/mjcf-task.ts). */
+export const TaskSpecCodec = t.union([BuiltinTaskSpecCodec, MjcfTaskSpecCodec], "TaskSpec");
 export type TaskSpec = t.TypeOf<typeof TaskSpecCodec>;
 
 /** The policy class (gps-math §7): one softplus hidden layer, Gaussian output noise with a learned diagonal covariance. */
@@ -160,6 +148,12 @@ export type Condition = t.TypeOf<typeof ConditionCodec>;
 export function conditionTaskSpec(e: { task: TaskSpec; conditions: readonly Condition[] }, i: number): TaskSpec {
   const c = e.conditions[i];
   return { ...e.task, ...(c.terrain ? { terrain: c.terrain } : {}), ...(c.pushes ? { pushes: c.pushes } : {}) };
+}
+
+/** The task without environment variations: flat ground, no pushes (where gait-phase states are found). */
+export function plainTaskSpec(task: TaskSpec): TaskSpec {
+  if (task.kind === "mjcf") return task;
+  return { kind: task.kind, horizon: task.horizon };
 }
 
 /** Condition i's task on a test ground (evaluate's `terrains`), and a key naming it. */
@@ -578,6 +572,8 @@ export const task = {
   swimmer: (o: { horizon: number }): TaskSpec => ({ kind: "swimmer", ...o }),
   hopper: (o: LeggedTaskOptions): TaskSpec => ({ kind: "hopper", ...o }),
   walker: (o: LeggedTaskOptions): TaskSpec => ({ kind: "walker", ...o }),
+  /** Any MuJoCo model (hinge and slide joints), its cost built with `cost.*` (src/dsl/mjcf-task.ts). */
+  mjcf: (o: Omit<MjcfTaskSpec, "kind" | "terrain" | "pushes">): TaskSpec => ({ kind: "mjcf", ...o }),
 };
 
 type Environment = { terrain?: TerrainSpec; pushes?: PushSpec[] };

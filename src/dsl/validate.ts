@@ -15,11 +15,33 @@ export class ExperimentValidationError extends Error {
 /** One line per failed field: `pipeline[1].body[0].kind: expected …, got "ilqgIter"`. */
 export function formatErrors(errors: t.Errors): string[] {
   const lines = new Set<string>();
-  for (const e of errors) lines.add(describe(e));
+  for (const e of errors) {
+    const line = describe(e);
+    if (line !== null) lines.add(line);
+  }
+  // Every error was a complaint of a union member the value's kind does not select (cannot happen: one member is selected).
+  if (lines.size === 0 && errors.length > 0) lines.add(describeAnyway(errors[0]));
   return [...lines].slice(0, 12);
 }
 
-function describe(e: t.ValidationError): string {
+/**
+ * One line for one failed field; null for a complaint of a union member whose
+ * `kind` is not the value's (a swimmer with a bad horizon is not also told it
+ * lacks the fields of a declared model).
+ */
+function describe(e: t.ValidationError): string | null {
+  const ctx = e.context;
+  for (let i = 0; i + 1 < ctx.length; i++) {
+    const type = unwrap(ctx[i].type);
+    const value = ctx[i].actual as { kind?: unknown } | undefined;
+    if (!(type instanceof t.UnionType) || typeof value !== "object" || value === null) continue;
+    const branchTags = unionTags(ctx[i + 1].type);
+    if (unionTags(type).includes(value.kind as string) && branchTags.length > 0 && !branchTags.includes(value.kind as string)) return null;
+  }
+  return describeAnyway(e);
+}
+
+function describeAnyway(e: t.ValidationError): string {
   const ctx = e.context;
   // A tagged value whose `kind` no union member accepts: say so at `.kind`
   // instead of listing every member's complaints.
@@ -48,9 +70,10 @@ function unwrap(type: t.Decoder<unknown, unknown>): t.Decoder<unknown, unknown> 
 function unionTags(type: t.Decoder<unknown, unknown>): string[] {
   const u = unwrap(type);
   if (u instanceof t.UnionType || u instanceof t.IntersectionType) return (u.types as t.Decoder<unknown, unknown>[]).flatMap(unionTags);
-  if (u instanceof t.InterfaceType) {
+  if (u instanceof t.InterfaceType || u instanceof t.PartialType) {
     const kind = (u.props as Record<string, unknown>).kind;
     if (kind instanceof t.LiteralType) return [String(kind.value)];
+    if (kind instanceof t.KeyofType) return Object.keys(kind.keys as Record<string, unknown>);
   }
   return [];
 }

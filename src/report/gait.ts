@@ -19,7 +19,13 @@
 import type { Simulator } from "../sim/mujoco.js";
 import { el, finiteRuns, linePlot, marker, niceStep, num, paletteColor, polyline, svgDocument, text, textWidth, tickLabel, type LegendItem, type LineSeries, type PlotFrame } from "./svg.js";
 
-export type GaitTask = "swimmer" | "hopper" | "walker";
+/** How to picture a task: the swimmer from above, the legged tasks and declared models (side view, z up) from the side. */
+export type GaitTask = "swimmer" | "hopper" | "walker" | "model";
+
+/** The picture kind of a task by its name: declared models are seen from the side like the legged tasks. */
+export function gaitTaskOf(name: string): GaitTask {
+  return name === "swimmer" || name === "hopper" || name === "walker" ? name : "model";
+}
 
 /** A ground profile point (x forward, z up), in metres. */
 export interface GroundPoint {

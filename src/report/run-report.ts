@@ -18,12 +18,12 @@ import { conditionTaskSpec, type Experiment } from "../dsl/experiment.js";
 import { decodeExperiment } from "../dsl/validate.js";
 import type { RunState } from "../algorithms/state.js";
 import { firstFall } from "../algorithms/evaluate.js";
-import { Simulator } from "../sim/mujoco.js";
+import { preload, Simulator } from "../sim/mujoco.js";
 import { taskFor } from "../tasks/index.js";
 import type { Task } from "../tasks/types.js";
 import { decodeValue, type JsonValue } from "../runtime/canonical.js";
 import { CorruptCheckpointError, listCheckpointIndices, readCheckpointPart, readExperiment, stageRecords, writeFileAtomic, type CheckpointRecord, type RunHandle } from "../runtime/store.js";
-import { bodyTrajectory, rootTrajectoryPlot, stickFigureAnimation, stickFigurePanels, stickFigureStrip, type GaitTask, type GroundPoint, type RootSeries } from "./gait.js";
+import { bodyTrajectory, rootTrajectoryPlot, stickFigureAnimation, stickFigurePanels, stickFigureStrip, gaitTaskOf, type GroundPoint, type RootSeries } from "./gait.js";
 import { trajectoryDiagnosticsPlot } from "./trajectory-diagnostics.js";
 import { esc, linePlot, type LineSeries } from "./svg.js";
 import { learningCurvePlot, POLICY_SEARCH_ITERATIONS } from "./learning-curves.js";
@@ -79,6 +79,7 @@ function groundPoints(task: Task, gaits: readonly Gait[]): GroundPoint[] | undef
 
 /** Write the report for the run's last good checkpoint; returns the files written. */
 export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "report")): Promise<ReportResult> {
+  await preload(); // a declared model's task is built from its MJCF with MuJoCo
   const experiment: Experiment = decodeExperiment(decodeValue(readExperiment(run)));
   // The newest checkpoint whose conditions read back (the pictures need nothing else).
   const latest = newestConditions(run);
@@ -149,7 +150,7 @@ function conditionPictures(
   write: (name: string, s: string) => void,
 ): string {
   if (gaits.length === 0) return `<h2>Condition ${i}</h2><p>No demonstration or trajectory yet.</p>`;
-  const kind = task.name as GaitTask;
+  const kind = gaitTaskOf(task.name);
   const ground = groundPoints(task, gaits);
   const root = rootTrajectoryPlot(
     [...gaits.map((g) => ({ label: g.label, xs: g.xs, nx: task.nx, T: g.T, dt: task.dt, fellAt: firstFall(task, g.xs, g.T) })), ...evaluations],

@@ -8,7 +8,7 @@
  * themselves are pure functions of (state, generator state).
  */
 import { Observable } from "rxjs";
-import { conditionTaskSpec, testTaskSpec, unrollPipeline, type Experiment, type StageKind, type TaskSpec } from "../dsl/experiment.js";
+import { conditionTaskSpec, plainTaskSpec, testTaskSpec, unrollPipeline, type Experiment, type StageKind, type TaskSpec } from "../dsl/experiment.js";
 import { stageFor } from "../algorithms/stages.js";
 import { initialRunState, type Metrics, type RunState, type StageEnv, type World } from "../algorithms/state.js";
 import type { Task } from "../tasks/types.js";
@@ -83,7 +83,7 @@ export async function createWorlds(experiment: Experiment): Promise<{ worlds: Wo
   };
   const worlds: World[] = [];
   for (let i = 0; i < experiment.conditions.length; i++) worlds.push(await world(conditionTaskSpec(experiment, i)));
-  const plain = await world({ kind: experiment.task.kind, horizon: experiment.task.horizon });
+  const plain = await world(plainTaskSpec(experiment.task));
   // Test grounds of evaluate stages: every condition on every listed terrain.
   const testWorlds = new Map<string, World>();
   for (const { spec } of unrollPipeline(experiment.pipeline)) {

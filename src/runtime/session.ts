@@ -4,7 +4,7 @@
  * interpreter events.
  */
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Observable } from "rxjs";
 import { unrollPipeline, type DemoController, type Experiment } from "../dsl/experiment.js";
@@ -15,6 +15,7 @@ import { taskFor } from "../tasks/index.js";
 import type { Task } from "../tasks/types.js";
 import { canonicalJson, decodeValue, diffValues, encodeValue, sha256Hex, type JsonValue, type ValueChange } from "./canonical.js";
 import { interpret, type RunEvent } from "./interpreter.js";
+import { withModelFiles } from "./model-files.js";
 import { DEFAULT_NUMERICS, type Numerics } from "../algorithms/numerics.js";
 import {
   createRun,
@@ -48,16 +49,24 @@ export async function loadExperimentFile(path: string): Promise<Experiment> {
     mod = (await import(`${pathToFileURL(abs).href}?t=${Date.now()}`)) as { default?: unknown; experiment?: unknown };
   } catch (e) {
     // A syntax error, a failing import or a throw while building the value: bad input, named by file.
-    throw new ExperimentFileError(`cannot load ${path}: ${e instanceof Error ? e.message : String(e)}`);
+    const message = e instanceof Error ? e.message : String(e);
+    // The library imported by name from a folder where it is not installed: say how to install it.
+    const hint = /Cannot find (package|module) '?"?guided-policy-search/.test(message)
+      ? " (install the library where the experiment is: npm install <path or tarball of guided-policy-search>)"
+      : "";
+    throw new ExperimentFileError(`cannot load ${path}: ${message}${hint}`);
   }
   const value = mod.default ?? mod.experiment;
   if (value === undefined) throw new ExperimentFileError(`${path} has no default export (export default experiment({...}))`);
+  let experiment: Experiment;
   try {
-    return decodeExperiment(value);
+    experiment = decodeExperiment(value);
   } catch (e) {
     if (e instanceof ExperimentValidationError) throw new ExperimentValidationError(e.problems.map((p) => `${path}: ${p}`));
     throw e;
   }
+  // A declared model's file is read into the value, relative to the experiment file.
+  return withModelFiles(experiment, dirname(abs), path);
 }
 
 export class ExperimentFileError extends Error {
@@ -120,6 +129,9 @@ export function checkConditions(experiment: Experiment, task: Task, source?: str
   const nv = task.stateLayout.qvel.length;
   const problems: string[] = [];
   experiment.conditions.forEach((c, i) => {
+    if (experiment.task.kind === "mjcf" && (c.terrain !== undefined || c.pushes !== undefined)) {
+      problems.push(`conditions[${i}]: terrain and pushes apply to the hopper and walker; a declared model has its ground in its MJCF`);
+    }
     if ((c.kind === "gaitPhase" || c.kind === "alongDemonstration") && DEMO_TASK[c.controller] !== task.name) {
       problems.push(`conditions[${i}].controller: ${c.controller} drives the ${DEMO_TASK[c.controller]}, not the ${task.name}`);
     }
@@ -131,6 +143,9 @@ export function checkConditions(experiment: Experiment, task: Task, source?: str
     if (c.qvel.length !== nv) problems.push(`conditions[${i}].qvel: ${task.name} needs ${nv} values, got ${c.qvel.length}`);
   });
   unrollPipeline(experiment.pipeline).forEach(({ spec, index }) => {
+    if (spec.kind === "evaluate" && spec.terrains && experiment.task.kind === "mjcf") {
+      problems.push(`stage ${index} (evaluate).terrains: test grounds apply to the hopper and walker; a declared model has its ground in its MJCF`);
+    }
     if (spec.kind === "demonstrate" && DEMO_TASK[spec.controller] !== task.name) {
       problems.push(`stage ${index} (demonstrate).controller: ${spec.controller} drives the ${DEMO_TASK[spec.controller]}, not the ${task.name}`);
     }

@@ -17,6 +17,7 @@
  * agree away from the kinks only.
  */
 import type { Cost, CostExpansion } from "../trajopt/types.js";
+import { costSum, trackingCost } from "./cost-terms.js";
 
 export interface LocomotionCostWeights {
   readonly wu: number;
@@ -88,41 +89,7 @@ export function locomotionCost(nx: number, nu: number, w: LocomotionCostWeights)
  * (T+1)·nx entries, us_ref T·nu.
  */
 export function withTracking(base: Cost, xsRef: Float64Array, usRef: Float64Array, weight: number, stateWeight: number = weight): Cost {
-  const { nx, nu } = base;
-  const T = usRef.length / nu;
-  const track = (x: Float64Array, u: Float64Array, t: number, xOff: number, uOff: number): number => {
-    const tt = Math.min(t, T - 1);
-    let sx = 0;
-    let su = 0;
-    for (let i = 0; i < nx; i++) {
-      const d = x[xOff + i] - xsRef[tt * nx + i];
-      sx += d * d;
-    }
-    for (let i = 0; i < nu; i++) {
-      const d = u[uOff + i] - usRef[tt * nu + i];
-      su += d * d;
-    }
-    // One weight (the papers'): the same floating-point sum as before stateWeight existed.
-    return stateWeight === weight ? weight * (sx + su) : stateWeight * sx + weight * su;
-  };
-  return {
-    nx,
-    nu,
-    value: (x, u, t, xOff = 0, uOff = 0) => base.value(x, u, t, xOff, uOff) + track(x, u, t, xOff, uOff),
-    expand: (x, u, t, out, xOff = 0, uOff = 0) => {
-      const c = base.expand(x, u, t, out, xOff, uOff);
-      const tt = Math.min(t, T - 1);
-      for (let i = 0; i < nx; i++) {
-        out.lx[i] += 2 * stateWeight * (x[xOff + i] - xsRef[tt * nx + i]);
-        out.lxx[i * nx + i] += 2 * stateWeight;
-      }
-      for (let i = 0; i < nu; i++) {
-        out.lu[i] += 2 * weight * (u[uOff + i] - usRef[tt * nu + i]);
-        out.luu[i * nu + i] += 2 * weight;
-      }
-      return c + track(x, u, t, xOff, uOff);
-    },
-  };
+  return costSum(base, trackingCost(base.nx, base.nu, xsRef, usRef, weight, stateWeight));
 }
 
 /** Total cost Σ_t l(x_t, u_t) of a stacked trajectory (one definition, in trajopt/types.ts). */

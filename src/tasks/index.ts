@@ -8,8 +8,11 @@ import { hopper, hopperTask } from "./hopper.js";
 import { swimmerTask } from "./swimmer.js";
 import { isFlatTerrain, normalizePushes, normalizeTerrain } from "./terrain.js";
 import type { Task } from "./types.js";
+import type { MjcfTaskSpec } from "../dsl/mjcf-task.js";
+import { mjcfTask, TaskSpecError } from "./mjcf.js";
 import { walker, walkerTask } from "./walker.js";
 
+export { TaskSpecError } from "./mjcf.js";
 export type { Task, LeggedTask, StateLayout, FallCriteria, Perturbation, GroundProfile } from "./types.js";
 export { groundProfile, groundHeight, groundSlope, groundOf, pushPerturbations, normalizeTerrain, normalizePushes } from "./terrain.js";
 
@@ -37,6 +40,7 @@ function canonicalKey(v: unknown): string {
  * same Task object. Terrain and pushes apply to the hopper and walker only.
  */
 export function taskFor(spec: TaskSpec): Task {
+  if (spec.kind === "mjcf") return declaredTask(spec);
   const terrain = normalizeTerrain(spec.terrain);
   const pushes = normalizePushes(spec.pushes);
   const plain = isFlatTerrain(terrain) && pushes.length === 0;
@@ -49,6 +53,21 @@ export function taskFor(spec: TaskSpec): Task {
   let task = cache.get(key);
   if (!task) {
     task = spec.kind === "hopper" ? hopperTask({ terrain, pushes }) : walkerTask({ terrain, pushes });
+    cache.set(key, task);
+  }
+  return task;
+}
+
+/** A declared model's task, built once per distinct spec (the horizon aside). */
+function declaredTask(spec: MjcfTaskSpec): Task {
+  if (spec.xml === undefined) {
+    throw new TaskSpecError(`task.path: the model file ${spec.path ?? "(none)"} has not been read into the experiment (load experiment files with loadExperimentFile, or give the MJCF text as task.xml)`);
+  }
+  const { horizon: _horizon, ...identity } = spec;
+  const key = canonicalKey(identity);
+  let task = cache.get(key);
+  if (!task) {
+    task = mjcfTask({ ...spec, xml: spec.xml });
     cache.set(key, task);
   }
   return task;
@@ -70,7 +89,8 @@ export function hasFallen(task: Task, x: Float64Array | readonly number[], xOff 
   const fall = task.fall;
   if (!fall || task.heightIndex < 0) return false;
   const height = x[xOff + task.heightIndex] - taskGroundHeight(task, x[xOff]);
-  const pitch = x[xOff + fall.pitchIndex];
+  // A task may judge falls by height alone (pitchIndex −1).
+  const pitch = fall.pitchIndex < 0 ? 0 : x[xOff + fall.pitchIndex];
   if (!Number.isFinite(height) || !Number.isFinite(pitch)) return true;
   return height < fall.minHeightAboveGround || Math.abs(pitch) > fall.maxAbsPitch;
 }

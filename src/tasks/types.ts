@@ -51,6 +51,8 @@ export interface Task {
   /** Index in x of the root's forward velocity and of the root height (or -1). */
   readonly forwardVelocityIndex: number;
   readonly heightIndex: number;
+  /** Index in x of the coordinate whose displacement is a rollout's distance (absent: 0, qpos.rootx; −1: none). */
+  readonly positionIndex?: number;
   /** The papers' running cost l(x, u) (gps-math §1); on terrain its height term is relative to the ground. */
   readonly cost: Cost;
   // Environment (optional: the swimmer has none; the hopper and walker always set them, see
