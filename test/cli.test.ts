@@ -253,7 +253,7 @@ describe.concurrent("gps", () => {
       [["run", syntax], [/syntax-error\.ts/]],
       [["run", SMALL, "--bogus"], [/bogus/]],
       [["run", SMALL, "--seed", "abc"], [/--seed/]],
-      [["frobnicate"], [/unknown command "frobnicate"/]],
+      [["frobnicate"], [/unknown command 'frobnicate'/]],
     ];
     await Promise.all(
       cases.map(async ([args, patterns], i) => {

@@ -110,7 +110,7 @@ export class NonFiniteStageError extends Error {
     readonly found: NonFinite,
   ) {
     super(
-      `stage ${stageIndex} (${stageLabel}): ${describeNonFinite(found)} — the stage was not checkpointed; earlier checkpoints are kept (fix the experiment, then gps resume)`,
+      `stage ${stageIndex} (${stageLabel}): ${describeNonFinite(found)} — the stage was not checkpointed; the checkpoints before it are kept (gps resume retries from them)`,
     );
   }
 }

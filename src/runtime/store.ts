@@ -738,7 +738,7 @@ export function openRun(dir: string): RunHandle {
   const metaFile = join(abs, RUN_META_FILE);
   const expFile = join(abs, EXPERIMENT_FILE);
   if (!existsSync(metaFile)) {
-    throw new NotARunError(`Not a run directory: ${abs} has no ${RUN_META_FILE} (an unfinished createRun, or not a run)`, abs);
+    throw new NotARunError(`Not a run directory: ${abs} has no ${RUN_META_FILE} (a run still being created, or not a run)`, abs);
   }
   if (!existsSync(expFile)) throw new NotARunError(`Incomplete run directory: ${abs} has no ${EXPERIMENT_FILE}`, abs);
   const raw = readJsonFile(metaFile);
