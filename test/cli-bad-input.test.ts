@@ -128,6 +128,21 @@ describe.concurrent("gps bad input", () => {
     }
   });
 
+  test("per-command --help and --version print and exit 0", async ({ expect }) => {
+    const help = await gps(["run", "--help"]);
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/Usage: gps run \[options\] <experiment>/);
+    expect(help.stdout).toMatch(/--stop-after-stage <k>/);
+    const resumeHelp = await gps(["help", "resume"]);
+    expect(resumeHelp.status).toBe(0);
+    expect(resumeHelp.stdout).toMatch(/Usage: gps resume \[options\] <run>/);
+    const version = await gps(["--version"]);
+    expect(version.status).toBe(0);
+    const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")) as { version: string };
+    const mujoco = JSON.parse(readFileSync(join(REPO, "node_modules/mujoco-js/package.json"), "utf8")) as { version: string };
+    expect(version.stdout.trim()).toBe(`gps ${pkg.version} (mujoco-js ${mujoco.version}, node ${process.version})`);
+  });
+
   test("the table covers every exit status it claims", () => {
     const counts = TABLE.reduce<Record<number, number>>((m, [, , s]) => ({ ...m, [s]: (m[s] ?? 0) + 1 }), {});
     expect(counts).toEqual({ 2: TABLE.length - 1, 3: 1 });
