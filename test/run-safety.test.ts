@@ -177,6 +177,9 @@ describe("non-finite stage results", () => {
       "stage 4 (ilqgIteration 3/10): conditions[1].trajectory.xbar has NaN at element 2",
     );
     expect(() => checkStageFinite(4, "x", {}, { cost: NaN })).toThrow("stage 4 (x): metrics.cost is NaN");
+    // A diagnostics stage reports NaN where a quantity does not exist; its state is still checked.
+    expect(() => checkStageFinite(5, "diagnoseTrajectories", {}, { jumpAtContact: [NaN] }, "diagnoseTrajectories")).not.toThrow();
+    expect(() => checkStageFinite(5, "diagnoseTrajectories", { x: [NaN] }, {}, "diagnoseTrajectories")).toThrow(/x has NaN at element 0/);
   });
 
   it("a diverging initial state fails stage 0 before it is checkpointed", async () => {

@@ -13,7 +13,12 @@
  *     definition in degenerate cases (no demonstration, no gain schedule, every
  *     importance weight 0); every other metric (cost, distance, …) must be
  *     finite. Integer sentinels such as `fallStep` −1 are finite anyway.
+ *   - the metrics of a stage in DIAGNOSTIC_STAGES are all diagnostics, NaN
+ *     where a quantity does not exist (no contact: jumpAtContact); its state
+ *     is still checked.
  */
+
+const DIAGNOSTIC_STAGES: ReadonlySet<string> = new Set(["diagnoseTrajectories"]);
 
 const NAN_SENTINEL_METRICS: ReadonlySet<string> = new Set([
   "demonstrationGainNorm",
@@ -116,7 +121,13 @@ export class NonFiniteStageError extends Error {
 }
 
 /** Throw NonFiniteStageError for the first non-finite metric, else the first in the state. */
-export function checkStageFinite(index: number, label: string, state: unknown, metrics: Readonly<Record<string, number | readonly number[]>>): void {
-  const found = firstNonFiniteMetric(metrics) ?? firstNonFiniteInState(state);
+export function checkStageFinite(
+  index: number,
+  label: string,
+  state: unknown,
+  metrics: Readonly<Record<string, number | readonly number[]>>,
+  kind = "",
+): void {
+  const found = (DIAGNOSTIC_STAGES.has(kind) ? null : firstNonFiniteMetric(metrics)) ?? firstNonFiniteInState(state);
   if (found) throw new NonFiniteStageError(index, label, found);
 }

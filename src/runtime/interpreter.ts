@@ -167,7 +167,7 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
           const simWarnings = totalWarnings() - warningsBefore;
           const metrics = simWarnings > 0 ? { ...step.value.metrics, simWarnings } : step.value.metrics;
           // NaN/∞ where none may be fails the stage before anything of it is written.
-          checkStageFinite(index, label, state, metrics);
+          checkStageFinite(index, label, state, metrics, kind);
           const durationMs = now() - started;
           // One encoding of the state serves its digest and its checkpoint; large typed arrays
           // are printed a piece at a time, never all at once.

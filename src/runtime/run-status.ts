@@ -48,7 +48,7 @@ export function withRunStatus(dir: string, events: Observable<RunEvent>, lock: R
         if (e.type === "run-finished") {
           finished = true;
           if (e.complete) writeRunStatus(dir, "complete");
-          else writeRunStatus(dir, "stopped", stopMessage() ?? `stopped after stage ${e.lastStage} (--stop-after-stage)`);
+          else writeRunStatus(dir, "stopped", stopMessage() ?? `--stop-after-stage ${e.lastStage}`);
         }
         subscriber.next(e);
       },
