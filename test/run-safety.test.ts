@@ -7,7 +7,7 @@
  * directories, and write errors that name their path.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
@@ -82,6 +82,15 @@ describe("per-run lock", () => {
     expect(readLockOwner(dir)?.pid).toBe(process.pid);
     taken.release();
     expect(readdirSync(dir)).toEqual([]); // no debris
+
+    // A lock file left unreadable (its writer died between creating and writing it):
+    // busy while fresh (someone may be writing it now), stale once old.
+    writeFileSync(lockPath(dir), "");
+    expect(() => acquireRunLock(dir)).toThrow(/run is busy/);
+    utimesSync(lockPath(dir), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const fromUnreadable = acquireRunLock(dir);
+    expect(fromUnreadable.tookOverFrom?.since).toMatch(/unreadable/);
+    fromUnreadable.release();
 
     // Another host's lock is never judged stale: its processes cannot be seen from here.
     writeFileSync(lockPath(dir), JSON.stringify({ pid: gone, host: `${hostname()}-elsewhere`, since: "2026-01-01T00:00:00.000Z" }));

@@ -8,7 +8,7 @@
  * process was killed): it is taken over with a warning. A lock held from
  * another host is never judged stale: we cannot see its processes.
  */
-import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -44,6 +44,18 @@ export interface RunLock {
   readonly tookOverFrom: LockOwner | null;
   /** Remove the lock file if it is still ours. Idempotent; never throws. */
   release(): void;
+}
+
+/** An unreadable lock file older than this was left by a process that died while writing it. */
+const UNREADABLE_STALE_MS = 10_000;
+
+/** Milliseconds since the file was last modified (0 when it is gone). */
+function unreadableFor(file: string): number {
+  try {
+    return Date.now() - statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 function sameOwner(a: LockOwner, b: LockOwner): boolean {
@@ -113,9 +125,11 @@ export function acquireRunLock(dir: string, now: () => Date = () => new Date()):
         if ((e as NodeJS.ErrnoException).code === "EEXIST") throw new RunBusyError(dir, readLockOwner(dir) ?? { pid: 0, host: "?", since: "?" });
         throw e;
       }
-      const holder = readLockOwner(dir);
+      const recorded = readLockOwner(dir);
+      // Unreadable: another process is writing it right now (busy) — or one died
+      // between creating and writing it, which an old enough file says (stale).
+      const holder = recorded ?? (unreadableFor(file) > UNREADABLE_STALE_MS ? { pid: 0, host: hostname(), since: "unknown (unreadable lock file)" } : null);
       if (holder === null || !isStale(holder)) {
-        // Unreadable: another process is creating it right now; treat as busy.
         throw new RunBusyError(dir, holder ?? { pid: 0, host: "unknown host", since: "just now" });
       }
       // Stale: move it aside under a unique name (rename is atomic, so of two

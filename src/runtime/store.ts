@@ -617,6 +617,15 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   fsyncDir(dir);
 }
 
+/** `mkdir -p`, a refusal by the file system named by its path (StoreWriteError). */
+function mkdirWritable(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw asWriteError(dir, e);
+  }
+}
+
 function readJsonFile(file: string): unknown {
   let text: string;
   try {
@@ -1067,12 +1076,12 @@ export function writeCheckpoint(run: RunHandle, input: CheckpointInput): string 
     // Blobs first (each durable on its own), so that no checkpoint ever names a missing blob.
     const blobsDir = join(run.dir, BLOBS_DIR);
     if (!isDirectory(blobsDir)) {
-      mkdirSync(blobsDir, { recursive: true });
+      mkdirWritable(blobsDir);
       fsyncDir(run.dir);
     }
     for (const [hash, blob] of blobs) writeBlob(run, hash, blob);
   }
-  mkdirSync(run.checkpointsDir, { recursive: true });
+  mkdirWritable(run.checkpointsDir);
   writeFileAtomic(file, canonicalJson({ ...body, contentHash }) + "\n");
   return file;
 }
