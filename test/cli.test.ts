@@ -253,7 +253,7 @@ describe.concurrent("gps", () => {
       [["run", syntax], [/syntax-error\.ts/]],
       [["run", SMALL, "--bogus"], [/bogus/]],
       [["run", SMALL, "--seed", "abc"], [/--seed/]],
-      [["frobnicate"], [/unknown command "frobnicate"/]],
+      [["frobnicate"], [/unknown command 'frobnicate'/]],
     ];
     await Promise.all(
       cases.map(async ([args, patterns], i) => {
@@ -401,7 +401,17 @@ describe.concurrent("gps", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("pipeline[1].times: 4 → 6");
     expect(r.stderr).toContain("--force");
+    // It says which file it compared with, and that the file changed since the run started (issue 13).
+    expect(r.stderr).toContain(`comparing with ${file} (changed since the run started)`);
     expect(snapshot(run)).toEqual(before);
+
+    // --force cannot take a horizon change: the checkpoints hold horizon-20 trajectories (issue 13).
+    writeFileSync(file, source.replace("iterations: 4", "iterations: 6").replace("horizon: 20", "horizon: 25"));
+    const h = await gps(["resume", run, "--force"]);
+    expect(h.status).toBe(2);
+    expect(h.stderr).toMatch(/task\.horizon: 20 → 25 .*start a new run instead/s);
+    expect(snapshot(run)).toEqual(before);
+    writeFileSync(file, source.replace("iterations: 4", "iterations: 6"));
 
     const f = await gps(["resume", run, "--force"]);
     expect(f.status, f.stderr).toBe(0);

@@ -127,15 +127,19 @@ describe("session and interpreter", () => {
     expect(rest.map((f) => f.metrics)).toEqual(full.slice(4).map((f) => f.metrics));
   });
 
-  it("resume with a changed experiment throws, listing the changes, unless forced", async () => {
+  it("resume with a changed experiment throws, listing the changes; --force takes pipeline changes but never a seed change (issue 13)", async () => {
     const started = startRun(nested, { store: tmp(), stopAfterStage: 0 });
     await collect(started.events);
-    const changed = { ...nested, seed: 10 };
-    expect(() => resumeRun(started.run.dir, { currentExperiment: changed })).toThrow(/seed: 9 → 10/);
+    const reseeded = { ...nested, seed: 10 };
+    expect(() => resumeRun(started.run.dir, { currentExperiment: reseeded })).toThrow(/seed: 9 → 10/);
+    // The checkpoints hold the old seed's generator: --force refuses, naming why, and writes nothing.
+    expect(() => resumeRun(started.run.dir, { currentExperiment: reseeded, force: true })).toThrow(/seed: 9 → 10 \(the checkpoints hold the random generator of the old seed\)[\s\S]*start a new run instead/);
     expect(readdirSync(join(started.run.dir, "checkpoints"))).toEqual(["stage-000000.json"]);
-    const forced = resumeRun(started.run.dir, { currentExperiment: changed, force: true, stopAfterStage: 1 });
+    const longer = { ...nested, pipeline: [...nested.pipeline, stage.evaluate({ noise: false, samples: 1 })] };
+    const forced = resumeRun(started.run.dir, { currentExperiment: longer, force: true, stopAfterStage: 1 });
     expect(forced.startStage).toBe(1);
-    checkGrammar(await collect(forced.events), 1, 1, false);
+    const events = await collect(forced.events);
+    expect(events.at(-1)).toMatchObject({ type: "run-finished", lastStage: 1, totalStages: TOTAL + 1, complete: false });
   });
 
   it("importing an experiment file only builds a plain value", async () => {

@@ -23,6 +23,8 @@ export interface RunDiff {
   readonly firstDivergentStage: number | null;
   readonly stages: readonly StageComparison[];
   readonly stagesOnlyIn: { readonly a: readonly number[]; readonly b: readonly number[] };
+  /** Stages of either run without a good checkpoint (corrupt, missing), each naming the file: such runs are never "identical". */
+  readonly problems: readonly { readonly run: "a" | "b"; readonly index: number; readonly problem: string }[];
 }
 
 export function diffRuns(a: RunHandle, b: RunHandle): RunDiff {
@@ -49,9 +51,13 @@ export function diffRuns(a: RunHandle, b: RunHandle): RunDiff {
   }
   const common = new Set(stages.map((s) => s.index));
   const stagesOnlyIn = { a: ra.filter((r) => !common.has(r.index)).map((r) => r.index), b: rb.filter((r) => !common.has(r.index)).map((r) => r.index) };
-  const identical = experimentChanges.length === 0 && firstDivergentStage === null && stagesOnlyIn.a.length === 0 && stagesOnlyIn.b.length === 0;
+  // A digest from the stage log is only a claim when its checkpoint does not verify.
+  const problems = [...ra.map((r) => ({ run: "a" as const, r })), ...rb.map((r) => ({ run: "b" as const, r }))]
+    .filter(({ r }) => r.status !== "ok")
+    .map(({ run, r }) => ({ run, index: r.index, problem: r.problem ?? r.status }));
+  const identical = experimentChanges.length === 0 && firstDivergentStage === null && stagesOnlyIn.a.length === 0 && stagesOnlyIn.b.length === 0 && problems.length === 0;
   void decodeValue;
-  return { identical, experimentChanges, firstDivergentStage, stages, stagesOnlyIn };
+  return { identical, experimentChanges, firstDivergentStage, stages, stagesOnlyIn, problems };
 }
 
 function scalarDeltas(a: Metrics, b: Metrics): Record<string, { a: number; b: number; delta: number }> {

@@ -3,6 +3,7 @@
  * control period, the horizon, the state layout, the initial state and the
  * controller, as plain JSON anyone with MuJoCo can replay.
  */
+import { describeNonFinite, firstNonFiniteInState } from "./finite.js";
 import { decodeExperiment } from "../dsl/validate.js";
 import { conditionTaskSpec } from "../dsl/experiment.js";
 import type { PolicyState, RunState } from "../algorithms/state.js";
@@ -120,7 +121,7 @@ export function exportRun(run: RunHandle, options: { condition: number; stage?: 
   }
   const task = taskFor(conditionTaskSpec(experiment, options.condition));
   const indices = listCheckpointIndices(run);
-  if (indices.length === 0) throw new Error(`${run.dir} has no checkpoint yet: nothing to export`);
+  if (indices.length === 0) throw new ExportRequestError(`${run.dir} has no checkpoint yet: nothing to export`);
   const stage = options.stage ?? indices[indices.length - 1];
   const record = readCheckpoint(run, stage);
   const latest = { index: stage };
@@ -137,7 +138,7 @@ export function exportRun(run: RunHandle, options: { condition: number; stage?: 
     T = experiment.task.horizon;
   } else {
     const tr = what === "demonstration" ? demonstrationAsController(c, nx, nu) : c.trajectory;
-    if (!tr) throw new Error(`condition ${options.condition} has no ${what} yet at stage ${latest.index}`);
+    if (!tr) throw new ExportRequestError(`condition ${options.condition} has no ${what} yet at stage ${latest.index}`);
     T = tr.T;
     controller = {
       kind: "linear-gaussian",
@@ -148,6 +149,9 @@ export function exportRun(run: RunHandle, options: { condition: number; stage?: 
       cov: Array.from({ length: T }, (_, t) => rows(tr.cov.subarray(t * nu * nu, (t + 1) * nu * nu), nu, nu)),
     };
   }
+  // A NaN/∞ in the gains or the nominal would replay as nonsense (JSON would even write it as null).
+  const nonFinite = firstNonFiniteInState(controller, "controller");
+  if (nonFinite) throw new ExportRequestError(`stage ${latest.index}, condition ${options.condition}: ${describeNonFinite(nonFinite)}; refusing to export a non-finite controller`);
   const nq = task.stateLayout.qpos.length;
   return {
     mjcf: task.mjcf,

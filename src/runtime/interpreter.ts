@@ -22,6 +22,7 @@ import { createKernelMemory } from "../policy/kernels/wasm.js";
 import { laneOps, laneOpsUrl, lanePreload } from "../algorithms/lane-ops.js";
 import { DEFAULT_NUMERICS, localCompute, type Numerics } from "../algorithms/numerics.js";
 import { unbindWorlds } from "../algorithms/rollout-ops.js";
+import { checkStageFinite } from "./finite.js";
 
 export type RunEvent =
   | { readonly type: "run-started"; readonly run: string; readonly totalStages: number; readonly startStage: number }
@@ -63,6 +64,8 @@ export interface InterpretOptions {
   readonly workers?: number;
   /** The policy kernels (default "batched"; a run records its own: run.json). */
   readonly numerics?: Numerics;
+  /** Asked after each stage: true ends the run there (an interrupt), with run-finished complete: false. */
+  readonly shouldStop?: () => boolean;
 }
 
 /**
@@ -132,7 +135,8 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
         const env: StageEnv = { experiment, horizon: experiment.task.horizon, worlds, testWorlds, compute, numerics: options.numerics ?? DEFAULT_NUMERICS };
         let state = options.state ?? initialRunState(experiment, worlds, plain);
         let index = options.startStage;
-        for (; index <= last && !cancelled; index++) {
+        const stopRequested = (): boolean => cancelled || (options.shouldStop?.() ?? false);
+        for (; index <= last && !stopRequested(); index++) {
           const { spec, label } = stages[index];
           const kind = spec.kind;
           subscriber.next({ type: "stage-started", index, total, kind, label });
@@ -140,10 +144,16 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
           const warningsBefore = totalWarnings();
           const gen = stageFor(spec)(env, spec, state);
           let step;
+          let breathed = now();
           try {
             step = gen.next();
             while (!step.done) {
               subscriber.next({ type: "progress", index, total, kind, label, ...step.value });
+              // A long stage still lets signals in now and then (a second Ctrl-C aborts at once).
+              if (now() - breathed > 200) {
+                await new Promise<void>((r) => setImmediate(r));
+                breathed = now();
+              }
               step = gen.next();
             }
           } catch (e) {
@@ -156,6 +166,8 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
           // counted, not printed; a stage that hit any says how many.
           const simWarnings = totalWarnings() - warningsBefore;
           const metrics = simWarnings > 0 ? { ...step.value.metrics, simWarnings } : step.value.metrics;
+          // NaN/∞ where none may be fails the stage before anything of it is written.
+          checkStageFinite(index, label, state, metrics, kind);
           const durationMs = now() - started;
           // One encoding of the state serves its digest and its checkpoint; large typed arrays
           // are printed a piece at a time, never all at once.

@@ -28,6 +28,11 @@ import {
   truncateAfter,
   type RunHandle,
 } from "./store.js";
+import { acquireRunLock, type RunLock } from "./lock.js";
+import { checkFootprint, machineLimits, type Footprint } from "./bounds.js";
+import { currentProvenance, fileSha256 } from "./provenance.js";
+import { statusRecord, withRunStatus, writeRunStatus } from "./run-status.js";
+import { unfollowableChanges, UnfollowableChangeError } from "./force.js";
 
 /** Canonical JSON and hash of an experiment: what identifies it. */
 export function experimentIdentity(e: Experiment): { json: JsonValue; canonical: string; hash: string } {
@@ -93,12 +98,27 @@ export interface StartedRun {
   readonly run: RunHandle;
   readonly events: Observable<RunEvent>;
   readonly startStage: number;
+  /** The run's writer lock, released when `events` ends (and by the CLI on a hard abort). */
+  readonly lock: RunLock;
+  /** The plan-time estimate of memory and disk. */
+  readonly footprint: Footprint;
+}
+
+/** A request to stop at the end of the current stage (SIGINT/SIGTERM). */
+export interface StopRequest {
+  requested(): boolean;
+}
+
+/** The interpreter's events with the run's status kept in run.json and the lock released at the end. */
+function tracked(run: RunHandle, lock: RunLock, stop: StopRequest | undefined, events: (shouldStop: () => boolean) => Observable<RunEvent>): Observable<RunEvent> {
+  const shouldStop = (): boolean => stop?.requested() ?? false;
+  return withRunStatus(run.dir, events(shouldStop), lock, () => (shouldStop() ? "interrupted" : undefined));
 }
 
 /** Create a run directory for the experiment and run it from stage 0. */
 export function startRun(
   experiment: Experiment,
-  options: { store: string; source?: string; stopAfterStage?: number; seedOverride?: number; workers?: number; numerics?: Numerics },
+  options: { store: string; source?: string; stopAfterStage?: number; seedOverride?: number; workers?: number; numerics?: Numerics; stop?: StopRequest },
 ): StartedRun {
   let task: Task;
   try {
@@ -110,11 +130,26 @@ export function startRun(
     throw new ExperimentValidationError([`${where}${message.startsWith("task") ? "" : "task: "}${message}`]);
   }
   checkConditions(experiment, task, options.source); // fails before anything is written
+  const footprint = checkFootprint(experiment, task, machineLimits(options.store)); // so does an experiment the machine cannot hold
   const id = experimentIdentity(experiment);
   const numerics = options.numerics ?? DEFAULT_NUMERICS;
-  // The source is recorded absolute, so a resume from another directory finds the same file (issue 13).
-  const run = createRun(options.store, id.json, id.hash, experiment.name, options.source === undefined ? undefined : resolve(options.source), { seedOverride: options.seedOverride, numerics });
-  return { run, startStage: 0, events: interpret({ experiment, run, startStage: 0, stopAfterStage: options.stopAfterStage, workers: options.workers, numerics }) };
+  // The source is recorded absolute, so a resume from another directory finds the same file (issue 13),
+  // with its content hash, so a resume can say whether the file changed.
+  const source = options.source === undefined ? undefined : resolve(options.source);
+  const sourceHash = source === undefined ? undefined : (fileSha256(source) ?? undefined);
+  const run = createRun(options.store, id.json, id.hash, experiment.name, source, {
+    seedOverride: options.seedOverride,
+    numerics,
+    sourceHash,
+    provenance: currentProvenance(),
+    status: statusRecord("running", -1),
+  });
+  // The directory is new (claimed by mkdir), so the lock is free.
+  const lock = acquireRunLock(run.dir);
+  const events = tracked(run, lock, options.stop, (shouldStop) =>
+    interpret({ experiment, run, startStage: 0, stopAfterStage: options.stopAfterStage, workers: options.workers, numerics, shouldStop }),
+  );
+  return { run, startStage: 0, lock, footprint, events };
 }
 
 /**
@@ -178,40 +213,57 @@ export interface ResumeOptions {
   readonly stopAfterStage?: number;
   /** Lanes for independent work (1: this thread alone). Any number gives the same results. */
   readonly workers?: number;
+  readonly stop?: StopRequest;
 }
 
-/** Continue a run from its last good checkpoint (or from `fromStage`). */
-export function resumeRun(dir: string, options: ResumeOptions = {}): StartedRun & { corrupt: readonly string[] } {
+/**
+ * Continue a run from its last good checkpoint (or from `fromStage`). Takes
+ * the run's lock first: every check below runs under it, and nothing is
+ * written unless all pass.
+ */
+export function resumeRun(dir: string, options: ResumeOptions = {}): StartedRun & { corrupt: readonly string[]; tookOverFrom: RunLock["tookOverFrom"] } {
   let run = openRun(dir);
-  const stored = decodeExperiment(decodeValue(readExperiment(run)));
-  let experiment = stored;
-  let changed = false;
-  if (options.currentExperiment) {
-    const changes = diffValues(encodeValue(stored), encodeValue(options.currentExperiment));
-    if (changes.length > 0 && !options.force) throw new ExperimentChangedError(changes);
-    experiment = options.currentExperiment;
-    changed = changes.length > 0;
+  const lock = acquireRunLock(run.dir);
+  try {
+    run = openRun(dir); // as it is now that no one else writes it
+    const stored = decodeExperiment(decodeValue(readExperiment(run)));
+    let experiment = stored;
+    let changed = false;
+    if (options.currentExperiment) {
+      const changes = diffValues(encodeValue(stored), encodeValue(options.currentExperiment));
+      if (changes.length > 0 && !options.force) throw new ExperimentChangedError(changes);
+      const refused = unfollowableChanges(changes);
+      if (refused.length > 0) throw new UnfollowableChangeError(refused);
+      experiment = options.currentExperiment;
+      changed = changes.length > 0;
+    }
+    const task = taskFor(experiment.task);
+    checkConditions(experiment, task);
+    const footprint = checkFootprint(experiment, task, machineLimits(run.dir));
+    const total = unrollPipeline(experiment.pipeline).length;
+    const latest = latestGoodCheckpoint(run);
+    const lastGood = latest.index ?? -1;
+    const startStage = options.fromStage ?? lastGood + 1;
+    if (startStage < 0 || startStage > lastGood + 1) {
+      throw new ResumeError(`cannot resume from stage ${startStage}: the last good checkpoint is stage ${lastGood}${latest.corrupt.length ? ` (corrupt: ${latest.corrupt.join(", ")})` : ""}`);
+    }
+    if (startStage > total) throw new ResumeError(`stage ${startStage} is past the end of the pipeline (${total} stages)`);
+    // Stage 0 starts from the initial state, which the interpreter builds.
+    const state = startStage === 0 ? undefined : (decodeValue(readCheckpoint(run, startStage - 1).state as JsonValue) as RunState);
+    // Checkpoints at or after the restart point (good or corrupt) are moved
+    // aside, never overwritten or deleted.
+    if (listCheckpointIndices(run).some((i) => i >= startStage)) truncateAfter(run, startStage - 1);
+    if (changed) run = replaceExperiment(run, experimentIdentity(experiment).json, experimentIdentity(experiment).hash);
+    writeRunStatus(run.dir, "running");
+    run = openRun(run.dir);
+    const resumed = run;
+    const events = tracked(resumed, lock, options.stop, (shouldStop) =>
+      // Runs recorded before the batched kernels used the per-row ones: keep them.
+      interpret({ experiment, run: resumed, state, startStage, stopAfterStage: options.stopAfterStage, workers: options.workers, numerics: resumed.meta.numerics ?? "per-row", shouldStop }),
+    );
+    return { run, startStage, corrupt: latest.corrupt, lock, footprint, tookOverFrom: lock.tookOverFrom, events };
+  } catch (e) {
+    lock.release();
+    throw e;
   }
-  checkConditions(experiment, taskFor(experiment.task));
-  const total = unrollPipeline(experiment.pipeline).length;
-  const latest = latestGoodCheckpoint(run);
-  const lastGood = latest.index ?? -1;
-  const startStage = options.fromStage ?? lastGood + 1;
-  if (startStage < 0 || startStage > lastGood + 1) {
-    throw new ResumeError(`cannot resume from stage ${startStage}: the last good checkpoint is stage ${lastGood}${latest.corrupt.length ? ` (corrupt: ${latest.corrupt.join(", ")})` : ""}`);
-  }
-  if (startStage > total) throw new ResumeError(`stage ${startStage} is past the end of the pipeline (${total} stages)`);
-  // Stage 0 starts from the initial state, which the interpreter builds.
-  const state = startStage === 0 ? undefined : (decodeValue(readCheckpoint(run, startStage - 1).state as JsonValue) as RunState);
-  // Checkpoints at or after the restart point (good or corrupt) are moved
-  // aside, never overwritten or deleted.
-  if (listCheckpointIndices(run).some((i) => i >= startStage)) truncateAfter(run, startStage - 1);
-  if (changed) run = replaceExperiment(run, experimentIdentity(experiment).json, experimentIdentity(experiment).hash);
-  return {
-    run,
-    startStage,
-    corrupt: latest.corrupt,
-    // Runs recorded before the batched kernels used the per-row ones: keep them.
-    events: interpret({ experiment, run, state, startStage, stopAfterStage: options.stopAfterStage, workers: options.workers, numerics: run.meta.numerics ?? "per-row" }),
-  };
 }

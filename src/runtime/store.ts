@@ -35,7 +35,8 @@
  * rejected. Blobs are shared by all checkpoints of the run (superseded ones
  * included) and never deleted.
  *
- * A run is written by one process at a time; the store takes no locks.
+ * A run is written by one process at a time: run/resume hold the run's lock
+ * (src/runtime/lock.ts); readers take none.
  */
 import {
   closeSync,
@@ -117,6 +118,35 @@ export interface RunMeta {
    * and a resume keeps using it.
    */
   readonly numerics?: "per-row" | "batched";
+  /** sha256 of the source file's bytes when the run started (absent in older runs). */
+  readonly sourceHash?: string;
+  /** Where the run stands; rewritten atomically at each transition (src/runtime/run-status.ts). */
+  readonly status?: RunStatusRecord;
+  /** What computed the run (src/runtime/provenance.ts). Meta only. */
+  readonly provenance?: Provenance;
+}
+
+export type RunState = "running" | "stopped" | "failed" | "complete";
+
+export interface RunStatusRecord {
+  readonly state: RunState;
+  /** The process that wrote this status (a "running" run whose process is gone was killed). */
+  readonly pid: number;
+  readonly host: string;
+  /** ISO-8601 time of the transition. Meta only. */
+  readonly at: string;
+  /** Last stage with a checkpoint when the status was written (-1: none). */
+  readonly lastStage: number;
+  /** Why it failed or stopped. */
+  readonly message?: string;
+}
+
+export interface Provenance {
+  readonly packageVersion: string;
+  /** Commit of the package's git checkout, null when it is not one. */
+  readonly gitCommit: string | null;
+  readonly node: string;
+  readonly mujocoJs: string | null;
 }
 
 export interface RunHandle {
@@ -250,6 +280,12 @@ export interface CreateRunOptions {
   readonly seedOverride?: number;
   /** Recorded as run.json's `numerics`. */
   readonly numerics?: "per-row" | "batched";
+  /** Recorded as run.json's `sourceHash`. */
+  readonly sourceHash?: string;
+  /** Recorded as run.json's `status`. */
+  readonly status?: RunStatusRecord;
+  /** Recorded as run.json's `provenance`. */
+  readonly provenance?: Provenance;
 }
 
 // ---------------------------------------------------------------------------
@@ -281,6 +317,43 @@ export class NotARunError extends StoreError {
     super(message, file);
     this.name = "NotARunError";
   }
+}
+
+/** experiment.json no longer hashes to run.json's experimentHash: someone edited the run. Bad input; never resumed. */
+export class ExperimentTamperedError extends StoreError {
+  constructor(file: string) {
+    super(`${file} does not match the hash recorded in run.json — the run was edited by hand`, file);
+    this.name = "ExperimentTamperedError";
+  }
+}
+
+/**
+ * A write that the file system refused (disk full, read-only, permission):
+ * names the path, which Node's own message for a failed write does not.
+ */
+export class StoreWriteError extends StoreError {
+  readonly code: string;
+  constructor(file: string, cause: NodeJS.ErrnoException) {
+    super(`cannot write ${file}: ${WRITE_ERROR_TEXT[cause.code ?? ""] ?? cause.message}`, file);
+    this.name = "StoreWriteError";
+    this.code = cause.code ?? "";
+  }
+}
+
+const WRITE_ERROR_TEXT: Record<string, string> = {
+  ENOSPC: "no space left on device",
+  EDQUOT: "disk quota exceeded",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+};
+
+/** The errno codes that become a `StoreWriteError`: conditions of the machine, not bugs. */
+export const WRITE_ERROR_CODES: ReadonlySet<string> = new Set(Object.keys(WRITE_ERROR_TEXT));
+
+function asWriteError(file: string, e: unknown): unknown {
+  const code = errCode(e);
+  return code !== undefined && WRITE_ERROR_CODES.has(code) ? new StoreWriteError(file, e as NodeJS.ErrnoException) : e;
 }
 
 export type CorruptReason = "unreadable" | "invalid-json" | "bad-format" | "hash-mismatch" | "schema" | "wrong-index";
@@ -345,10 +418,36 @@ const MetricsC = t.record(t.string, StoredMetric, "metrics");
 type StoredNumberT = t.TypeOf<typeof StoredNumber>;
 type StoredMetricsT = t.TypeOf<typeof MetricsC>;
 
+const RunStatusC = t.intersection(
+  [
+    t.type({
+      state: t.keyof({ running: null, stopped: null, failed: null, complete: null }),
+      pid: NonNegInt,
+      host: t.string,
+      at: t.string,
+      lastStage: t.union([NonNegInt, t.literal(-1)], "integer >= -1"),
+    }),
+    t.partial({ message: t.string }),
+  ],
+  "run status",
+);
+
+const ProvenanceC = t.type(
+  { packageVersion: t.string, gitCommit: t.union([t.string, t.null]), node: t.string, mujocoJs: t.union([t.string, t.null]) },
+  "provenance",
+);
+
 const RunMetaC = t.intersection(
   [
     t.type({ format: t.literal(1), experimentHash: HexHash, experimentName: t.string, createdAt: t.string }),
-    t.partial({ source: t.string, seedOverride: NonNegInt, numerics: t.keyof({ "per-row": null, batched: null }) }),
+    t.partial({
+      source: t.string,
+      seedOverride: NonNegInt,
+      numerics: t.keyof({ "per-row": null, batched: null }),
+      sourceHash: HexHash,
+      status: RunStatusC,
+      provenance: ProvenanceC,
+    }),
   ],
   "run meta",
 );
@@ -513,9 +612,18 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
         /* best effort */
       }
     }
-    throw e;
+    throw asWriteError(path, e);
   }
   fsyncDir(dir);
+}
+
+/** `mkdir -p`, a refusal by the file system named by its path (StoreWriteError). */
+function mkdirWritable(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw asWriteError(dir, e);
+  }
 }
 
 function readJsonFile(file: string): unknown {
@@ -599,6 +707,9 @@ export function createRun(
     createdAt: (options.now ?? (() => new Date()))().toISOString(),
     ...(options.seedOverride !== undefined ? { seedOverride: options.seedOverride } : {}),
     ...(options.numerics !== undefined ? { numerics: options.numerics } : {}),
+    ...(options.sourceHash !== undefined ? { sourceHash: options.sourceHash } : {}),
+    ...(options.status !== undefined ? { status: options.status } : {}),
+    ...(options.provenance !== undefined ? { provenance: options.provenance } : {}),
   };
   mkdirSync(join(dir, CHECKPOINTS_DIR));
   writeFileAtomic(join(dir, EXPERIMENT_FILE), experimentText);
@@ -636,7 +747,7 @@ export function openRun(dir: string): RunHandle {
   const metaFile = join(abs, RUN_META_FILE);
   const expFile = join(abs, EXPERIMENT_FILE);
   if (!existsSync(metaFile)) {
-    throw new NotARunError(`Not a run directory: ${abs} has no ${RUN_META_FILE} (an unfinished createRun, or not a run)`, abs);
+    throw new NotARunError(`Not a run directory: ${abs} has no ${RUN_META_FILE} (a run still being created, or not a run)`, abs);
   }
   if (!existsSync(expFile)) throw new NotARunError(`Incomplete run directory: ${abs} has no ${EXPERIMENT_FILE}`, abs);
   const raw = readJsonFile(metaFile);
@@ -644,7 +755,25 @@ export function openRun(dir: string): RunHandle {
     throw new StoreFormatError(metaFile, p);
   });
   const experiment = readJsonFile(expFile) as JsonValue;
+  // Every open, readers included: a hand-edited experiment.json would make a
+  // resume continue under another experiment and a diff compare the wrong ones.
+  let actualHash: string;
+  try {
+    actualHash = sha256Hex(canonicalJson(experiment));
+  } catch {
+    throw new ExperimentTamperedError(expFile);
+  }
+  if (actualHash !== meta.experimentHash) throw new ExperimentTamperedError(expFile);
   return handle(abs, meta as RunMeta, experiment);
+}
+
+/**
+ * Replace run.json with `meta` (atomically). The caller holds the run's lock;
+ * the returned handle carries the new meta.
+ */
+export function writeRunMeta(run: RunHandle, meta: RunMeta): RunHandle {
+  writeFileAtomic(join(run.dir, RUN_META_FILE), canonicalJson(meta as unknown as JsonObject) + "\n");
+  return handle(run.dir, meta, run.experiment);
 }
 
 /**
@@ -674,7 +803,8 @@ export function listRunEntries(storeDir: string): RunListEntry[] {
   for (const ent of readdirSync(store, { withFileTypes: true })) {
     if (!ent.isDirectory() || ent.name.startsWith(".")) continue;
     const dir = join(store, ent.name);
-    if (!RUN_NAME.test(ent.name) && !existsSync(join(dir, RUN_META_FILE))) continue;
+    const looksLikeRun = RUN_NAME.test(ent.name) || existsSync(join(dir, RUN_META_FILE)) || isDirectory(join(dir, CHECKPOINTS_DIR));
+    if (!looksLikeRun) continue;
     try {
       out.push({ dir, name: ent.name, run: openRun(dir), error: null });
     } catch (e) {
@@ -925,7 +1055,7 @@ export function writeCheckpoint(run: RunHandle, input: CheckpointInput): string 
   const file = checkpointPath(run, input.index);
   if (existsSync(file)) {
     throw new StoreError(
-      `writeCheckpoint: ${file} already exists; checkpoints are never overwritten (call truncateAfter(run, ${input.index - 1}) to resume before it)`,
+      `checkpoint ${file} already exists (another process wrote this run?); checkpoints are never overwritten: resume with --from-stage ${input.index} to redo the stage`,
       file,
     );
   }
@@ -946,12 +1076,12 @@ export function writeCheckpoint(run: RunHandle, input: CheckpointInput): string 
     // Blobs first (each durable on its own), so that no checkpoint ever names a missing blob.
     const blobsDir = join(run.dir, BLOBS_DIR);
     if (!isDirectory(blobsDir)) {
-      mkdirSync(blobsDir, { recursive: true });
+      mkdirWritable(blobsDir);
       fsyncDir(run.dir);
     }
     for (const [hash, blob] of blobs) writeBlob(run, hash, blob);
   }
-  mkdirSync(run.checkpointsDir, { recursive: true });
+  mkdirWritable(run.checkpointsDir);
   writeFileAtomic(file, canonicalJson({ ...body, contentHash }) + "\n");
   return file;
 }
@@ -1099,7 +1229,12 @@ export function latestGoodCheckpoint(run: RunHandle): LatestGood {
 
 function appendLine(file: string, line: string): void {
   const existed = existsSync(file);
-  const fd = openSync(file, "a+");
+  let fd: number;
+  try {
+    fd = openSync(file, "a+");
+  } catch (e) {
+    throw asWriteError(file, e);
+  }
   try {
     const size = fstatSync(fd).size;
     let prefix = "";
@@ -1111,6 +1246,8 @@ function appendLine(file: string, line: string): void {
     }
     writeAll(fd, Buffer.from(prefix + line + "\n", "utf8"));
     fsyncSync(fd);
+  } catch (e) {
+    throw asWriteError(file, e);
   } finally {
     closeSync(fd);
   }

@@ -34,8 +34,12 @@ export function gpsSync(args: readonly string[]): GpsResult {
 export interface KillOptions {
   /** Start the kill timer once a stdout line satisfies this (default: the first line). */
   readonly after?: (line: string) => boolean;
-  /** Milliseconds between that line and SIGKILL. */
+  /** Milliseconds between that line and the signal. */
   readonly delayMs: number;
+  /** The signal (default SIGKILL). */
+  readonly signal?: NodeJS.Signals;
+  /** Send it this many times, `delayMs` apart (default 1): a second SIGINT aborts at once. */
+  readonly times?: number;
 }
 
 /**
@@ -62,7 +66,12 @@ export function gps(args: readonly string[], kill?: KillOptions, env?: NodeJS.Pr
       pending = lines.pop() ?? "";
       if (lines.some((l) => (kill.after ? kill.after(l) : true))) {
         armed = true;
-        timer = setTimeout(() => child.kill("SIGKILL"), kill.delayMs);
+        let left = kill.times ?? 1;
+        const fire = (): void => {
+          child.kill(kill.signal ?? "SIGKILL");
+          if (--left > 0) timer = setTimeout(fire, kill.delayMs);
+        };
+        timer = setTimeout(fire, kill.delayMs);
       }
     });
     child.stderr.on("data", (chunk: string) => {

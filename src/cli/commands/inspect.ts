@@ -1,0 +1,160 @@
+/** The readers: gps show, list, diff, export, report, compare. None takes the run's lock. */
+import { join } from "node:path";
+import { listRunEntries, openRun, readRunMeta, stageRecords, writeFileAtomic } from "../../runtime/store.js";
+import { currentStatus } from "../../runtime/run-status.js";
+import { diffRuns } from "../../runtime/diff.js";
+import { formatChanges } from "../../runtime/session.js";
+import { exportRun } from "../../runtime/export.js";
+import { writeRunReport } from "../../report/run-report.js";
+import { compareLearningCurves } from "../../report/learning-curves.js";
+import { fmt, headlineMetrics } from "../progress.js";
+import { err, out, warn } from "../io.js";
+import { EXIT_BAD_INPUT, EXIT_OK, UsageError } from "../errors.js";
+import { intOption } from "../options.js";
+
+export function showCommand(dir: string, o: { json: boolean }): number {
+  const run = openRun(dir);
+  const meta = readRunMeta(run);
+  const status = currentStatus(run);
+  const stages = stageRecords(run).map((r) => ({
+    index: r.index,
+    kind: r.kind,
+    label: r.label,
+    digest: r.digest,
+    metrics: r.metrics,
+    durationMs: r.durationMs,
+    status: r.status,
+    ...(r.problem ? { problem: r.problem } : {}),
+  }));
+  if (o.json) {
+    const shown = {
+      run: run.dir,
+      experimentName: meta.experimentName,
+      experimentHash: meta.experimentHash,
+      source: meta.source ?? null,
+      sourceHash: meta.sourceHash ?? null,
+      status,
+      statusRecord: meta.status ?? null,
+      provenance: meta.provenance ?? null,
+      stages,
+    };
+    out.write(`${JSON.stringify(shown, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  const p = meta.provenance;
+  out.write(
+    `run         ${run.dir}\nexperiment  ${meta.experimentName} (${meta.experimentHash.slice(0, 16)})\nsource      ${meta.source ?? "-"}${meta.sourceHash ? ` (sha256 ${meta.sourceHash.slice(0, 16)})` : ""}\nstatus      ${status}\n` +
+      (p ? `made with   gps ${p.packageVersion}${p.gitCommit ? ` (${p.gitCommit.slice(0, 12)})` : ""}, node ${p.node}, mujoco-js ${p.mujocoJs ?? "?"}\n` : "") +
+      `stages      ${stages.length} done\n\n`,
+  );
+  out.write(`${"stage".padStart(5)}  ${"kind".padEnd(26)} ${"digest".padEnd(12)}  ${"time".padStart(7)}  metrics\n`);
+  for (const s of stages) {
+    out.write(`${String(s.index).padStart(5)}  ${s.label.padEnd(26)} ${s.digest.slice(0, 12).padEnd(12)}  ${(s.durationMs / 1000).toFixed(2).padStart(6)}s  ${headlineMetrics(s.metrics)}\n`);
+    if (s.status !== "ok") out.write(`       ! ${s.status}: ${s.problem ?? ""}\n`);
+  }
+  const bad = stages.filter((s) => s.status !== "ok").length;
+  if (bad > 0) warn(`${bad} stage(s) without a good checkpoint (marked !)`);
+  return EXIT_OK;
+}
+
+export function listCommand(o: { store: string; json: boolean }): number {
+  // A run that does not open or read (no run.json, malformed files, edited) is listed as broken, not fatal to the list.
+  const runs = listRunEntries(o.store).map((entry) => {
+    try {
+      if (!entry.run) throw new Error(entry.error ?? "does not open");
+      const meta = readRunMeta(entry.run);
+      const stages = stageRecords(entry.run);
+      const last = stages[stages.length - 1];
+      const bad = stages.filter((s) => s.status !== "ok").length;
+      return {
+        run: entry.dir,
+        experimentName: meta.experimentName,
+        experimentHash: meta.experimentHash,
+        createdAt: meta.createdAt,
+        status: currentStatus(entry.run),
+        stagesDone: stages.length,
+        badCheckpoints: bad,
+        last: last ? { index: last.index, kind: last.kind, metrics: last.metrics } : null,
+      };
+    } catch (e) {
+      return { run: entry.dir, broken: e instanceof Error ? e.message : String(e) };
+    }
+  });
+  if (o.json) {
+    out.write(`${JSON.stringify(runs, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  if (runs.length === 0) out.write(`no runs in ${o.store}\n`);
+  for (const r of runs) {
+    if ("broken" in r) out.write(`${r.run}  broken: ${r.broken}\n`);
+    else {
+      const damaged = r.badCheckpoints > 0 ? `  (bad checkpoints: ${r.badCheckpoints})` : "";
+      out.write(`${r.run}  ${r.createdAt}  ${r.stagesDone} stages  ${r.status}${damaged}  ${r.last ? `${r.last.kind}  ${headlineMetrics(r.last.metrics)}` : ""}\n`);
+    }
+  }
+  return EXIT_OK;
+}
+
+/** Exit 2 when either run has a checkpoint that does not verify: its digests are claims, not results. */
+export function diffCommand(a: string, b: string, o: { json: boolean }): number {
+  const d = diffRuns(openRun(a), openRun(b));
+  const status = d.problems.length > 0 ? EXIT_BAD_INPUT : EXIT_OK;
+  if (o.json) {
+    out.write(`${JSON.stringify(d, null, 2)}\n`);
+  } else if (d.identical) {
+    out.write(`identical: same experiment and the same digest at all ${d.stages.length} stages\n`);
+  } else {
+    out.write(d.experimentChanges.length ? `experiment:\n${formatChanges(d.experimentChanges)}\n` : "experiment: identical\n");
+    out.write(d.firstDivergentStage === null ? "digests: identical at every common stage\n" : `first divergent stage: ${d.firstDivergentStage}\n`);
+    if (d.stagesOnlyIn.a.length || d.stagesOnlyIn.b.length) out.write(`stages only in A: ${d.stagesOnlyIn.a.length}, only in B: ${d.stagesOnlyIn.b.length}\n`);
+    out.write(`\n${"stage".padStart(5)}  ${"kind".padEnd(22)} ${"cost A".padStart(12)} ${"cost B".padStart(12)} ${"Δ".padStart(12)}  same\n`);
+    for (const s of d.stages) {
+      const c = s.metricDeltas.cost;
+      out.write(
+        `${String(s.index).padStart(5)}  ${(s.kindA === s.kindB ? s.kindA : `${s.kindA}/${s.kindB}`).padEnd(22)} ${c ? fmt(c.a).padStart(12) : "".padStart(12)} ${c ? fmt(c.b).padStart(12) : "".padStart(12)} ${c ? fmt(c.delta).padStart(12) : "".padStart(12)}  ${s.sameDigest ? "=" : "≠"}\n`,
+      );
+    }
+  }
+  if (d.problems.length > 0) {
+    const n = d.problems.length;
+    err.write(`gps: cannot compare: ${n} ${n === 1 ? "checkpoint does" : "checkpoints do"} not verify:\n`);
+    for (const p of d.problems) err.write(`  run ${p.run.toUpperCase()} stage ${p.index}: ${p.problem}\n`);
+  }
+  return status;
+}
+
+export function exportCommand(dir: string, o: { out?: string; condition: string; stage?: string; demonstration: boolean; policy: boolean }): number {
+  if (!o.out) throw new UsageError("export needs --out FILE");
+  if (o.policy && o.demonstration) throw new UsageError("export takes --policy or --demonstration, not both");
+  const what = o.policy ? "policy" : o.demonstration ? "demonstration" : "trajectory";
+  const exported = exportRun(openRun(dir), { condition: intOption(o.condition, "condition") ?? 0, stage: intOption(o.stage, "stage"), what });
+  writeFileAtomic(o.out, `${JSON.stringify(exported)}\n`);
+  out.write(`wrote ${o.out} (${exported.horizon} steps, controller ${exported.controller.kind})\n`);
+  return EXIT_OK;
+}
+
+export async function reportCommand(dir: string, o: { out?: string }): Promise<number> {
+  const r = await writeRunReport(openRun(dir), o.out);
+  out.write(`wrote ${r.files.length} files to ${r.dir}; open ${join(r.dir, "index.html")}\n`);
+  return EXIT_OK;
+}
+
+/** Several runs' learning curves in one SVG (the 2013 paper's Figure 2: GPS beside its variants and the prior methods). */
+export function compareCommand(dirs: readonly string[], o: { out?: string; metric: string; title?: string }): number {
+  if (!o.out) throw new UsageError("compare needs --out FILE.svg");
+  const metric = o.metric;
+  if (metric !== "sampleCost" && metric !== "cost") throw new UsageError(`--metric must be sampleCost or cost, got ${JSON.stringify(metric)}`);
+  const runs = dirs.map((dir) => {
+    const run = openRun(dir);
+    return { name: readRunMeta(run).experimentName, records: stageRecords(run) };
+  });
+  let svg: string;
+  try {
+    svg = compareLearningCurves(runs, metric, o.title);
+  } catch (e) {
+    throw new UsageError((e as Error).message.replace(/^compare: /, ""));
+  }
+  writeFileAtomic(o.out, svg);
+  out.write(`wrote ${o.out} (${runs.length} runs, ${metric})\n`);
+  return EXIT_OK;
+}
