@@ -19,7 +19,7 @@
 import type { StageSpec } from "../dsl/experiment.js";
 import { parameterLayout } from "../policy/mlp.js";
 import { Sampler } from "../random/generator.js";
-import { summarize } from "./ilqg-stages.js";
+import { summarize } from "./summaries.js";
 import { fitMaxLikelihood, scoreFunctionGradient, type IsSampleSet } from "./isgps-objective.js";
 import { kernelsOf } from "./numerics.js";
 import { guidingMeans, isGuidingSource, observedStates, type IsgpsBatch, type IsgpsSource, type IsgpsState } from "./isgps-samples.js";
@@ -35,11 +35,7 @@ type PolicyGradientSpec = Extract<StageSpec, { kind: "policyGradientIteration" }
 type DaggerSpec = Extract<StageSpec, { kind: "daggerIteration" }>;
 
 /** Adam's moments for the policy-gradient baseline, carried in the run state. */
-export interface PolicyGradientState {
-  readonly m: Float64Array;
-  readonly v: Float64Array;
-  readonly steps: number;
-}
+export type { PolicyGradientState } from "./state.js";
 
 const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;

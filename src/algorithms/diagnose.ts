@@ -27,7 +27,7 @@
 import type { DemoController, Linearization, StageSpec } from "../dsl/experiment.js";
 import { demoController, isDemoController } from "../demos/index.js";
 import { demonstrationFeedback } from "../demos/feedback.js";
-import { finiteDifferenceSimulator } from "./linearization.js";
+import { finiteDifferenceSimulator } from "./finite-difference.js";
 import type { Task } from "../tasks/types.js";
 import {
   closedLoop,

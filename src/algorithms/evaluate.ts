@@ -15,11 +15,10 @@
  */
 import type { StageSpec } from "../dsl/experiment.js";
 import { Sampler } from "../random/generator.js";
-import { trajectoryCost } from "../tasks/cost.js";
-import type { Task } from "../tasks/types.js";
-import { hasFallen } from "../tasks/index.js";
 import { linearGaussianPart } from "../trajopt/linear-gaussian.js";
-import { summarize } from "./ilqg-stages.js";
+import { rolloutSummary, summarize } from "./summaries.js";
+
+export { firstFall, rolloutSummary } from "./summaries.js";
 import type { DemoController } from "../dsl/experiment.js";
 import type { Controller } from "../trajopt/types.js";
 import { runRollouts, type RolloutController, type RolloutGroup } from "./rollouts.js";
@@ -31,22 +30,6 @@ import { testTaskSpec } from "../dsl/experiment.js";
 
 type EvaluateSpec = Extract<StageSpec, { kind: "evaluate" }>;
 
-export function rolloutSummary(task: Task, T: number, xs: Float64Array, us: Float64Array) {
-  const { nx } = task;
-  const distance = xs[T * nx] - xs[0];
-  return { distance, meanVelocity: distance / (T * task.dt), cost: trajectoryCost(task.cost, xs, us, T), fallStep: firstFall(task, xs, T) };
-}
-
-/**
- * First step at which the task has fallen (`hasFallen`: its fall criteria, and
- * a non-finite height or pitch counts as fallen), or null (tasks without
- * criteria never fall).
- */
-export function firstFall(task: Task, xs: Float64Array, T: number): number | null {
-  if (!task.fall || task.heightIndex < 0) return null;
-  for (let t = 0; t <= T; t++) if (hasFallen(task, xs, t * task.nx)) return t;
-  return null;
-}
 
 /** Root x and the second root coordinate (height, or y for the swimmer) over the rollout. */
 function rootPath(xs: Float64Array, nx: number, T: number): Float64Array {

@@ -9,25 +9,23 @@
  */
 import type { DemoController, StageSpec, TrajectoryInit } from "../dsl/experiment.js";
 import { Sampler } from "../random/generator.js";
-import { trajectoryCost, withTracking } from "../tasks/cost.js";
+import { trajectoryCost } from "../tasks/cost.js";
 import { demoController } from "../demos/index.js";
 import { demonstrationFeedback } from "../demos/feedback.js";
 import { defaultIlqgSettings, ilqgIteration, initialTrajectory, type IlqgSettings, type IlqgTrajectory } from "../trajopt/ilqg.js";
-import type { Cost } from "../trajopt/types.js";
 import type { Task } from "../tasks/types.js";
 import type { ConditionState, Stage, StageEnv } from "./state.js";
-import { rolloutSummary } from "./evaluate.js";
+import { motorNoiseFrom, objectiveFor } from "./objective.js";
+
+export { motorNoiseFrom, objectiveFor } from "./objective.js";
+import { rolloutSummary, summarize, mean } from "./summaries.js";
+
+export { mean, summarize } from "./summaries.js";
 import { dynamicsOf } from "./rollouts.js";
 import { linearizerFor } from "./linearization.js";
 
 type InitSpec = Extract<StageSpec, { kind: "initializeTrajectories" }>;
 
-/** The objective iLQG minimizes for one condition: task cost, plus tracking if any. */
-export function objectiveFor(task: Task, c: ConditionState): Cost {
-  if (!c.tracking) return task.cost;
-  if (!c.demonstration) throw new Error("tracking needs the condition's demonstration");
-  return withTracking(task.cost, c.demonstration.xs, c.demonstration.us, c.tracking.weight, c.tracking.stateWeight);
-}
 
 /** The demonstration to start from and track: inline in the spec, or recorded by a demonstrate stage. */
 function demonstrationFor(env: StageEnv, task: Task, c: ConditionState, init: TrajectoryInit): { xs: Float64Array; us: Float64Array } | null {
@@ -37,23 +35,6 @@ function demonstrationFor(env: StageEnv, task: Task, c: ConditionState, init: Tr
   return { xs: c.demonstration.xs, us: c.demonstration.us };
 }
 
-/**
- * Motor noise of the 2013 paper: per joint, `fraction` × the std over time of
- * the demonstration's torque on that joint.
- */
-export function motorNoiseFrom(us: Float64Array, nu: number, fraction: number): Float64Array {
-  const T = us.length / nu;
-  const std = new Float64Array(nu);
-  for (let j = 0; j < nu; j++) {
-    let m = 0;
-    for (let t = 0; t < T; t++) m += us[t * nu + j];
-    m /= T;
-    let v = 0;
-    for (let t = 0; t < T; t++) v += (us[t * nu + j] - m) ** 2;
-    std[j] = fraction * Math.sqrt(v / T);
-  }
-  return std;
-}
 
 function demonstrationArrays(env: StageEnv, task: Task, init: Extract<TrajectoryInit, { kind: "demonstration" }>): { xs: Float64Array; us: Float64Array } {
   const { nx, nu } = task;
@@ -174,20 +155,3 @@ function trajectoryMetrics(env: StageEnv, conditions: readonly ConditionState[])
   return { ...summarize(rows), objective: mean(objectives) };
 }
 
-/** The metrics every rollout-producing stage reports, averaged and per condition. */
-export function summarize(rows: readonly { cost: number; distance: number; meanVelocity: number; fallStep: number | null }[]) {
-  return {
-    cost: mean(rows.map((r) => r.cost)),
-    costs: rows.map((r) => r.cost),
-    distance: mean(rows.map((r) => r.distance)),
-    distances: rows.map((r) => r.distance),
-    meanVelocity: mean(rows.map((r) => r.meanVelocity)),
-    falls: rows.filter((r) => r.fallStep !== null).length,
-    /** −1 where the rollout did not fall. */
-    fallSteps: rows.map((r) => r.fallStep ?? -1),
-  };
-}
-
-export function mean(a: readonly number[]): number {
-  return a.length === 0 ? 0 : a.reduce((s, v) => s + v, 0) / a.length;
-}

@@ -24,8 +24,7 @@ import { ilqgIteration } from "../trajopt/ilqg.js";
 import { Sampler } from "../random/generator.js";
 import { linearizerFor } from "./linearization.js";
 import type { Cost } from "../trajopt/types.js";
-import { rolloutSummary } from "./evaluate.js";
-import { summarize } from "./ilqg-stages.js";
+import { rolloutSummary, summarize } from "./summaries.js";
 import { mlpOf, type ConditionState, type Stage } from "./state.js";
 
 type AdaptGuidingSpec = Extract<StageSpec, { kind: "adaptGuiding" }>;

@@ -9,7 +9,7 @@
  */
 import type { Experiment, Linearization, PolicySpec, StageSpec, TaskSpec } from "../dsl/experiment.js";
 import type { Compute } from "../parallel/compute.js";
-import type { Numerics } from "./numerics.js";
+import type { Numerics } from "./kernels.js";
 import type { GeneratorState, Sampler } from "../random/generator.js";
 import { seedGenerator } from "../random/generator.js";
 import type { Simulator } from "../sim/mujoco.js";
@@ -17,7 +17,6 @@ import type { Task } from "../tasks/types.js";
 import type { IlqgSettings, IlqgTrajectory } from "../trajopt/ilqg.js";
 import { demoController, gaitPhaseStates } from "../demos/index.js";
 import type { IsgpsState } from "./isgps-samples.js";
-import type { PolicyGradientState } from "./baselines.js";
 import { createPolicy, ignoreInputs, initParameters, mlpShape, normalizationFrom, type MlpPolicy } from "../policy/mlp.js";
 
 /** Per-condition state of trajectory optimization. */
@@ -59,6 +58,13 @@ export interface EvaluationRecord {
   readonly root: Float64Array;
   /** First step at which it fell, −1 if it did not. */
   readonly fallStep: number;
+}
+
+/** The policy-gradient baseline's Adam moments (src/algorithms/baselines.ts). */
+export interface PolicyGradientState {
+  readonly m: Float64Array;
+  readonly v: Float64Array;
+  readonly steps: number;
 }
 
 export interface RunState {
