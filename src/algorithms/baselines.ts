@@ -16,7 +16,7 @@
  * θ*, so every method starts from the same network) and leave their current
  * policy there: unlike Algorithm 1 they keep no "best so far".
  */
-import type { StageSpec } from "../dsl/experiment.js";
+import type { ResolvedStageSpec } from "../dsl/resolve.js";
 import { parameterLayout } from "../policy/mlp.js";
 import { Sampler } from "../random/generator.js";
 import { summarize } from "./summaries.js";
@@ -31,8 +31,8 @@ import { mlpOf, type PolicyState, type RunState, type Stage, type StageEnv } fro
 /** The per-row score-function gradient (the reference the batched kernel is tested against) lives with the IS objective now. */
 export { scoreFunctionGradient };
 
-type PolicyGradientSpec = Extract<StageSpec, { kind: "policyGradientIteration" }>;
-type DaggerSpec = Extract<StageSpec, { kind: "daggerIteration" }>;
+type PolicyGradientSpec = ResolvedStageSpec<"policyGradientIteration">;
+type DaggerSpec = ResolvedStageSpec<"daggerIteration">;
 
 /** Adam's moments for the policy-gradient baseline, carried in the run state. */
 export type { PolicyGradientState } from "./state.js";
@@ -106,7 +106,7 @@ export const policyGradientIteration: Stage<PolicyGradientSpec> = function* (env
   const theta = policyState.theta;
   const sampler = new Sampler(state.rng);
   const T = env.horizon;
-  const drawn = drawPolicyBatches(env, state, theta, -1, spec.samples ?? 10, sampler);
+  const drawn = drawPolicyBatches(env, state, theta, -1, spec.samples, sampler);
   yield { fraction: 0.5, message: `${drawn.reduce((s, b) => s + b.count, 0)} samples of π_θ` };
   const set = batchesAsSet(env, drawn);
   const grad = new Float64Array(theta.length);
@@ -168,7 +168,7 @@ export const daggerIteration: Stage<DaggerSpec> = function* (env, spec, state) {
   const policy = mlpOf(policyState);
   const sampler = new Sampler(state.rng);
   const sources = [...isgps.sources, { kind: "policy" as const, theta: policyState.theta }];
-  const drawn = drawPolicyBatches(env, state, policyState.theta, sources.length - 1, spec.samples ?? 10, sampler);
+  const drawn = drawPolicyBatches(env, state, policyState.theta, sources.length - 1, spec.samples, sampler);
   const batches = [...isgps.batches, ...drawn];
   const data = batches.filter((b) => !b.restart);
   const labels = data.map((b) => expertLabels(env, expertOf(isgps, b.condition), b));

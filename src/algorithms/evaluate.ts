@@ -13,13 +13,12 @@
  * with `controller: "tbdp"` the nearest-neighbour controller over every
  * condition's DDP solution (src/algorithms/tbdp.ts; noise: motor noise only).
  */
-import type { StageSpec } from "../dsl/experiment.js";
+import type { ResolvedStageSpec } from "../dsl/resolve.js";
 import { Sampler } from "../random/generator.js";
 import { linearGaussianPart } from "../trajopt/linear-gaussian.js";
 import { rolloutSummary, summarize } from "./summaries.js";
 
 export { firstFall, rolloutSummary } from "./summaries.js";
-import type { DemoController } from "../dsl/experiment.js";
 import type { Controller } from "../trajopt/types.js";
 import { runRollouts, type RolloutController, type RolloutGroup } from "./rollouts.js";
 
@@ -28,7 +27,7 @@ import type { EvaluationRecord, RunState, Stage, StageEnv, World } from "./state
 import { tbdpController, tbdpLibrary, type TbdpLibrary } from "./tbdp.js";
 import { testTaskSpec } from "../dsl/experiment.js";
 
-type EvaluateSpec = Extract<StageSpec, { kind: "evaluate" }>;
+type EvaluateSpec = ResolvedStageSpec<"evaluate">;
 
 
 /** Root x and the second root coordinate (height, or y for the swimmer) over the rollout. */
@@ -74,8 +73,8 @@ function groupFor(env: StageEnv, state: RunState, which: "policy" | "trajectory"
     if (!state.policy) throw new Error("evaluate controller: policy needs a trained policy (fitTheta or pretrainPolicy) before it");
     controller = { kind: "policy", policy: state.policy, spec: env.experiment.policy, noisy: noise };
   } else if (which === "demonstration") {
-    if (!c.demonstration) throw new Error("evaluate controller: demonstration needs a demonstrate stage before it");
-    controller = { kind: "demonstration", name: c.demonstration.controller as DemoController, std: null };
+    if (c.demonstration?.source !== "controller") throw new Error("internal error: evaluate controller demonstration without a recorded demonstration (the plan checks this)");
+    controller = { kind: "demonstration", name: c.demonstration.controller, std: null };
   } else {
     if (!c.trajectory) throw new Error("evaluate needs a controller: run initializeTrajectories first");
     controller = { kind: "linearGaussian", controller: linearGaussianPart(c.trajectory), noisy: noise };
@@ -103,8 +102,8 @@ function tbdpRollouts(env: StageEnv, state: RunState, runs: readonly { condition
 export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
   const T = spec.horizon ?? env.horizon;
   const sampler = new Sampler(state.rng);
-  const samples = spec.noise ? (spec.samples ?? 10) : 1;
-  const which = spec.controller ?? "trajectory";
+  const samples = spec.noise ? spec.samples : 1;
+  const which = spec.controller;
   if (which === "trajectory" && T > env.horizon) {
     throw new Error(`evaluate horizon: ${T} steps is past the trajectory distributions' ${env.horizon}; use controller "policy" or "demonstration"`);
   }

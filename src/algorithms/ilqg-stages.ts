@@ -7,14 +7,15 @@
  *                             when following a demonstration)
  *   ilqgIteration           — one iLQG iteration on every condition
  */
-import type { DemoController, StageSpec, TrajectoryInit } from "../dsl/experiment.js";
+import type { ResolvedStageSpec } from "../dsl/resolve.js";
+import type { TrajectoryInit } from "../dsl/experiment.js";
 import { Sampler } from "../random/generator.js";
 import { trajectoryCost } from "../tasks/cost.js";
 import { demoController } from "../demos/index.js";
 import { demonstrationFeedback } from "../demos/feedback.js";
-import { defaultIlqgSettings, ilqgIteration, initialTrajectory, type IlqgSettings, type IlqgTrajectory } from "../trajopt/ilqg.js";
+import { ilqgIteration, initialTrajectory, type IlqgSettings, type IlqgTrajectory } from "../trajopt/ilqg.js";
 import type { Task } from "../tasks/types.js";
-import type { ConditionState, Stage, StageEnv } from "./state.js";
+import type { ConditionState, DemonstrationRecord, Stage, StageEnv } from "./state.js";
 import { motorNoiseFrom, objectiveFor } from "./objective.js";
 
 export { motorNoiseFrom, objectiveFor } from "./objective.js";
@@ -24,7 +25,7 @@ export { mean, summarize } from "./summaries.js";
 import { dynamicsOf } from "./rollouts.js";
 import { linearizerFor } from "./linearization.js";
 
-type InitSpec = Extract<StageSpec, { kind: "initializeTrajectories" }>;
+type InitSpec = ResolvedStageSpec<"initializeTrajectories">;
 
 
 /** The demonstration to start from and track: inline in the spec, or recorded by a demonstrate stage. */
@@ -64,11 +65,12 @@ function demonstrationArrays(env: StageEnv, task: Task, init: Extract<Trajectory
  */
 function linearizedDemonstration(task: Task, c: ConditionState, settings: IlqgSettings): IlqgTrajectory {
   const demo = c.demonstration;
-  if (!demo || demo.controller === "inline") throw new Error('initializeTrajectories method "linearizeDemonstration" needs from: { kind: "recorded" } after a demonstrate stage');
-  if (!c.motorNoise || c.motorNoise.some((s) => !(s > 0))) throw new Error('initializeTrajectories method "linearizeDemonstration" needs motorNoise with a positive fraction (it is q\'s covariance)');
+  // The plan (src/dsl/plan.ts) refuses linearizeDemonstration without a recorded demonstration and motor noise.
+  if (!demo || demo.source !== "controller") throw new Error("internal error: linearizeDemonstration without a recorded demonstration (the plan checks this)");
+  if (!c.motorNoise || c.motorNoise.some((s) => !(s > 0))) throw new Error('initializeTrajectories method "linearizeDemonstration" needs motorNoise with a positive fraction (it is q\'s covariance), and the demonstration moves every joint');
   const { nx, nu } = task;
   const T = demo.us.length / nu;
-  const K = demonstrationFeedback(() => demoController(demo.controller as DemoController, task), demo.xs, nx, nu, T);
+  const K = demonstrationFeedback(() => demoController(demo.controller, task), demo.xs, nx, nu, T);
   const cov = new Float64Array(T * nu * nu);
   for (let t = 0; t < T; t++) for (let j = 0; j < nu; j++) cov[t * nu * nu + j * nu + j] = c.motorNoise[j] ** 2;
   const xbar = Float64Array.from(demo.xs);
@@ -78,7 +80,7 @@ function linearizedDemonstration(task: Task, c: ConditionState, settings: IlqgSe
 
 export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, state) {
   const T = env.horizon;
-  const settings: IlqgSettings = { ...defaultIlqgSettings, ...spec.ilqg };
+  const settings: IlqgSettings = spec.ilqg;
   const sampler = new Sampler(state.rng);
   const conditions: ConditionState[] = [];
   for (let i = 0; i < state.conditions.length; i++) {
@@ -97,7 +99,7 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
     } else us = Float64Array.from(demo!.us);
     const tracking = spec.track && demo ? { ...spec.track } : null;
     // An inline demonstration is kept like a recorded one: tracking refers to it.
-    const demonstration = spec.from.kind === "demonstration" && demo ? { controller: "inline", xs: demo.xs, us: demo.us } : c.demonstration;
+    const demonstration: DemonstrationRecord | null = spec.from.kind === "demonstration" && demo ? { source: "inline", xs: demo.xs, us: demo.us } : c.demonstration;
     const motorNoise = spec.motorNoise && demo ? motorNoiseFrom(demo.us, nu, spec.motorNoise.fraction) : c.motorNoise;
     const withObjective: ConditionState = { ...c, demonstration, tracking, settings, motorNoise, ...(spec.linearization ? { linearization: spec.linearization } : {}) };
     const trajectory =

@@ -17,7 +17,7 @@
  *     l_u += D (u − μ),         l_uu += D,
  *     l_x += −μ_xᵀ D (u − μ),   l_xx += μ_xᵀ D μ_x,   l_ux += −D μ_x.
  */
-import type { StageSpec } from "../dsl/experiment.js";
+import type { ResolvedStageSpec } from "../dsl/resolve.js";
 import { createWorkspace, forward, meanJacobian, parameterLayout, type MlpPolicy } from "../policy/mlp.js";
 import { trajectoryCost } from "../tasks/cost.js";
 import { ilqgIteration } from "../trajopt/ilqg.js";
@@ -27,7 +27,7 @@ import type { Cost } from "../trajopt/types.js";
 import { rolloutSummary, summarize } from "./summaries.js";
 import { mlpOf, type ConditionState, type Stage } from "./state.js";
 
-type AdaptGuidingSpec = Extract<StageSpec, { kind: "adaptGuiding" }>;
+type AdaptGuidingSpec = ResolvedStageSpec<"adaptGuiding">;
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -99,7 +99,7 @@ export const adaptGuiding: Stage<AdaptGuidingSpec> = function* (env, spec, state
     const c = state.conditions[i];
     if (!c.trajectory || !c.settings) throw new Error("adaptGuiding needs initializeTrajectories before it");
     const { task, sim } = env.worlds[i];
-    const cost = withPolicyPrior(task.cost, policy, state.policy.theta, spec.weight ?? 1);
+    const cost = withPolicyPrior(task.cost, policy, state.policy.theta, spec.weight);
     // Re-price the current solution under the new objective: the line search compares against it.
     let trajectory = { ...c.trajectory, cost: trajectoryCost(cost, c.trajectory.xbar, c.trajectory.ubar, env.horizon) };
     for (let k = 0; k < spec.iterations; k++) {

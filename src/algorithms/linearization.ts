@@ -13,7 +13,7 @@
  *                      rollouts draw from the run's generator, so the stage that
  *                      uses it must carry the sampler's state forward
  */
-import type { Linearization } from "../dsl/experiment.js";
+import { fittedLinearizationDefaults, type Linearization } from "../dsl/experiment.js";
 import type { Sampler } from "../random/generator.js";
 import { fitLinearDynamics } from "../trajopt/fitted-dynamics.js";
 import type { LinearGaussianController, Linearizer } from "../trajopt/types.js";
@@ -24,8 +24,13 @@ import { finiteDifferenceLinearizer } from "./finite-difference.js";
 export { finiteDifferenceLinearizer, finiteDifferenceSimulator } from "./finite-difference.js";
 
 
-/** Defaults of the fitted linearization, declared once. */
-export const fittedDefaults = { window: 2, prior: 1, noise: 1, stateNoise: 1e-3, ridge: 1e-6 } as const;
+/**
+ * Defaults of the fitted linearization, declared once beside the option (src/dsl/experiment.ts).
+ * Resolved specs carry them; they are read here because a condition keeps the
+ * linearization it was initialized with, and checkpoints written before
+ * defaults were recorded hold it unresolved.
+ */
+const fittedDefaults = fittedLinearizationDefaults;
 
 /**
  * Whether a fitted linearization has enough samples for its covariance of

@@ -7,7 +7,8 @@
  * it is written as a generator function that yields progress reports and
  * returns the next state with its metrics.
  */
-import type { Experiment, Linearization, PolicySpec, StageSpec, TaskSpec } from "../dsl/experiment.js";
+import type { DemoController, Experiment, Linearization, PolicySpec, TaskSpec } from "../dsl/experiment.js";
+import type { ResolvedExperiment, ResolvedStageSpec } from "../dsl/resolve.js";
 import type { Compute } from "../parallel/compute.js";
 import type { Numerics } from "./kernels.js";
 import type { GeneratorState, Sampler } from "../random/generator.js";
@@ -18,6 +19,15 @@ import type { IlqgSettings, IlqgTrajectory } from "../trajopt/ilqg.js";
 import { demoController, gaitPhaseStates } from "../demos/index.js";
 import type { IsgpsState } from "./isgps-samples.js";
 import { createPolicy, ignoreInputs, initParameters, mlpShape, normalizationFrom, type MlpPolicy } from "../policy/mlp.js";
+
+/**
+ * A condition's demonstration and where it came from: a demonstration
+ * controller (which evaluate, guidingSamples and linearizeDemonstration can
+ * run again), or the experiment itself (states and actions only).
+ */
+export type DemonstrationRecord =
+  | { readonly source: "controller"; readonly controller: DemoController; readonly xs: Float64Array; readonly us: Float64Array }
+  | { readonly source: "inline"; readonly xs: Float64Array; readonly us: Float64Array };
 
 /** Per-condition state of trajectory optimization. */
 export interface ConditionState {
@@ -30,8 +40,8 @@ export interface ConditionState {
   readonly settings: IlqgSettings | null;
   /** How iLQG linearizes this condition's dynamics (absent or null: finite differences in its world). */
   readonly linearization?: Linearization | null;
-  /** A demonstration: recorded by a `demonstrate` stage, or given inline ("inline"); T+1 states, T actions. */
-  readonly demonstration: { readonly controller: string; readonly xs: Float64Array; readonly us: Float64Array } | null;
+  /** A demonstration: recorded by a `demonstrate` stage, or given in the experiment; T+1 states, T actions. */
+  readonly demonstration: DemonstrationRecord | null;
   /** Per-action std of motor noise added when sampling (null: none). */
   readonly motorNoise: Float64Array | null;
   /** The last evaluate stage's first rollout of this condition. */
@@ -99,7 +109,8 @@ export interface World {
 
 /** What a stage needs besides the state: fixed for the whole run. */
 export interface StageEnv {
-  readonly experiment: Experiment;
+  /** The resolved experiment: every option with a default has it. */
+  readonly experiment: ResolvedExperiment;
   readonly horizon: number;
   /** One world per condition, in the order of `experiment.conditions`. */
   readonly worlds: readonly World[];
@@ -125,7 +136,8 @@ export interface StageOutcome {
   readonly metrics: Metrics;
 }
 
-export type Stage<S extends StageSpec = StageSpec> = (
+/** A stage: a pure function of its resolved options, the environment and the state. */
+export type Stage<S = ResolvedStageSpec> = (
   env: StageEnv,
   spec: S,
   state: RunState,

@@ -9,7 +9,8 @@
  */
 import { Observable } from "rxjs";
 import { conditionTaskSpec, testTaskSpec, unrollPipeline, type Experiment, type StageKind, type TaskSpec } from "../dsl/experiment.js";
-import { stageFor } from "../algorithms/stages.js";
+import { startStage } from "../algorithms/registry.js";
+import type { ResolvedExperiment } from "../dsl/resolve.js";
 import { initialRunState, type Metrics, type RunState, type StageEnv, type World } from "../algorithms/state.js";
 import type { Task } from "../tasks/types.js";
 import { Simulator, mujocoWarnings } from "../sim/mujoco.js";
@@ -50,7 +51,8 @@ export type RunEvent =
   | { readonly type: "run-finished"; readonly run: string; readonly lastStage: number; readonly totalStages: number; readonly complete: boolean };
 
 export interface InterpretOptions {
-  readonly experiment: Experiment;
+  /** The resolved, planned experiment (src/dsl/resolve.ts, src/dsl/plan.ts). */
+  readonly experiment: ResolvedExperiment;
   readonly run: RunHandle;
   /** The state before stage `startStage` (a checkpoint's); absent at stage 0: the initial state is built here. */
   readonly state?: RunState;
@@ -138,7 +140,7 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
           subscriber.next({ type: "stage-started", index, total, kind, label });
           const started = now();
           const warningsBefore = totalWarnings();
-          const gen = stageFor(spec)(env, spec, state);
+          const gen = startStage(env, spec, state);
           let step;
           try {
             step = gen.next();
