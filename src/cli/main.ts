@@ -20,12 +20,12 @@ import {
   type StartedRun,
 } from "../runtime/session.js";
 import { listRunEntries, openRun, readRunMeta, stageRecords, CorruptCheckpointError, NotARunError, StoreFormatError, writeFileAtomic } from "../runtime/store.js";
-import { diffRuns } from "../runtime/diff.js";
+import { diffRuns, formatRunDiff } from "../runtime/diff.js";
 import { exportRun, ExportRequestError } from "../runtime/export.js";
 import { writeRunReport } from "../report/run-report.js";
 import { compareLearningCurves } from "../report/learning-curves.js";
 import { join } from "node:path";
-import { createRenderer, fmt, headlineMetrics } from "./progress.js";
+import { createRenderer, headlineMetrics } from "./progress.js";
 import { NUMERICS, type Numerics } from "../algorithms/numerics.js";
 
 class UsageError extends Error {
@@ -327,18 +327,7 @@ function cmdDiff(argv: readonly string[]): number {
     out.write(`${JSON.stringify(d, null, 2)}\n`);
     return 0;
   }
-  if (d.identical) {
-    out.write(`identical: same experiment and the same digest at all ${d.stages.length} stages\n`);
-    return 0;
-  }
-  out.write(d.experimentChanges.length ? `experiment:\n${formatChanges(d.experimentChanges)}\n` : "experiment: identical\n");
-  out.write(d.firstDivergentStage === null ? "digests: identical at every common stage\n" : `first divergent stage: ${d.firstDivergentStage}\n`);
-  if (d.stagesOnlyIn.a.length || d.stagesOnlyIn.b.length) out.write(`stages only in A: ${d.stagesOnlyIn.a.length}, only in B: ${d.stagesOnlyIn.b.length}\n`);
-  out.write(`\n${"stage".padStart(5)}  ${"kind".padEnd(22)} ${"cost A".padStart(12)} ${"cost B".padStart(12)} ${"Δ".padStart(12)}  same\n`);
-  for (const s of d.stages) {
-    const c = s.metricDeltas.cost;
-    out.write(`${String(s.index).padStart(5)}  ${(s.kindA === s.kindB ? s.kindA : `${s.kindA}/${s.kindB}`).padEnd(22)} ${c ? fmt(c.a).padStart(12) : "".padStart(12)} ${c ? fmt(c.b).padStart(12) : "".padStart(12)} ${c ? fmt(c.delta).padStart(12) : "".padStart(12)}  ${s.sameDigest ? "=" : "≠"}\n`);
-  }
+  out.write(formatRunDiff(d, formatChanges));
   return 0;
 }
 

@@ -16,6 +16,7 @@ import type { Task } from "../tasks/types.js";
 import { Simulator, mujocoWarnings } from "../sim/mujoco.js";
 import { taskFor } from "../tasks/index.js";
 import { digestOfEncoded, encodeValue } from "./canonical.js";
+import { slotDigests } from "./slots.js";
 import { appendStageLog, BLOB_MIN_BYTES, writeCheckpoint, type RunHandle } from "./store.js";
 import type { Compute } from "../parallel/compute.js";
 import { createPool, WorkerFailure } from "../parallel/pool.js";
@@ -163,10 +164,11 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
           // are printed a piece at a time, never all at once.
           const encoded = encodeValue(state, { deferFromBytes: BLOB_MIN_BYTES });
           const digest = digestOfEncoded(encoded);
+          const slots = slotDigests(encoded); // before the store takes `encoded` over
           subscriber.next({ type: "stage-finished", index, total, kind, label, digest, metrics, durationMs });
           const record = { index, kind, label, digest, metrics, durationMs };
           const path = writeCheckpoint(run, { ...record, state, encoded });
-          appendStageLog(run, record);
+          appendStageLog(run, { ...record, slots });
           subscriber.next({ type: "checkpoint-written", index, path });
           // Let the event loop breathe (signals, rendering, unsubscription).
           await new Promise<void>((r) => setImmediate(r));
