@@ -26,7 +26,7 @@ import { guidingMeans, isGuidingSource, observedStates, type IsgpsBatch, type Is
 import { costStats, drawPolicyBatches, fallCount } from "./isgps-stages.js";
 import { policyRows } from "./rollouts.js";
 import { observerFor } from "./observation.js";
-import { mlpOf, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
+import { internalError, mlpOf, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
 
 /** The per-row score-function gradient (the reference the batched kernel is tested against) lives with the IS objective now. */
 export { scoreFunctionGradient };
@@ -95,7 +95,7 @@ function iterationMetrics(env: StageEnv, state: RunState, next: PolicyState, dra
 }
 
 function policyOf(state: RunState, where: string): PolicyState {
-  if (!state.policy) throw new Error(`${where} needs a policy to start from: run pretrainPolicy before it`);
+  if (!state.policy) throw internalError(`${where} needs a policy to start from: run pretrainPolicy before it`);
   return state.policy;
 }
 
@@ -141,7 +141,7 @@ function expertOf(isgps: IsgpsState, c: number): Exclude<IsgpsSource, { kind: "p
     const s = isgps.sources[k];
     if (isGuidingSource(s) && s.condition === c) return s;
   }
-  throw new Error(`daggerIteration: condition ${c} has no guiding distribution to act as the expert: run guidingSamples first`);
+  throw internalError(`daggerIteration: condition ${c} has no guiding distribution to act as the expert: run guidingSamples first`);
 }
 
 /** The expert's actions at a batch's states, memoized by identity (a pure function of the two). */
@@ -163,7 +163,7 @@ function expertLabels(env: StageEnv, expert: Exclude<IsgpsSource, { kind: "polic
  */
 export const daggerIteration: Stage<DaggerSpec> = function* (env, spec, state) {
   const policyState = policyOf(state, "daggerIteration");
-  if (!state.isgps) throw new Error("daggerIteration needs guiding samples (its expert and first data): run guidingSamples and pretrainPolicy before it");
+  if (!state.isgps) throw internalError("daggerIteration needs guiding samples (its expert and first data): run guidingSamples and pretrainPolicy before it");
   const isgps = state.isgps;
   const policy = mlpOf(policyState);
   const sampler = new Sampler(state.rng);

@@ -28,14 +28,14 @@ import type { TrajectoryDynamics } from "../trajopt/types.js";
 import { linearGaussianPart } from "../trajopt/linear-gaussian.js";
 import { observerFor, type Observer } from "./observation.js";
 import { mean, summarize } from "./ilqg-stages.js";
-import { initialPolicyState, mlpOf, type ConditionState, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
+import { internalError, initialPolicyState, mlpOf, type ConditionState, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
 
 type OptimizeQSpec = ResolvedStageSpec<"optimizeQ">;
 type FitThetaSpec = ResolvedStageSpec<"fitTheta">;
 type UpdateLambdaSpec = ResolvedStageSpec<"updateLambda">;
 
 function requireTrajectory(c: ConditionState, stage: string) {
-  if (!c.trajectory || !c.settings) throw new Error(`${stage} needs initializeTrajectories before it`);
+  if (!c.trajectory || !c.settings) throw internalError(`${stage} needs initializeTrajectories before it`);
   return c.trajectory;
 }
 
@@ -100,7 +100,7 @@ function progressOf(r: ConditionStepResult, i: number, n: number): string {
 /** The Monte Carlo variant of the policy's linearization for condition i: `spec.samples` state trajectories from q (the run's generator). */
 function monteCarloLinearization(env: StageEnv, spec: OptimizeQSpec, state: RunState, i: number, sim: TrajectoryDynamics, sampler: Sampler): PolicyLinearizationOverride {
   const { task } = env.worlds[i];
-  if (observerFor(env.experiment.policy, task)) throw new Error('optimizeQ linearizePolicy: "monte-carlo" needs policy.observation "state"');
+  if (observerFor(env.experiment.policy, task)) throw internalError('optimizeQ linearizePolicy: "monte-carlo" needs policy.observation "state"');
   return monteCarloPolicyLinearization(mlpOf(state.policy!), state.policy!.theta, sim, state.conditions[i].x0, spec.samples, sampler);
 }
 
@@ -205,7 +205,7 @@ export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
 };
 
 export const updateLambda: Stage<UpdateLambdaSpec> = function* (env, spec, state) {
-  if (!state.policy) throw new Error("updateLambda needs a policy: run fitTheta before it");
+  if (!state.policy) throw internalError("updateLambda needs a policy: run fitTheta before it");
   const sampler = new Sampler(state.rng);
   const policy = mlpOf(state.policy);
   const count = spec.samples;

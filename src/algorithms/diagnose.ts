@@ -41,7 +41,7 @@ import {
   stateCovariances,
   windowAmplification,
 } from "../trajopt/diagnostics.js";
-import type { Stage } from "./state.js";
+import { internalError, type Stage } from "./state.js";
 import { dynamicsOf } from "./rollouts.js";
 
 type DiagnoseSpec = ResolvedStageSpec<"diagnoseTrajectories">;
@@ -81,7 +81,7 @@ export const diagnoseTrajectories: Stage<DiagnoseSpec> = function* (env, spec, s
   const C = state.conditions.length;
   for (let i = 0; i < C; i++) {
     const c = state.conditions[i];
-    if (!c.trajectory) throw new Error("diagnoseTrajectories needs initializeTrajectories before it");
+    if (!c.trajectory) throw internalError("diagnoseTrajectories needs initializeTrajectories before it");
     const q = c.trajectory;
     const { task, sim } = env.worlds[i];
     const { T, nx, nu } = q;

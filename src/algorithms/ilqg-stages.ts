@@ -15,7 +15,7 @@ import { demoController } from "../demos/index.js";
 import { demonstrationFeedback } from "../demos/feedback.js";
 import { ilqgIteration, initialTrajectory, type IlqgSettings, type IlqgTrajectory } from "../trajopt/ilqg.js";
 import type { Task } from "../tasks/types.js";
-import type { ConditionState, DemonstrationRecord, Stage, StageEnv } from "./state.js";
+import { internalError, type ConditionState, type DemonstrationRecord, type Stage, type StageEnv } from "./state.js";
 import { motorNoiseFrom, objectiveFor } from "./objective.js";
 
 export { motorNoiseFrom, objectiveFor } from "./objective.js";
@@ -32,7 +32,7 @@ type InitSpec = ResolvedStageSpec<"initializeTrajectories">;
 function demonstrationFor(env: StageEnv, task: Task, c: ConditionState, init: TrajectoryInit): { xs: Float64Array; us: Float64Array } | null {
   if (init.kind === "demonstration") return demonstrationArrays(env, task, init);
   if (init.kind !== "recorded") return null;
-  if (!c.demonstration) throw new Error("initializeTrajectories from: recorded needs a demonstrate stage before it");
+  if (!c.demonstration) throw internalError("initializeTrajectories from: recorded needs a demonstrate stage before it");
   return { xs: c.demonstration.xs, us: c.demonstration.us };
 }
 
@@ -42,16 +42,16 @@ function demonstrationArrays(env: StageEnv, task: Task, init: Extract<Trajectory
   const T = env.horizon;
   const { states, actions } = init.demonstration;
   if (states.length < T + 1 || actions.length < T) {
-    throw new Error(`demonstration has ${states.length} states and ${actions.length} actions; horizon ${T} needs ${T + 1} and ${T}`);
+    throw internalError(`demonstration has ${states.length} states and ${actions.length} actions; horizon ${T} needs ${T + 1} and ${T}`);
   }
   const xs = new Float64Array((T + 1) * nx);
   const us = new Float64Array(T * nu);
   for (let t = 0; t <= T; t++) {
-    if (states[t].length !== nx) throw new Error(`demonstration.states[${t}] has ${states[t].length} entries, the task's state has ${nx}`);
+    if (states[t].length !== nx) throw internalError(`demonstration.states[${t}] has ${states[t].length} entries, the task's state has ${nx}`);
     xs.set(states[t], t * nx);
   }
   for (let t = 0; t < T; t++) {
-    if (actions[t].length !== nu) throw new Error(`demonstration.actions[${t}] has ${actions[t].length} entries, the task has ${nu} actions`);
+    if (actions[t].length !== nu) throw internalError(`demonstration.actions[${t}] has ${actions[t].length} entries, the task has ${nu} actions`);
     us.set(actions[t], t * nu);
   }
   return { xs, us };
@@ -66,7 +66,7 @@ function demonstrationArrays(env: StageEnv, task: Task, init: Extract<Trajectory
 function linearizedDemonstration(task: Task, c: ConditionState, settings: IlqgSettings): IlqgTrajectory {
   const demo = c.demonstration;
   // The plan (src/dsl/plan.ts) refuses linearizeDemonstration without a recorded demonstration and motor noise.
-  if (!demo || demo.source !== "controller") throw new Error("internal error: linearizeDemonstration without a recorded demonstration (the plan checks this)");
+  if (!demo || demo.source !== "controller") throw internalError("linearizeDemonstration without a recorded demonstration");
   if (!c.motorNoise || c.motorNoise.some((s) => !(s > 0))) throw new Error('initializeTrajectories method "linearizeDemonstration" needs motorNoise with a positive fraction (it is q\'s covariance), and the demonstration moves every joint');
   const { nx, nu } = task;
   const T = demo.us.length / nu;
@@ -89,8 +89,8 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
     const sim = dynamicsOf(env, env.worlds[i]);
     const { nu } = task;
     const demo = demonstrationFor(env, task, c, spec.from);
-    if (spec.track && !demo) throw new Error("initializeTrajectories: track needs a demonstration (from: demonstration or recorded)");
-    if (spec.motorNoise && !demo) throw new Error("initializeTrajectories: motorNoise is relative to a demonstration's torques");
+    if (spec.track && !demo) throw internalError("initializeTrajectories: track needs a demonstration (from: demonstration or recorded)");
+    if (spec.motorNoise && !demo) throw internalError("initializeTrajectories: motorNoise is relative to a demonstration's torques");
     let us: Float64Array;
     if (spec.from.kind === "zero") us = new Float64Array(T * nu);
     else if (spec.from.kind === "random") {
@@ -122,7 +122,7 @@ export const ilqgIterationStage: Stage = function* (env, _spec, state) {
   const gainMus: number[] = [];
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
-    if (!c.trajectory || !c.settings) throw new Error("ilqgIteration needs initializeTrajectories before it");
+    if (!c.trajectory || !c.settings) throw internalError("ilqgIteration needs initializeTrajectories before it");
     const { task } = env.worlds[i];
     const { linearizer, dispose } = linearizerFor(env, env.worlds[i], c.linearization, c.trajectory.K, c.motorNoise, sampler);
     let result;

@@ -25,7 +25,7 @@ import { Sampler } from "../random/generator.js";
 import { linearizerFor } from "./linearization.js";
 import type { Cost } from "../trajopt/types.js";
 import { rolloutSummary, summarize } from "./summaries.js";
-import { mlpOf, type ConditionState, type Stage } from "./state.js";
+import { internalError, mlpOf, type ConditionState, type Stage } from "./state.js";
 
 type AdaptGuidingSpec = ResolvedStageSpec<"adaptGuiding">;
 
@@ -91,13 +91,13 @@ export function withPolicyPrior(base: Cost, policy: MlpPolicy, theta: Float64Arr
 
 /** §4.2: `iterations` iLQG iterations per condition on ℓ − log π_θ* from the current guiding solution. */
 export const adaptGuiding: Stage<AdaptGuidingSpec> = function* (env, spec, state) {
-  if (!state.policy) throw new Error("adaptGuiding needs a policy: run pretrainPolicy before it");
+  if (!state.policy) throw internalError("adaptGuiding needs a policy: run pretrainPolicy before it");
   const policy = mlpOf(state.policy);
   const sampler = new Sampler(state.rng);
   const conditions: ConditionState[] = [];
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
-    if (!c.trajectory || !c.settings) throw new Error("adaptGuiding needs initializeTrajectories before it");
+    if (!c.trajectory || !c.settings) throw internalError("adaptGuiding needs initializeTrajectories before it");
     const { task, sim } = env.worlds[i];
     const cost = withPolicyPrior(task.cost, policy, state.policy.theta, spec.weight);
     // Re-price the current solution under the new objective: the line search compares against it.

@@ -34,7 +34,7 @@ import { kernelsOf } from "./numerics.js";
 import { policyRows, runRollouts, type RolloutController, type RolloutGroup, type RolloutResult } from "./rollouts.js";
 import { observeRows, observerFor, type Observer } from "./observation.js";
 import { forgetUnusedDensities, isGuidingSource, observedStates, poolSampleSet, type IsgpsBatch, type IsgpsState } from "./isgps-samples.js";
-import { initialPolicyState, mlpOf, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
+import { internalError, initialPolicyState, mlpOf, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
 
 type GuidingSamplesSpec = ResolvedStageSpec<"guidingSamples">;
 type PretrainSpec = ResolvedStageSpec<"pretrainPolicy">;
@@ -45,7 +45,7 @@ const tasksOf = (env: StageEnv) => env.worlds.map((w) => w.task);
 const observersOf = (env: StageEnv) => env.worlds.map((w) => observerFor(env.experiment.policy, w.task));
 
 function isgpsOf(state: RunState, where: string): IsgpsState {
-  if (!state.isgps) throw new Error(`${where} needs guiding samples: run guidingSamples (and pretrainPolicy) before it`);
+  if (!state.isgps) throw internalError(`${where} needs guiding samples: run guidingSamples (and pretrainPolicy) before it`);
   return state.isgps;
 }
 
@@ -94,7 +94,7 @@ export function drawPolicyBatches(
       const isgps = state.isgps!;
       const guiding = isgps.batches.filter((b) => b.condition === c && isGuidingSource(isgps.sources[b.source]));
       const total = guiding.reduce((s, b) => s + b.count, 0);
-      if (total === 0) throw new Error(`restart: condition ${c} has no guiding samples to restart from`);
+      if (total === 0) throw internalError(`restart: condition ${c} has no guiding samples to restart from`);
       const nx = env.worlds[c].task.nx;
       start = () => {
         let k = Math.min(total - 1, Math.floor(sampler.uniform() * total));
@@ -103,7 +103,7 @@ export function drawPolicyBatches(
           if (k < b.count) return b.xs.slice((k * (T + 1) + t) * nx, (k * (T + 1) + t + 1) * nx);
           k -= b.count;
         }
-        throw new Error("unreachable");
+        throw internalError("unreachable");
       };
     }
     groups.push({ world: env.worlds[c], T, count: n, start, controller: { kind: "policy", policy, spec: env.experiment.policy, noisy: true }, motorNoise: state.conditions[c].motorNoise });
@@ -155,13 +155,13 @@ export const guidingSamples: Stage<GuidingSamplesSpec> = function* (env, spec, s
     let controller: RolloutController;
     if (from === "trajectory") {
       const q = cond.trajectory;
-      if (!q) throw new Error(`guidingSamples: condition ${c} has no trajectory distribution; run initializeTrajectories first`);
+      if (!q) throw internalError(`guidingSamples: condition ${c} has no trajectory distribution; run initializeTrajectories first`);
       const lg = linearGaussianPart(q);
       sources.push({ kind: "guiding", condition: c, controller: lg });
       controller = { kind: "linearGaussian", controller: lg, noisy: true };
     } else {
       const demo = cond.demonstration;
-      if (demo?.source !== "controller") throw new Error("internal error: guidingSamples from demonstration without a recorded demonstration (the plan checks this)");
+      if (demo?.source !== "controller") throw internalError("guidingSamples from demonstration without a recorded demonstration");
       const name = demo.controller;
       const std = motorNoiseFrom(demo.us, world.task.nu, spec.noise);
       sources.push({ kind: "demonstration", condition: c, controller: name, std });
@@ -304,9 +304,9 @@ function exampleSampleSet(env: StageEnv, state: RunState, observers: readonly (O
   state.conditions.forEach((cond, c) => {
     const { task, sim } = env.worlds[c];
     let ex = cond.demonstration;
-    if (ex && ex.us.length !== T * nu) throw new Error(`pretrainPolicy from: "example": condition ${c}'s demonstration is not ${T} steps long`);
+    if (ex && ex.us.length !== T * nu) throw internalError(`pretrainPolicy from: "example": condition ${c}'s demonstration is not ${T} steps long`);
     if (!ex) {
-      if (!cond.trajectory) throw new Error(`pretrainPolicy from: "example" needs condition ${c}'s demonstration or trajectory distribution: run demonstrate or initializeTrajectories first`);
+      if (!cond.trajectory) throw internalError(`pretrainPolicy from: "example" needs condition ${c}'s demonstration or trajectory distribution: run demonstrate or initializeTrajectories first`);
       const rx = new Float64Array((T + 1) * nx);
       const ru = new Float64Array(T * nu);
       sim.rollout(cond.x0, linearGaussianController(cond.trajectory, { noise: false }), T, rx, ru);
@@ -383,7 +383,7 @@ export interface ActiveSetStats {
  */
 export function isgpsActiveSet(env: StageEnv, spec: IterationSpec, state: RunState, sampler: Sampler) {
   let isgps = isgpsOf(state, "isgpsIteration");
-  if (!state.policy) throw new Error("isgpsIteration needs θ*: run pretrainPolicy before it");
+  if (!state.policy) throw internalError("isgpsIteration needs θ*: run pretrainPolicy before it");
   const T = env.horizon;
   const C = state.conditions.length;
   const policy = mlpOf(state.policy);
@@ -503,8 +503,8 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
 /** Lines 13–16: adapt w_r, and on failure draw fresh samples from π_θ* (its value may have been overestimated). */
 export const adaptWr: Stage<AdaptWrSpec> = function* (env, spec, state) {
   const isgps = isgpsOf(state, "adaptWr");
-  if (isgps.improved === null) throw new Error("adaptWr follows an isgpsIteration");
-  if (!state.policy) throw new Error("adaptWr needs θ*");
+  if (isgps.improved === null) throw internalError("adaptWr follows an isgpsIteration");
+  if (!state.policy) throw internalError("adaptWr needs θ*");
   const { factor, min, max } = spec;
   const raw = isgps.improved ? isgps.wr / factor : isgps.wr * factor;
   const wr = Math.min(max, Math.max(min, raw === 0 && !isgps.improved ? min : raw));

@@ -5,12 +5,12 @@
 import { withTracking } from "../tasks/cost.js";
 import type { Cost } from "../trajopt/types.js";
 import type { Task } from "../tasks/types.js";
-import type { ConditionState } from "./state.js";
+import { internalError, type ConditionState } from "./state.js";
 
 /** The objective iLQG minimizes for one condition: task cost, plus tracking if any. */
 export function objectiveFor(task: Task, c: ConditionState): Cost {
   if (!c.tracking) return task.cost;
-  if (!c.demonstration) throw new Error("tracking needs the condition's demonstration");
+  if (!c.demonstration) throw internalError("tracking needs the condition's demonstration");
   return withTracking(task.cost, c.demonstration.xs, c.demonstration.us, c.tracking.weight, c.tracking.stateWeight);
 }
 

@@ -122,6 +122,15 @@ export interface StageEnv {
   readonly numerics?: Numerics;
 }
 
+/**
+ * A precondition the plan (src/dsl/plan.ts) guarantees, failing anyway: a
+ * bug, and said as one (a user's misordered pipeline is refused before the
+ * run starts, with the pipeline place).
+ */
+export function internalError(what: string): Error {
+  return new Error(`internal error: ${what} (the plan checks this before a run starts)`);
+}
+
 export type Metrics = Readonly<Record<string, number | readonly number[]>>;
 
 export interface StageProgress {
@@ -190,13 +199,13 @@ export function initialRunState(experiment: Experiment, worlds: readonly World[]
  * spec names in `ignoreInputs` (task.stateNames) hidden from the network.
  */
 export function initialPolicyState(spec: PolicySpec | undefined, task: Task, X: Float64Array, nOut: number, sampler: Sampler): PolicyState {
-  if (!spec) throw new Error("this stage needs the experiment's policy (policy: policy.mlp({ hidden }))");
+  if (!spec) throw internalError("this stage needs the experiment's policy (policy: policy.mlp({ hidden }))");
   const nIn = task.nx;
   const shape = mlpShape(nIn, spec.hidden, nOut);
   const theta = initParameters(shape, sampler, { initLogStd: spec.initLogStd });
   const indices = (spec.ignoreInputs ?? []).map((name, k) => {
     const i = task.stateNames.indexOf(name);
-    if (i < 0) throw new Error(`policy.ignoreInputs[${k}]: "${name}" is not a state of ${task.name} (${task.stateNames.join(", ")})`);
+    if (i < 0) throw internalError(`policy.ignoreInputs[${k}]: "${name}" is not a state of ${task.name} (${task.stateNames.join(", ")})`);
     return i;
   });
   const norm = ignoreInputs(shape, normalizationFrom(X, nIn), theta, indices);
