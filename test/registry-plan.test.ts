@@ -16,10 +16,10 @@ import { resolveExperiment } from "../src/dsl/resolve.js";
 import { decodeExperiment, ExperimentValidationError } from "../src/dsl/validate.js";
 import { decodeRunState, RunStateError } from "../src/algorithms/run-state.js";
 import { stageRegistry } from "../src/algorithms/registry.js";
-import { encodeValue } from "../src/runtime/canonical.js";
+import { canonicalJson, encodeValue, sha256Hex } from "../src/runtime/canonical.js";
 import { diffRuns, formatRunDiff } from "../src/runtime/diff.js";
-import { experimentIdentity, formatChanges, startRun } from "../src/runtime/session.js";
-import { openRun, readStageLog } from "../src/runtime/store.js";
+import { experimentIdentity, formatChanges, resumeRun, startRun } from "../src/runtime/session.js";
+import { openRun, readStageLog, replaceExperiment } from "../src/runtime/store.js";
 
 const dirs: string[] = [];
 const tmp = (): string => {
@@ -203,6 +203,29 @@ describe("plan", () => {
     expect(planned).toBeGreaterThan(300);
     expect(refused).toBeGreaterThan(300);
   }, 20_000);
+});
+
+describe("runs recorded before defaults were recorded", () => {
+  it("resume without 'experiment changed', to the digests of an uninterrupted run", async () => {
+    const e = experiment({
+      name: "old",
+      seed: 4,
+      task: task.swimmer({ horizon: 10 }),
+      conditions: [condition.rest()],
+      pipeline: [...ilqg({ from: { kind: "random", std: 1 }, iterations: 2 }), stage.evaluate({ noise: true, samples: 2 })],
+    });
+    const collect = async (started: { events: ReturnType<typeof startRun>["events"] }) => lastValueFrom(started.events.pipe(toArray()));
+    const digests = (events: Awaited<ReturnType<typeof collect>>) => events.flatMap((ev) => (ev.type === "stage-finished" ? [ev.digest] : []));
+    const full = digests(await collect(startRun(e, { store: tmp() })));
+    const first = startRun(e, { store: tmp(), stopAfterStage: 1 });
+    await collect(first);
+    // What such a run stored: the experiment as written, its hash over that.
+    const unresolved = encodeValue(e);
+    replaceExperiment(openRun(first.run.dir), unresolved, sha256Hex(canonicalJson(unresolved)));
+    const resumed = resumeRun(first.run.dir, { currentExperiment: e });
+    const rest = digests(await collect(resumed));
+    expect([...full.slice(0, 2), ...rest]).toEqual(full);
+  }, 60_000);
 });
 
 describe("the run state's codec", () => {
