@@ -15,7 +15,7 @@ import { planExperiment } from "../src/dsl/plan.js";
 import { resolveExperiment } from "../src/dsl/resolve.js";
 import { decodeExperiment, ExperimentValidationError } from "../src/dsl/validate.js";
 import { decodeRunState, RunStateError } from "../src/algorithms/run-state.js";
-import { stageRegistry } from "../src/algorithms/registry.js";
+import { stageRegistry, type MetricsOf } from "../src/algorithms/registry.js";
 import { canonicalJson, encodeValue, sha256Hex } from "../src/runtime/canonical.js";
 import { diffRuns, formatRunDiff } from "../src/runtime/diff.js";
 import { experimentIdentity, formatChanges, resumeRun, startRun } from "../src/runtime/session.js";
@@ -60,7 +60,11 @@ describe("resolve", () => {
     expect(resolveExperiment(e).pipeline[0]).toMatchObject({ samples: 10 });
   });
 
-  it("has one registry entry per stage kind, each with its contract and implementation", () => {
+  it("has one registry entry per stage kind, each with its contract, implementation and metrics type", () => {
+    // Compile-time: a kind's metrics are typed by its implementation.
+    const fitLoss: MetricsOf<"fitTheta">["fitLoss"] = 1;
+    const costs: MetricsOf<"evaluate">["costs"] = [1];
+    expect([fitLoss, costs]).toEqual([1, [1]]);
     for (const [kind, entry] of Object.entries(stageRegistry)) {
       expect(typeof entry.run, kind).toBe("function");
       expect(typeof entry.contract.needs, kind).toBe("function");

@@ -26,7 +26,7 @@ import { guidingMeans, isGuidingSource, observedStates, type IsgpsBatch, type Is
 import { costStats, drawPolicyBatches, fallCount } from "./isgps-stages.js";
 import { policyRows } from "./rollouts.js";
 import { observerFor } from "./observation.js";
-import { internalError, mlpOf, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
+import { internalError, mlpOf, type PolicyState, type RunState, type StageEnv } from "./state.js";
 
 /** The per-row score-function gradient (the reference the batched kernel is tested against) lives with the IS objective now. */
 export { scoreFunctionGradient };
@@ -100,7 +100,7 @@ function policyOf(state: RunState, where: string): PolicyState {
 }
 
 /** One iteration of the policy-gradient baseline (GPOMDP, Adam ascent on μ's parameters; σ fixed). */
-export const policyGradientIteration: Stage<PolicyGradientSpec> = function* (env, spec, state) {
+export const policyGradientIteration = function* (env: StageEnv, spec: PolicyGradientSpec, state: RunState) {
   const policyState = policyOf(state, "policyGradientIteration");
   const policy = mlpOf(policyState);
   const theta = policyState.theta;
@@ -161,7 +161,7 @@ function expertLabels(env: StageEnv, expert: Exclude<IsgpsSource, { kind: "polic
  * the pool (guiding samples included) is labelled with its condition's expert
  * action at each visited state; μ is refitted to all of it.
  */
-export const daggerIteration: Stage<DaggerSpec> = function* (env, spec, state) {
+export const daggerIteration = function* (env: StageEnv, spec: DaggerSpec, state: RunState) {
   const policyState = policyOf(state, "daggerIteration");
   if (!state.isgps) throw internalError("daggerIteration needs guiding samples (its expert and first data): run guidingSamples and pretrainPolicy before it");
   const isgps = state.isgps;

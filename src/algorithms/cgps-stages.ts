@@ -28,7 +28,7 @@ import type { TrajectoryDynamics } from "../trajopt/types.js";
 import { linearGaussianPart } from "../trajopt/linear-gaussian.js";
 import { observerFor, type Observer } from "./observation.js";
 import { mean, summarize } from "./ilqg-stages.js";
-import { internalError, initialPolicyState, mlpOf, type ConditionState, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
+import { internalError, initialPolicyState, mlpOf, type ConditionState, type PolicyState, type RunState, type StageEnv } from "./state.js";
 
 type OptimizeQSpec = ResolvedStageSpec<"optimizeQ">;
 type FitThetaSpec = ResolvedStageSpec<"fitTheta">;
@@ -39,7 +39,7 @@ function requireTrajectory(c: ConditionState, stage: string) {
   return c.trajectory;
 }
 
-export const optimizeQ: Stage<OptimizeQSpec> = function* (env, spec, state) {
+export const optimizeQ = function* (env: StageEnv, spec: OptimizeQSpec, state: RunState) {
   const T = env.horizon;
   const sampler = new Sampler(state.rng);
   const iteration = state.gpsIteration ?? 0;
@@ -179,7 +179,7 @@ export function fitThetaProblem(env: StageEnv, spec: FitThetaSpec, state: RunSta
   return { sets, observers, batch, start: p };
 }
 
-export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
+export const fitTheta = function* (env: StageEnv, spec: FitThetaSpec, state: RunState) {
   const sampler = new Sampler(state.rng);
   const { sets, observers, batch, start: p } = fitThetaProblem(env, spec, state, sampler);
   yield { fraction: 0.1, message: `fitting θ to ${batch.N} states from ${sets.length} trajectory distributions` };
@@ -204,7 +204,7 @@ export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
   };
 };
 
-export const updateLambda: Stage<UpdateLambdaSpec> = function* (env, spec, state) {
+export const updateLambda = function* (env: StageEnv, spec: UpdateLambdaSpec, state: RunState) {
   if (!state.policy) throw internalError("updateLambda needs a policy: run fitTheta before it");
   const sampler = new Sampler(state.rng);
   const policy = mlpOf(state.policy);

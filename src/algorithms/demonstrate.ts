@@ -6,13 +6,13 @@
  */
 import type { ResolvedStageSpec } from "../dsl/resolve.js";
 import { demoController } from "../demos/index.js";
-import type { ConditionState, Stage } from "./state.js";
+import type { ConditionState, RunState, StageEnv } from "./state.js";
 import { rolloutSummary } from "./evaluate.js";
 import { summarize } from "./ilqg-stages.js";
 
 type DemonstrateSpec = ResolvedStageSpec<"demonstrate">;
 
-export const demonstrate: Stage<DemonstrateSpec> = function* (env, spec, state) {
+export const demonstrate = function* (env: StageEnv, spec: DemonstrateSpec, state: RunState) {
   const T = env.horizon;
   const conditions: ConditionState[] = [];
   const rows = [];

@@ -41,7 +41,7 @@ import {
   stateCovariances,
   windowAmplification,
 } from "../trajopt/diagnostics.js";
-import { internalError, type Stage } from "./state.js";
+import { internalError, type RunState, type StageEnv } from "./state.js";
 import { dynamicsOf } from "./rollouts.js";
 
 type DiagnoseSpec = ResolvedStageSpec<"diagnoseTrajectories">;
@@ -74,7 +74,7 @@ function positionStds(S: Float64Array, T: number, nx: number, nq: number): Float
   return out;
 }
 
-export const diagnoseTrajectories: Stage<DiagnoseSpec> = function* (env, spec, state) {
+export const diagnoseTrajectories = function* (env: StageEnv, spec: DiagnoseSpec, state: RunState) {
   const { window, fdEpsilons, softContact, demonstrationGains: withDemoGains } = spec;
   const m: Record<string, number[]> = {};
   const push = (name: string, ...v: number[]) => (m[name] ??= []).push(...v);

@@ -23,7 +23,7 @@ import type { Controller } from "../trajopt/types.js";
 import { runRollouts, type RolloutController, type RolloutGroup } from "./rollouts.js";
 
 import { observerFor } from "./observation.js";
-import { internalError, type EvaluationRecord, type RunState, type Stage, type StageEnv, type World } from "./state.js";
+import { internalError, type EvaluationRecord, type RunState, type StageEnv, type World } from "./state.js";
 import { tbdpController, tbdpLibrary, type TbdpLibrary } from "./tbdp.js";
 import { testTaskSpec } from "../dsl/experiment.js";
 
@@ -99,7 +99,7 @@ function tbdpRollouts(env: StageEnv, state: RunState, runs: readonly { condition
   });
 }
 
-export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
+export const evaluate = function* (env: StageEnv, spec: EvaluateSpec, state: RunState) {
   const T = spec.horizon ?? env.horizon;
   const sampler = new Sampler(state.rng);
   const samples = spec.noise ? spec.samples : 1;

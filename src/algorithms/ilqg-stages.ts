@@ -15,7 +15,7 @@ import { demoController } from "../demos/index.js";
 import { demonstrationFeedback } from "../demos/feedback.js";
 import { ilqgIteration, initialTrajectory, type IlqgSettings, type IlqgTrajectory } from "../trajopt/ilqg.js";
 import type { Task } from "../tasks/types.js";
-import { internalError, type ConditionState, type DemonstrationRecord, type Stage, type StageEnv } from "./state.js";
+import { internalError, type ConditionState, type DemonstrationRecord, type RunState, type StageEnv } from "./state.js";
 import { motorNoiseFrom, objectiveFor } from "./objective.js";
 
 export { motorNoiseFrom, objectiveFor } from "./objective.js";
@@ -78,7 +78,7 @@ function linearizedDemonstration(task: Task, c: ConditionState, settings: IlqgSe
   return { T, nx, nu, xbar, ubar, K, k: new Float64Array(T * nu), cov, cost: trajectoryCost(objectiveFor(task, c), xbar, ubar, T), mu: settings.muInit, muFactor: 1 };
 }
 
-export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, state) {
+export const initializeTrajectories = function* (env: StageEnv, spec: InitSpec, state: RunState) {
   const T = env.horizon;
   const settings: IlqgSettings = spec.ilqg;
   const sampler = new Sampler(state.rng);
@@ -113,7 +113,7 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
   return { state: next, metrics: trajectoryMetrics(env, conditions) };
 };
 
-export const ilqgIterationStage: Stage = function* (env, _spec, state) {
+export const ilqgIterationStage = function* (env: StageEnv, _spec: ResolvedStageSpec<"ilqgIteration">, state: RunState) {
   const sampler = new Sampler(state.rng);
   const conditions: ConditionState[] = [];
   const accepted: number[] = [];

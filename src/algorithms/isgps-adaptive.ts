@@ -25,7 +25,7 @@ import { Sampler } from "../random/generator.js";
 import { linearizerFor } from "./linearization.js";
 import type { Cost } from "../trajopt/types.js";
 import { rolloutSummary, summarize } from "./summaries.js";
-import { internalError, mlpOf, type ConditionState, type Stage } from "./state.js";
+import { internalError, mlpOf, type ConditionState, type RunState, type StageEnv } from "./state.js";
 
 type AdaptGuidingSpec = ResolvedStageSpec<"adaptGuiding">;
 
@@ -90,7 +90,7 @@ export function withPolicyPrior(base: Cost, policy: MlpPolicy, theta: Float64Arr
 }
 
 /** §4.2: `iterations` iLQG iterations per condition on ℓ − log π_θ* from the current guiding solution. */
-export const adaptGuiding: Stage<AdaptGuidingSpec> = function* (env, spec, state) {
+export const adaptGuiding = function* (env: StageEnv, spec: AdaptGuidingSpec, state: RunState) {
   if (!state.policy) throw internalError("adaptGuiding needs a policy: run pretrainPolicy before it");
   const policy = mlpOf(state.policy);
   const sampler = new Sampler(state.rng);

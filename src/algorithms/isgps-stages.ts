@@ -34,7 +34,7 @@ import { kernelsOf } from "./numerics.js";
 import { policyRows, runRollouts, type RolloutController, type RolloutGroup, type RolloutResult } from "./rollouts.js";
 import { observeRows, observerFor, type Observer } from "./observation.js";
 import { forgetUnusedDensities, isGuidingSource, observedStates, poolSampleSet, type IsgpsBatch, type IsgpsState } from "./isgps-samples.js";
-import { internalError, initialPolicyState, mlpOf, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
+import { internalError, initialPolicyState, mlpOf, type PolicyState, type RunState, type StageEnv } from "./state.js";
 
 type GuidingSamplesSpec = ResolvedStageSpec<"guidingSamples">;
 type PretrainSpec = ResolvedStageSpec<"pretrainPolicy">;
@@ -141,7 +141,7 @@ export function costStats(batches: readonly IsgpsBatch[], T: number): { mean: nu
  * demonstration's per-joint torque std (`from: "demonstration"`), plus the
  * condition's motor noise.
  */
-export const guidingSamples: Stage<GuidingSamplesSpec> = function* (env, spec, state) {
+export const guidingSamples = function* (env: StageEnv, spec: GuidingSamplesSpec, state: RunState) {
   const sampler = new Sampler(state.rng);
   const prev = state.isgps;
   const sources = [...(prev?.sources ?? [])];
@@ -212,7 +212,7 @@ function guidingIndices(pool: { batchOf: Int32Array }, isgps: IsgpsState): Set<n
  * × the example's per-joint torque std. One trajectory says nothing about σ:
  * its maximum-likelihood value would shrink to the fit's residual.
  */
-export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) {
+export const pretrainPolicy = function* (env: StageEnv, spec: PretrainSpec, state: RunState) {
   const fromExample = spec.from === "example";
   const isgps: IsgpsState = fromExample ? (state.isgps ?? { wr: 0, sources: [], batches: [], iteration: 0, improved: null }) : isgpsOf(state, "pretrainPolicy");
   const sampler = new Sampler(state.rng);
@@ -419,7 +419,7 @@ export function isgpsActiveSet(env: StageEnv, spec: IterationSpec, state: RunSta
 }
 
 /** Lines 6–12 of Algorithm 1. */
-export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state) {
+export const isgpsIteration = function* (env: StageEnv, spec: IterationSpec, state: RunState) {
   const sampler = new Sampler(state.rng);
   const T = env.horizon;
   const C = state.conditions.length;
@@ -501,7 +501,7 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
 };
 
 /** Lines 13–16: adapt w_r, and on failure draw fresh samples from π_θ* (its value may have been overestimated). */
-export const adaptWr: Stage<AdaptWrSpec> = function* (env, spec, state) {
+export const adaptWr = function* (env: StageEnv, spec: AdaptWrSpec, state: RunState) {
   const isgps = isgpsOf(state, "adaptWr");
   if (isgps.improved === null) throw internalError("adaptWr follows an isgpsIteration");
   if (!state.policy) throw internalError("adaptWr needs θ*");

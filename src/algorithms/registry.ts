@@ -20,23 +20,24 @@ import { evaluate } from "./evaluate.js";
 import { adaptGuiding } from "./isgps-adaptive.js";
 import { adaptWr, guidingSamples, isgpsIteration, pretrainPolicy } from "./isgps-stages.js";
 import { ilqgIterationStage, initializeTrajectories } from "./ilqg-stages.js";
-import type { RunState, Stage, StageEnv } from "./state.js";
+import type { Metrics, RunState, Stage, StageEnv } from "./state.js";
 
-export interface StageEntry<K extends StageKind> {
+/** A kind's entry; `M` is the type of the metrics its stage reports. */
+export interface StageEntry<K extends StageKind, M extends Metrics = Metrics> {
   readonly codec: (typeof stageCodecs)[K];
   readonly defaults: (typeof stageDefaults)[K];
   readonly contract: StageContract<K>;
-  readonly run: Stage<ResolvedStageSpec<K>>;
+  readonly run: Stage<ResolvedStageSpec<K>, M>;
 }
 
-const entry = <K extends StageKind>(kind: K, run: Stage<ResolvedStageSpec<K>>): StageEntry<K> => ({
+const entry = <K extends StageKind, M extends Metrics>(kind: K, run: Stage<ResolvedStageSpec<K>, M>): StageEntry<K, M> => ({
   codec: stageCodecs[kind],
   defaults: stageDefaults[kind],
   contract: stageContracts[kind],
   run,
 });
 
-export const stageRegistry: { readonly [K in StageKind]: StageEntry<K> } = {
+export const stageRegistry = {
   demonstrate: entry("demonstrate", demonstrate),
   initializeTrajectories: entry("initializeTrajectories", initializeTrajectories),
   ilqgIteration: entry("ilqgIteration", ilqgIterationStage),
@@ -52,10 +53,16 @@ export const stageRegistry: { readonly [K in StageKind]: StageEntry<K> } = {
   daggerIteration: entry("daggerIteration", daggerIteration),
   evaluate: entry("evaluate", evaluate),
   diagnoseTrajectories: entry("diagnoseTrajectories", diagnoseTrajectories),
-};
+} satisfies { readonly [K in StageKind]: StageEntry<K> };
+
+/** The metrics a stage kind reports, as its implementation returns them (e.g. `MetricsOf<"fitTheta">["fitLoss"]`). */
+export type MetricsOf<K extends StageKind> = (typeof stageRegistry)[K] extends StageEntry<K, infer M> ? M : never;
+
+/** The same table, seen per kind (for lookups generic in the kind). */
+const byKind: { readonly [K in StageKind]: StageEntry<K> } = stageRegistry;
 
 /** Start a resolved stage on a state: its registry entry's implementation. */
 export function startStage<K extends StageKind>(env: StageEnv, spec: ResolvedStageSpec<K> & { readonly kind: K }, state: RunState): ReturnType<Stage> {
-  const stage: Stage<ResolvedStageSpec<K>> = stageRegistry[spec.kind].run;
+  const stage: Stage<ResolvedStageSpec<K>> = byKind[spec.kind].run;
   return stage(env, spec, state);
 }

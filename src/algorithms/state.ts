@@ -140,17 +140,17 @@ export interface StageProgress {
   readonly metrics?: Metrics;
 }
 
-export interface StageOutcome {
+export interface StageOutcome<M extends Metrics = Metrics> {
   readonly state: RunState;
-  readonly metrics: Metrics;
+  readonly metrics: M;
 }
 
 /** A stage: a pure function of its resolved options, the environment and the state. */
-export type Stage<S = ResolvedStageSpec> = (
+export type Stage<S = ResolvedStageSpec, M extends Metrics = Metrics> = (
   env: StageEnv,
   spec: S,
   state: RunState,
-) => Generator<StageProgress, StageOutcome, void>;
+) => Generator<StageProgress, StageOutcome<M>, void>;
 
 /**
  * The state before stage 0: the seeded generator and each condition's x_0.
