@@ -4,7 +4,7 @@
  * the run state's codec (old checkpoints migrate on read), and `gps diff`
  * down to the state's slots.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { lastValueFrom, toArray } from "rxjs";
@@ -278,5 +278,16 @@ describe("gps diff down to the state", () => {
     console.log(text);
     expect(text).toMatch(/stage 2 fitTheta: policy \(‖θ_A − θ_B‖ = [^)]+\) differs; rng, policy-gradient|stage 2 fitTheta: policy \(‖θ_A − θ_B‖ = [^)]+\) differs; .*trajectories.*identical/);
     expect(JSON.parse(JSON.stringify(d)).divergence.slotsDiffer).toEqual(["policy"]);
+
+    // A run recorded before slot digests: the whole-state digests find the stage, the checkpoints the slots.
+    for (const dir of [a.run.dir, b.run.dir]) {
+      const log = join(dir, "stages.jsonl");
+      const lines = readFileSync(log, "utf8").trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      writeFileSync(log, lines.map(({ slots: _slots, ...rest }) => `${JSON.stringify(rest)}\n`).join(""));
+    }
+    const old = diffRuns(openRun(a.run.dir), openRun(b.run.dir));
+    expect(old.stages.every((s) => s.slotsDiffer.length === 0)).toBe(true);
+    expect(old.divergence).toMatchObject({ index: 2, slotsFrom: "checkpoints", slotsDiffer: ["policy"] });
+    expect(old.divergence?.magnitudes?.policyDistance).toBe(d.divergence?.magnitudes?.policyDistance);
   }, 60_000);
 });

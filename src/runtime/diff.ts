@@ -14,7 +14,7 @@ import { resolveExperiment } from "../dsl/resolve.js";
 import { decodeExperiment } from "../dsl/validate.js";
 import { decodeValue, diffValues, encodeValue, type JsonValue, type ValueChange } from "./canonical.js";
 import { compareSlots, SLOT_NAMES, slotDigests, slotMagnitudes, type SlotMagnitudes, type SlotName } from "./slots.js";
-import { readCheckpoint, readExperiment, readStageLog, stageRecords, type RunHandle } from "./store.js";
+import { BLOB_MIN_BYTES, readCheckpoint, readExperiment, readStageLog, stageRecords, type RunHandle } from "./store.js";
 
 export interface MetricDelta {
   readonly a: number;
@@ -125,7 +125,7 @@ function divergenceAt(a: RunHandle, b: RunHandle, s: StageComparison): Divergenc
   let slotsFrom: Divergence["slotsFrom"] = differ.length + same.length > 0 ? "log" : "none";
   if (slotsFrom === "none" && stateA && stateB) {
     // An older run: no slot digests recorded; compute them from the checkpoints.
-    const c = compareSlots(slotDigests(encodeValue(stateA)), slotDigests(encodeValue(stateB)));
+    const c = compareSlots(slotDigests(encodeValue(stateA, { deferFromBytes: BLOB_MIN_BYTES })), slotDigests(encodeValue(stateB, { deferFromBytes: BLOB_MIN_BYTES })));
     differ = c.differ;
     same = c.same;
     slotsFrom = "checkpoints";

@@ -4,14 +4,19 @@
  * first; the magnitudes say by how much (read from the two checkpoints).
  *
  * Slots group what the stages write: the generator, each kind of per-condition
- * record over all conditions, and the family records. A digest is
- * sha256 of the slot's canonical JSON (the state's own encoding), cut to 16
- * hex digits: enough to tell two runs apart, short enough for every log line.
+ * record over all conditions, and the family records. A digest is the
+ * sha256 of the slot's canonical JSON (the state's own encoding) in which each
+ * large typed array (the ones the store keeps as blobs) stands as the sha256
+ * of its bytes, cut to 16 hex digits: enough to tell two runs apart, short
+ * enough for every log line. An array's hash is computed once per run (state
+ * arrays are never changed once in a state), so the ISGPS pool, which grows
+ * by a few batches per stage, is not hashed again whole at every stage.
  */
 import type { RunState } from "../algorithms/state.js";
 import { gaussianKl, gaussianKlWorkspace } from "../trajopt/cgps-math.js";
 import type { IlqgTrajectory } from "../trajopt/ilqg.js";
-import { digestOfEncoded, type JsonObject, type JsonValue } from "./canonical.js";
+import { createHash } from "node:crypto";
+import { DeferredTag, digestOfEncoded, type JsonObject, type JsonValue } from "./canonical.js";
 
 /** Per-condition fields, each a slot over all conditions. */
 const CONDITION_SLOTS = ["x0", "trajectory", "settings", "tracking", "linearization", "demonstration", "motorNoise", "lambda", "stateCovariance", "evaluation"] as const;
@@ -41,11 +46,32 @@ export const SLOT_NAMES: Readonly<Record<SlotName, string>> = {
 
 const isObject = (v: JsonValue | undefined): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);
 
-/** The digest of every slot of an encoded state (`encodeValue(state)`, before the store takes it over). */
+/** sha256 of a typed array's bytes, once per array. */
+const arrayHashes = new WeakMap<ArrayBufferView, string>();
+function arrayHash(a: ArrayBufferView): string {
+  let h = arrayHashes.get(a);
+  if (h === undefined) arrayHashes.set(a, (h = createHash("sha256").update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest("hex")));
+  return h;
+}
+
+/** The value with each deferred (large) typed array replaced by its bytes' hash. */
+function hashedArrays(v: JsonValue): JsonValue {
+  if (v instanceof DeferredTag) return { [`${v.tag}sha256`]: arrayHash(v.array) };
+  if (Array.isArray(v)) return v.map(hashedArrays);
+  if (!isObject(v)) return v;
+  const out: JsonObject = {};
+  for (const [k, x] of Object.entries(v)) out[k] = hashedArrays(x);
+  return out;
+}
+
+/**
+ * The digest of every slot of an encoded state (`encodeValue(state, { deferFromBytes })`
+ * as the interpreter makes it, before the store takes it over).
+ */
 export function slotDigests(encoded: JsonValue): Record<string, string> {
   const out: Record<string, string> = {};
   if (!isObject(encoded)) return out;
-  const short = (v: JsonValue): string => digestOfEncoded(v).slice(0, 16);
+  const short = (v: JsonValue): string => digestOfEncoded(hashedArrays(v)).slice(0, 16);
   for (const key of STATE_SLOTS) out[key] = short(encoded[key] ?? null);
   const conditions = Array.isArray(encoded.conditions) ? encoded.conditions : [];
   for (const key of CONDITION_SLOTS) out[key] = short(conditions.map((c) => (isObject(c) ? (c[key] ?? null) : null)));
