@@ -7,8 +7,8 @@
  * it is written as a generator function that yields progress reports and
  * returns the next state with its metrics.
  */
-import type { DemoController, Experiment, Linearization, PolicySpec, TaskSpec } from "../dsl/experiment.js";
-import type { ResolvedExperiment, ResolvedStageSpec } from "../dsl/resolve.js";
+import type { DemoController, Experiment, Linearization, TaskSpec } from "../dsl/experiment.js";
+import type { ResolvedExperiment, ResolvedPolicySpec, ResolvedStageSpec } from "../dsl/resolve.js";
 import type { Compute } from "../parallel/compute.js";
 import type { Numerics } from "./kernels.js";
 import type { GeneratorState, Sampler } from "../random/generator.js";
@@ -198,12 +198,12 @@ export function initialRunState(experiment: Experiment, worlds: readonly World[]
  * training states X (count·nIn), θ from the seeded sampler, and the inputs the
  * spec names in `ignoreInputs` (task.stateNames) hidden from the network.
  */
-export function initialPolicyState(spec: PolicySpec | undefined, task: Task, X: Float64Array, nOut: number, sampler: Sampler): PolicyState {
+export function initialPolicyState(spec: ResolvedPolicySpec | undefined, task: Task, X: Float64Array, nOut: number, sampler: Sampler): PolicyState {
   if (!spec) throw internalError("this stage needs the experiment's policy (policy: policy.mlp({ hidden }))");
   const nIn = task.nx;
   const shape = mlpShape(nIn, spec.hidden, nOut);
   const theta = initParameters(shape, sampler, { initLogStd: spec.initLogStd });
-  const indices = (spec.ignoreInputs ?? []).map((name, k) => {
+  const indices = spec.ignoreInputs.map((name, k) => {
     const i = task.stateNames.indexOf(name);
     if (i < 0) throw internalError(`policy.ignoreInputs[${k}]: "${name}" is not a state of ${task.name} (${task.stateNames.join(", ")})`);
     return i;

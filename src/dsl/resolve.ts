@@ -125,6 +125,11 @@ export function resolveStage(spec: StageSpec): ResolvedStageSpec {
   }
 }
 
+/** The policy spec with its defaults filled in. */
+export function resolvePolicy(policy: PolicySpec): ResolvedPolicySpec {
+  return over(policyDefaults, policy);
+}
+
 function resolveItem(item: PipelineItem): ResolvedPipelineItem {
   return isRepeat(item) ? { kind: "repeat", times: item.times, body: item.body.map(resolveItem) } : resolveStage(item);
 }
@@ -132,5 +137,5 @@ function resolveItem(item: PipelineItem): ResolvedPipelineItem {
 /** The experiment with every default filled in (idempotent). */
 export function resolveExperiment(e: Experiment): ResolvedExperiment {
   const { policy, pipeline, ...rest } = e;
-  return { ...rest, pipeline: pipeline.map(resolveItem), ...(policy ? { policy: over(policyDefaults, policy) } : {}) };
+  return { ...rest, pipeline: pipeline.map(resolveItem), ...(policy ? { policy: resolvePolicy(policy) } : {}) };
 }
