@@ -9,10 +9,12 @@
  *
  *   npm run bench:evaluations -- <run> [--every K] [--first N] [--workers N]
  */
+import { resolveExperiment } from "../src/dsl/resolve.js";
+import { decodeRunState } from "../src/algorithms/run-state.js";
 import { parseArgs } from "node:util";
 import { decodeExperiment } from "../src/dsl/validate.js";
-import { unrollPipeline, type StageSpec } from "../src/dsl/experiment.js";
-import { decodeValue, type JsonValue } from "../src/runtime/canonical.js";
+import { unrollPipeline } from "../src/dsl/experiment.js";
+import { decodeValue } from "../src/runtime/canonical.js";
 import { createWorlds } from "../src/runtime/interpreter.js";
 import { listCheckpointIndices, openRun, readCheckpoint, readExperiment } from "../src/runtime/store.js";
 import { fitThetaProblem } from "../src/algorithms/cgps-stages.js";
@@ -82,14 +84,14 @@ async function main(): Promise<void> {
   const first = Number(values.first);
   const lanes = Number(values.workers);
   const run = openRun(dir);
-  const experiment = decodeExperiment(decodeValue(readExperiment(run)));
+  const experiment = resolveExperiment(decodeExperiment(decodeValue(readExperiment(run))));
   const stages = unrollPipeline(experiment.pipeline);
   const { worlds, testWorlds, dispose } = await createWorlds(experiment);
   const compute = lanes > 1 ? await createPool({ lanes, ops: laneOps, opsUrl: laneOpsUrl, preload: lanePreload, memory: createKernelMemory() }) : localCompute();
   const env: StageEnv = { experiment, horizon: experiment.task.horizon, worlds, testWorlds, compute, numerics: "batched" };
   const kernels = batchedKernels(compute);
   const have = new Set(listCheckpointIndices(run));
-  const stateBefore = (k: number): RunState => decodeValue(readCheckpoint(run, k - 1).state as JsonValue) as RunState;
+  const stateBefore = (k: number): RunState => decodeRunState(readCheckpoint(run, k - 1).state);
   const kinds = new Set(["fitTheta", "isgpsIteration"]);
   const chosen = stages.filter(({ spec, index }) => kinds.has(spec.kind) && index > 0 && have.has(index - 1)).filter((_, i) => i % every === 0).slice(0, first);
   const rows: Record<string, Outcome[]> = {};
@@ -99,7 +101,7 @@ async function main(): Promise<void> {
   for (const { spec, index } of chosen) {
     const state = stateBefore(index);
     if (spec.kind === "fitTheta") {
-      const s = spec as Extract<StageSpec, { kind: "fitTheta" }>;
+      const s = spec;
       const problem = fitThetaProblem(env, s, state, new Sampler(state.rng));
       const policy = mlpOf(problem.start);
       let nextWarm: LbfgsMemory | undefined;
@@ -117,11 +119,11 @@ async function main(): Promise<void> {
       }
       warmMemory = nextWarm;
       process.stderr.write(`[evaluations] stage ${index} fitTheta: ${problem.batch.N} rows\n`);
-    } else {
-      const s = spec as Extract<StageSpec, { kind: "isgpsIteration" }>;
+    } else if (spec.kind === "isgpsIteration") {
+      const s = spec;
       const p = isgpsActiveSet(env, s, state, new Sampler(state.rng));
       const wr = p.isgps.wr;
-      const decay = s.weightDecay ?? 0;
+      const decay = s.weightDecay;
       const objective = kernels.isObjective(p.policy, p.set, { wr, weightDecay: decay });
       const ml = kernels.maxLikelihood(p.policy, p.set, [bestSample(p.set)], { weightDecay: decay });
       const bestFit = minimizeLbfgs(ml.objective, p.thetaStar, { maxIterations: s.maxIterations });

@@ -210,13 +210,12 @@ describe("the prior methods as stages", () => {
     expect(Array.from(runs[0].theta.subarray(0, L.logStd))).not.toEqual(Array.from(runs[1].theta.subarray(0, L.logStd)));
   });
 
-  it("refuses to run without a policy to start from, naming the missing stage", async () => {
+  it("refuses to run without a policy to start from, naming the missing stage (at plan time: no run directory)", () => {
     const bad = experiment({
       ...base,
       name: "pg-without-pretraining",
       pipeline: [...ilqg({ from: { kind: "random", std: 1 }, iterations: 1 }), stage.policyGradientIteration({ stepSize: 1e-3 })],
     });
-    const started = startRun(bad, { store: store() });
-    await expect(finishedOf(started.events)).rejects.toThrow(/pretrainPolicy/);
+    expect(() => startRun(bad, { store: store() })).toThrow(/^invalid experiment:\n {2}pipeline\[2\] policyGradientIteration \(stage 2\): needs a policy, and no earlier stage provides it \(fitTheta or pretrainPolicy provide it\)/);
   });
 });

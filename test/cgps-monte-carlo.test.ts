@@ -4,6 +4,7 @@
  * controller that produced the new nominal (its actions, the mean pass's
  * gains), not the old q's ū and K around the new x̄.
  */
+import { resolvePolicy } from "../src/dsl/resolve.js";
 import { describe, expect, it } from "vitest";
 import { policy as policySpec } from "../src/index.js";
 import { Simulator } from "../src/sim/mujoco.js";
@@ -31,7 +32,7 @@ describe("constrained GPS: the Monte Carlo policy linearization", () => {
       let tr = initialTrajectory(sim, task.cost, task.restState, us, defaultIlqgSettings);
       for (let it = 0; it < 3; it++) tr = ilqgIteration(sim, task.cost, tr, defaultIlqgSettings).trajectory;
       const x0 = task.restState;
-      const policyState = initialPolicyState(policySpec.mlp({ hidden: 4 }), task, tr.xbar.slice(0, T * nx), nu, sampler);
+      const policyState = initialPolicyState(resolvePolicy(policySpec.mlp({ hidden: 4 })), task, tr.xbar.slice(0, T * nx), nu, sampler);
       const policy = mlpOf(policyState);
       const condition: ConditionState = {
         x0,

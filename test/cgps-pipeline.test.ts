@@ -4,6 +4,7 @@
  * generator all live in the checkpoint), and the trained policy exported in a
  * form anyone can evaluate.
  */
+import { decodeRunState } from "../src/algorithms/run-state.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,8 +13,7 @@ import { condition, experiment, ilqg, policy, repeat, stage, task } from "../src
 import { startRun } from "../src/runtime/session.js";
 import { exportRun } from "../src/runtime/export.js";
 import { latestGoodCheckpoint, readCheckpoint } from "../src/runtime/store.js";
-import { decodeValue, type JsonValue } from "../src/runtime/canonical.js";
-import { mlpOf, type RunState } from "../src/algorithms/state.js";
+import { mlpOf } from "../src/algorithms/state.js";
 import { policyController } from "../src/policy/controller.js";
 import { digestsResumedAfter, finishedOf } from "./helpers/runs.js";
 
@@ -63,7 +63,7 @@ describe("constrained GPS pipeline", () => {
     expect(c.layers[0].W.length).toBe(6); // hidden × inputs
     expect(c.layers[0].W[0].length).toBe(10);
     expect(c.layers[1].W.length).toBe(2); // actions × hidden
-    const state = decodeValue(readCheckpoint(started.run, latestGoodCheckpoint(started.run).index!).state as JsonValue) as RunState;
+    const state = decodeRunState(readCheckpoint(started.run, latestGoodCheckpoint(started.run).index!).state);
     const ctrl = policyController(mlpOf(state.policy!), state.policy!.theta);
     const x = Float64Array.from({ length: 10 }, (_, i) => 0.1 * i - 0.3);
     const u = new Float64Array(2);

@@ -89,7 +89,8 @@ describe('initializeTrajectories method "linearizeDemonstration"', () => {
       name: "lin-bad",
       pipeline: [stage.demonstrate({ controller: "simbicon-smooth" }), stage.initializeTrajectories({ method: "linearizeDemonstration", from: { kind: "recorded" } })],
     });
-    await expect(finishedOf(startRun(exp, { store: dir }).events)).rejects.toThrow(/needs motorNoise/);
+    // Refused by the plan, before a run directory exists.
+    expect(() => startRun(exp, { store: dir })).toThrow(/pipeline\[1\] initializeTrajectories \(stage 1\)\.motorNoise: method "linearizeDemonstration" needs motorNoise/);
   });
 });
 

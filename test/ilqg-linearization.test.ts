@@ -375,7 +375,7 @@ describe("experiment checks of a fitted linearization", () => {
       expect(() => checkConditions(e, taskFor(e.task))).toThrow(ExperimentValidationError);
       const problems = problemsOf(e);
       expect(problems).toHaveLength(1);
-      expect(problems[0]).toMatch(/^stage 1 \(initializeTrajectories\)\.linearization\.rollouts: /);
+      expect(problems[0]).toMatch(/^pipeline\[1\] initializeTrajectories \(stage 1\)\.linearization\.rollouts: /);
       expect(problems[0]).toMatch(/\b24\b/);
     }
   });
@@ -391,7 +391,7 @@ describe("experiment checks of a fitted linearization", () => {
     const e = walkerExperiment({ linearization: { kind: "fitted", rollouts: 20 }, motorNoise: undefined });
     const problems = problemsOf(e);
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/^stage 1 \(initializeTrajectories\)\.motorNoise: /);
+    expect(problems[0]).toMatch(/^pipeline\[1\] initializeTrajectories \(stage 1\)\.motorNoise: /);
     // Both problems at once are both named.
     const both = problemsOf(walkerExperiment({ linearization: { kind: "fitted", rollouts: 2, prior: 0 }, motorNoise: undefined }));
     expect(both.some((p) => p.includes("linearization.rollouts"))).toBe(true);

@@ -3,6 +3,7 @@
  * expansion, and the adaptGuiding stage pulling the DDP solution toward what
  * the policy would do.
  */
+import { decodeRunState } from "../src/algorithms/run-state.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,7 +23,6 @@ import { allocCostExpansion, type Cost } from "../src/trajopt/types.js";
 import { startRun } from "../src/runtime/session.js";
 import type { RunEvent } from "../src/runtime/interpreter.js";
 import { readCheckpoint } from "../src/runtime/store.js";
-import { decodeValue, type JsonValue } from "../src/runtime/canonical.js";
 
 const roots: string[] = [];
 afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -130,7 +130,7 @@ describe("adaptGuiding stage", () => {
     const started = startRun(exp, { store: dir });
     const events = await lastValueFrom(started.events.pipe(toArray()));
     const finished = events.filter((e): e is Extract<RunEvent, { type: "stage-finished" }> => e.type === "stage-finished");
-    const at = (k: number) => decodeValue(readCheckpoint(started.run, k).state as JsonValue) as RunState;
+    const at = (k: number) => decodeRunState(readCheckpoint(started.run, k).state);
     const before = at(finished.length - 2);
     const after = at(finished.length - 1);
     const distance = (s: RunState) => {
@@ -168,7 +168,7 @@ describe("adaptGuiding stage", () => {
       const started = startRun(exp, { store: dir });
       const events = await lastValueFrom(started.events.pipe(toArray()));
       const n = events.filter((e) => e.type === "stage-finished").length;
-      return [n - 2, n - 1].map((k) => decodeValue(readCheckpoint(started.run, k).state as JsonValue) as RunState);
+      return [n - 2, n - 1].map((k) => decodeRunState(readCheckpoint(started.run, k).state));
     };
     const [beforeDefault, afterDefault] = await run(undefined);
     const [beforeCoarse, afterCoarse] = await run({ kind: "finiteDifference", epsilon: 1e-2 });

@@ -3,6 +3,7 @@
  * the run, gait-phase conditions, per-condition terrain, tracking with motor
  * noise, evaluation with falls, export of a demonstration that replays.
  */
+import { decodeRunState } from "../src/algorithms/run-state.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,8 +14,6 @@ import type { RunEvent } from "../src/runtime/interpreter.js";
 import { startRun } from "../src/runtime/session.js";
 import { exportRun } from "../src/runtime/export.js";
 import { latestGoodCheckpoint, readCheckpoint } from "../src/runtime/store.js";
-import { decodeValue, type JsonValue } from "../src/runtime/canonical.js";
-import type { RunState } from "../src/algorithms/state.js";
 import { motorNoiseFrom } from "../src/algorithms/ilqg-stages.js";
 import { Simulator } from "../src/sim/mujoco.js";
 import { taskFor } from "../src/tasks/index.js";
@@ -58,7 +57,7 @@ describe("walker: demonstrate → track → evaluate", () => {
     expect(tracked.falls).toBe(0);
     expect(tracked.cost as number).toBeLessThanOrEqual(finished[2].metrics.cost as number);
 
-    const state = decodeValue(readCheckpoint(started.run, latestGoodCheckpoint(started.run).index!).state as JsonValue) as RunState;
+    const state = decodeRunState(readCheckpoint(started.run, latestGoodCheckpoint(started.run).index!).state);
     // Gait-phase starts are distinct states at x = 0; the terrain condition starts at rest.
     expect(state.conditions[0].x0[0]).toBe(0);
     expect(Array.from(state.conditions[0].x0)).not.toEqual(Array.from(state.conditions[1].x0));

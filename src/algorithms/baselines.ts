@@ -16,30 +16,26 @@
  * θ*, so every method starts from the same network) and leave their current
  * policy there: unlike Algorithm 1 they keep no "best so far".
  */
-import type { StageSpec } from "../dsl/experiment.js";
+import type { ResolvedStageSpec } from "../dsl/resolve.js";
 import { parameterLayout } from "../policy/mlp.js";
 import { Sampler } from "../random/generator.js";
-import { summarize } from "./ilqg-stages.js";
+import { summarize } from "./summaries.js";
 import { fitMaxLikelihood, scoreFunctionGradient, type IsSampleSet } from "./isgps-objective.js";
 import { kernelsOf } from "./numerics.js";
 import { guidingMeans, isGuidingSource, observedStates, type IsgpsBatch, type IsgpsSource, type IsgpsState } from "./isgps-samples.js";
 import { costStats, drawPolicyBatches, fallCount } from "./isgps-stages.js";
 import { policyRows } from "./rollouts.js";
 import { observerFor } from "./observation.js";
-import { mlpOf, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
+import { internalError, mlpOf, type PolicyState, type RunState, type StageEnv } from "./state.js";
 
 /** The per-row score-function gradient (the reference the batched kernel is tested against) lives with the IS objective now. */
 export { scoreFunctionGradient };
 
-type PolicyGradientSpec = Extract<StageSpec, { kind: "policyGradientIteration" }>;
-type DaggerSpec = Extract<StageSpec, { kind: "daggerIteration" }>;
+type PolicyGradientSpec = ResolvedStageSpec<"policyGradientIteration">;
+type DaggerSpec = ResolvedStageSpec<"daggerIteration">;
 
 /** Adam's moments for the policy-gradient baseline, carried in the run state. */
-export interface PolicyGradientState {
-  readonly m: Float64Array;
-  readonly v: Float64Array;
-  readonly steps: number;
-}
+export type { PolicyGradientState } from "./state.js";
 
 const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;
@@ -99,18 +95,18 @@ function iterationMetrics(env: StageEnv, state: RunState, next: PolicyState, dra
 }
 
 function policyOf(state: RunState, where: string): PolicyState {
-  if (!state.policy) throw new Error(`${where} needs a policy to start from: run pretrainPolicy before it`);
+  if (!state.policy) throw internalError(`${where} needs a policy to start from: run pretrainPolicy before it`);
   return state.policy;
 }
 
 /** One iteration of the policy-gradient baseline (GPOMDP, Adam ascent on μ's parameters; σ fixed). */
-export const policyGradientIteration: Stage<PolicyGradientSpec> = function* (env, spec, state) {
+export const policyGradientIteration = function* (env: StageEnv, spec: PolicyGradientSpec, state: RunState) {
   const policyState = policyOf(state, "policyGradientIteration");
   const policy = mlpOf(policyState);
   const theta = policyState.theta;
   const sampler = new Sampler(state.rng);
   const T = env.horizon;
-  const drawn = drawPolicyBatches(env, state, theta, -1, spec.samples ?? 10, sampler);
+  const drawn = drawPolicyBatches(env, state, theta, -1, spec.samples, sampler);
   yield { fraction: 0.5, message: `${drawn.reduce((s, b) => s + b.count, 0)} samples of π_θ` };
   const set = batchesAsSet(env, drawn);
   const grad = new Float64Array(theta.length);
@@ -145,7 +141,7 @@ function expertOf(isgps: IsgpsState, c: number): Exclude<IsgpsSource, { kind: "p
     const s = isgps.sources[k];
     if (isGuidingSource(s) && s.condition === c) return s;
   }
-  throw new Error(`daggerIteration: condition ${c} has no guiding distribution to act as the expert: run guidingSamples first`);
+  throw internalError(`daggerIteration: condition ${c} has no guiding distribution to act as the expert: run guidingSamples first`);
 }
 
 /** The expert's actions at a batch's states, memoized by identity (a pure function of the two). */
@@ -165,14 +161,14 @@ function expertLabels(env: StageEnv, expert: Exclude<IsgpsSource, { kind: "polic
  * the pool (guiding samples included) is labelled with its condition's expert
  * action at each visited state; μ is refitted to all of it.
  */
-export const daggerIteration: Stage<DaggerSpec> = function* (env, spec, state) {
+export const daggerIteration = function* (env: StageEnv, spec: DaggerSpec, state: RunState) {
   const policyState = policyOf(state, "daggerIteration");
-  if (!state.isgps) throw new Error("daggerIteration needs guiding samples (its expert and first data): run guidingSamples and pretrainPolicy before it");
+  if (!state.isgps) throw internalError("daggerIteration needs guiding samples (its expert and first data): run guidingSamples and pretrainPolicy before it");
   const isgps = state.isgps;
   const policy = mlpOf(policyState);
   const sampler = new Sampler(state.rng);
   const sources = [...isgps.sources, { kind: "policy" as const, theta: policyState.theta }];
-  const drawn = drawPolicyBatches(env, state, policyState.theta, sources.length - 1, spec.samples ?? 10, sampler);
+  const drawn = drawPolicyBatches(env, state, policyState.theta, sources.length - 1, spec.samples, sampler);
   const batches = [...isgps.batches, ...drawn];
   const data = batches.filter((b) => !b.restart);
   const labels = data.map((b) => expertLabels(env, expertOf(isgps, b.condition), b));

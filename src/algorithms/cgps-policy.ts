@@ -15,6 +15,7 @@
  * state, and it is passed in): no I/O, no Math.random, a fixed order of
  * floating-point operations, so equal inputs give bit-identical outputs.
  */
+import { fitThetaDefaults } from "../dsl/experiment.js";
 import type { Observer } from "./observation.js";
 import { cholesky, choleskyInverse, symmetrize } from "../linalg/dense.js";
 import { minimizeLbfgs, type LbfgsMemory, type LbfgsOptions, type LbfgsResult } from "../optim/lbfgs.js";
@@ -286,7 +287,7 @@ export function fitPolicy(policy: MlpPolicy, theta0: Float64Array, batch: Policy
   const L = parameterLayout(policy);
   if (theta0.length !== L.total) throw new RangeError(`fitPolicy: θ has ${theta0.length} entries, expected ${L.total}`);
   if (batch.n !== policy.nIn || batch.m !== policy.nOut) throw new RangeError(`fitPolicy: batch is (${batch.n}, ${batch.m}), policy is (${policy.nIn}, ${policy.nOut})`);
-  const r = options.regularization ?? 1e-4;
+  const r = options.regularization ?? fitThetaDefaults.regularization;
   if (!(r >= 0) || !Number.isFinite(r)) throw new RangeError(`fitPolicy: regularization must be finite and ≥ 0, got ${r}`);
   const { X, targets, precisions, weights } = batch;
   const rows = (options.kernels ?? kernelsOf({})).fitLoss(policy, X, targets, precisions, weights);

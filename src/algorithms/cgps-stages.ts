@@ -13,7 +13,7 @@
  * which is max-entropy iLQG. fitTheta weights samples by λ_t, uniformly
  * (λ_t = 1) until the first dual step has set λ.
  */
-import type { StageSpec } from "../dsl/experiment.js";
+import type { ResolvedStageSpec } from "../dsl/resolve.js";
 import { Sampler } from "../random/generator.js";
 import { allocPolicyLinearization, linearizePolicyMonteCarlo } from "../trajopt/policy-linearization.js";
 import type { MlpPolicy } from "../policy/mlp.js";
@@ -28,22 +28,22 @@ import type { TrajectoryDynamics } from "../trajopt/types.js";
 import { linearGaussianPart } from "../trajopt/linear-gaussian.js";
 import { observerFor, type Observer } from "./observation.js";
 import { mean, summarize } from "./ilqg-stages.js";
-import { initialPolicyState, mlpOf, type ConditionState, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
+import { internalError, initialPolicyState, mlpOf, type ConditionState, type PolicyState, type RunState, type StageEnv } from "./state.js";
 
-type OptimizeQSpec = Extract<StageSpec, { kind: "optimizeQ" }>;
-type FitThetaSpec = Extract<StageSpec, { kind: "fitTheta" }>;
-type UpdateLambdaSpec = Extract<StageSpec, { kind: "updateLambda" }>;
+type OptimizeQSpec = ResolvedStageSpec<"optimizeQ">;
+type FitThetaSpec = ResolvedStageSpec<"fitTheta">;
+type UpdateLambdaSpec = ResolvedStageSpec<"updateLambda">;
 
 function requireTrajectory(c: ConditionState, stage: string) {
-  if (!c.trajectory || !c.settings) throw new Error(`${stage} needs initializeTrajectories before it`);
+  if (!c.trajectory || !c.settings) throw internalError(`${stage} needs initializeTrajectories before it`);
   return c.trajectory;
 }
 
-export const optimizeQ: Stage<OptimizeQSpec> = function* (env, spec, state) {
+export const optimizeQ = function* (env: StageEnv, spec: OptimizeQSpec, state: RunState) {
   const T = env.horizon;
   const sampler = new Sampler(state.rng);
   const iteration = state.gpsIteration ?? 0;
-  const ramp = costRamp(iteration, spec.costRamp?.iterations ?? 50, spec.costRamp?.factor ?? 10);
+  const ramp = costRamp(iteration, spec.costRamp.iterations, spec.costRamp.factor);
   const steps: ConditionStep[] = state.conditions.map((c) => {
     requireTrajectory(c, "optimizeQ");
     return { condition: c, policy: state.policy ?? null, policySpec: env.experiment.policy, ramp, T, iterations: spec.iterations };
@@ -100,8 +100,8 @@ function progressOf(r: ConditionStepResult, i: number, n: number): string {
 /** The Monte Carlo variant of the policy's linearization for condition i: `spec.samples` state trajectories from q (the run's generator). */
 function monteCarloLinearization(env: StageEnv, spec: OptimizeQSpec, state: RunState, i: number, sim: TrajectoryDynamics, sampler: Sampler): PolicyLinearizationOverride {
   const { task } = env.worlds[i];
-  if (observerFor(env.experiment.policy, task)) throw new Error('optimizeQ linearizePolicy: "monte-carlo" needs policy.observation "state"');
-  return monteCarloPolicyLinearization(mlpOf(state.policy!), state.policy!.theta, sim, state.conditions[i].x0, spec.samples ?? 10, sampler);
+  if (observerFor(env.experiment.policy, task)) throw internalError('optimizeQ linearizePolicy: "monte-carlo" needs policy.observation "state"');
+  return monteCarloPolicyLinearization(mlpOf(state.policy!), state.policy!.theta, sim, state.conditions[i].x0, spec.samples, sampler);
 }
 
 /**
@@ -170,8 +170,8 @@ function observedBatch(batch: PolicyFitBatch, sets: readonly { count: number }[]
  * bench/evaluations.ts, which replays a run's fits with other LBFGS settings.
  */
 export function fitThetaProblem(env: StageEnv, spec: FitThetaSpec, state: RunState, sampler: Sampler) {
-  const count = spec.samples ?? 10;
-  const sets = sampleAll(env, state, count, sampler, spec.sampleNoise ?? 1);
+  const count = spec.samples;
+  const sets = sampleAll(env, state, count, sampler, spec.sampleNoise);
   const observers = env.worlds.map((w) => observerFor(env.experiment.policy, w.task));
   // q's targets come from the states; the network is fitted on what it sees of them.
   const batch = observedBatch(policyFitBatch(sets), sets, observers, env.horizon);
@@ -179,7 +179,7 @@ export function fitThetaProblem(env: StageEnv, spec: FitThetaSpec, state: RunSta
   return { sets, observers, batch, start: p };
 }
 
-export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
+export const fitTheta = function* (env: StageEnv, spec: FitThetaSpec, state: RunState) {
   const sampler = new Sampler(state.rng);
   const { sets, observers, batch, start: p } = fitThetaProblem(env, spec, state, sampler);
   yield { fraction: 0.1, message: `fitting θ to ${batch.N} states from ${sets.length} trajectory distributions` };
@@ -204,21 +204,21 @@ export const fitTheta: Stage<FitThetaSpec> = function* (env, spec, state) {
   };
 };
 
-export const updateLambda: Stage<UpdateLambdaSpec> = function* (env, spec, state) {
-  if (!state.policy) throw new Error("updateLambda needs a policy: run fitTheta before it");
+export const updateLambda = function* (env: StageEnv, spec: UpdateLambdaSpec, state: RunState) {
+  if (!state.policy) throw internalError("updateLambda needs a policy: run fitTheta before it");
   const sampler = new Sampler(state.rng);
   const policy = mlpOf(state.policy);
-  const count = spec.samples ?? 10;
+  const count = spec.samples;
   const conditions: ConditionState[] = [];
   const kls: number[] = [];
   const lambdas: number[] = [];
   const kernels = kernelsOf(env);
-  const sets = sampleAll(env, state, count, sampler, spec.sampleNoise ?? 1);
+  const sets = sampleAll(env, state, count, sampler, spec.sampleNoise);
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
     const { q, states } = sets[i];
     const kl = expectedKl(policy, state.policy.theta, q, states, count, q.T, observerFor(env.experiment.policy, env.worlds[i].task), kernels);
-    const lambda = dualStep(c.lambda ?? new Float64Array(env.horizon).fill(spec.initial ?? 0), kl.perStep, spec.stepSize);
+    const lambda = dualStep(c.lambda ?? new Float64Array(env.horizon).fill(spec.initial), kl.perStep, spec.stepSize);
     conditions.push({ ...c, lambda });
     kls.push(kl.mean);
     lambdas.push(mean(Array.from(lambda)));

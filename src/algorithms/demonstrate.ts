@@ -4,15 +4,15 @@
  * resulting states and actions in the run state, where initializeTrajectories
  * can track them and `gps export` can replay them.
  */
-import type { StageSpec } from "../dsl/experiment.js";
+import type { ResolvedStageSpec } from "../dsl/resolve.js";
 import { demoController } from "../demos/index.js";
-import type { ConditionState, Stage } from "./state.js";
+import type { ConditionState, RunState, StageEnv } from "./state.js";
 import { rolloutSummary } from "./evaluate.js";
 import { summarize } from "./ilqg-stages.js";
 
-type DemonstrateSpec = Extract<StageSpec, { kind: "demonstrate" }>;
+type DemonstrateSpec = ResolvedStageSpec<"demonstrate">;
 
-export const demonstrate: Stage<DemonstrateSpec> = function* (env, spec, state) {
+export const demonstrate = function* (env: StageEnv, spec: DemonstrateSpec, state: RunState) {
   const T = env.horizon;
   const conditions: ConditionState[] = [];
   const rows = [];
@@ -24,7 +24,7 @@ export const demonstrate: Stage<DemonstrateSpec> = function* (env, spec, state) 
     sim.rollout(c.x0, demoController(spec.controller, task), T, xs, us);
     const r = rolloutSummary(task, T, xs, us);
     rows.push(r);
-    conditions.push({ ...c, demonstration: { controller: spec.controller, xs, us } });
+    conditions.push({ ...c, demonstration: { source: "controller", controller: spec.controller, xs, us } });
     yield {
       fraction: (i + 1) / state.conditions.length,
       message: `condition ${i + 1}/${state.conditions.length} ${spec.controller}: ${r.distance.toFixed(2)} m${r.fallStep === null ? "" : `, fell at step ${r.fallStep}`}`,

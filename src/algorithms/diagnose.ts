@@ -24,10 +24,11 @@
  * and per-step series (…ByStep, condition-major) for the plots. Nothing in
  * the state changes: the stage only reads.
  */
-import type { DemoController, Linearization, StageSpec } from "../dsl/experiment.js";
-import { demoController, isDemoController } from "../demos/index.js";
+import type { ResolvedStageSpec } from "../dsl/resolve.js";
+import type { Linearization } from "../dsl/experiment.js";
+import { demoController } from "../demos/index.js";
 import { demonstrationFeedback } from "../demos/feedback.js";
-import { finiteDifferenceSimulator } from "./linearization.js";
+import { finiteDifferenceSimulator } from "./finite-difference.js";
 import type { Task } from "../tasks/types.js";
 import {
   closedLoop,
@@ -40,19 +41,14 @@ import {
   stateCovariances,
   windowAmplification,
 } from "../trajopt/diagnostics.js";
-import type { Stage } from "./state.js";
+import { internalError, type RunState, type StageEnv } from "./state.js";
 import { dynamicsOf } from "./rollouts.js";
 
-type DiagnoseSpec = Extract<StageSpec, { kind: "diagnoseTrajectories" }>;
+type DiagnoseSpec = ResolvedStageSpec<"diagnoseTrajectories">;
 type FiniteDifference = Extract<Linearization, { kind: "finiteDifference" }>;
 
-/** Defaults, declared once (recorded with the stage's metrics). */
-export const diagnoseDefaults = {
-  window: 50,
-  fdEpsilons: [1e-4, 1e-2] as readonly number[],
-  softContact: { solref: [0.1, 1] } as NonNullable<FiniteDifference["contact"]>,
-  demonstrationGains: true,
-} as const;
+/** Defaults, declared once beside the options (recorded with the stage's metrics too). */
+export { diagnoseTrajectoriesDefaults as diagnoseDefaults } from "../dsl/experiment.js";
 
 /** The task's ∂x_{t+1}/∂x_t along (xs, us) by finite differences with another step or contact override. */
 function linearizeWith(task: Task, xs: Float64Array, us: Float64Array, T: number, options: Omit<FiniteDifference, "kind">) {
@@ -78,17 +74,14 @@ function positionStds(S: Float64Array, T: number, nx: number, nq: number): Float
   return out;
 }
 
-export const diagnoseTrajectories: Stage<DiagnoseSpec> = function* (env, spec, state) {
-  const window = spec.window ?? diagnoseDefaults.window;
-  const fdEpsilons = spec.fdEpsilons ?? diagnoseDefaults.fdEpsilons;
-  const softContact = spec.softContact ?? diagnoseDefaults.softContact;
-  const withDemoGains = spec.demonstrationGains ?? diagnoseDefaults.demonstrationGains;
+export const diagnoseTrajectories = function* (env: StageEnv, spec: DiagnoseSpec, state: RunState) {
+  const { window, fdEpsilons, softContact, demonstrationGains: withDemoGains } = spec;
   const m: Record<string, number[]> = {};
   const push = (name: string, ...v: number[]) => (m[name] ??= []).push(...v);
   const C = state.conditions.length;
   for (let i = 0; i < C; i++) {
     const c = state.conditions[i];
-    if (!c.trajectory) throw new Error("diagnoseTrajectories needs initializeTrajectories before it");
+    if (!c.trajectory) throw internalError("diagnoseTrajectories needs initializeTrajectories before it");
     const q = c.trajectory;
     const { task, sim } = env.worlds[i];
     const { T, nx, nu } = q;
@@ -116,8 +109,8 @@ export const diagnoseTrajectories: Stage<DiagnoseSpec> = function* (env, spec, s
     push("closedLoopRadiusByStep", ...radii);
     yield { fraction: (i + 0.3) / C, message: `condition ${i + 1}/${C}: ‖K‖ ${median(gains).toFixed(1)}, closed-loop amplification over ${window} steps ≤ ${Math.max(...amplification).toExponential(2)}` };
 
-    if (withDemoGains && c.demonstration && isDemoController(c.demonstration.controller)) {
-      const name = c.demonstration.controller as DemoController;
+    if (withDemoGains && c.demonstration?.source === "controller") {
+      const name = c.demonstration.controller;
       const Kd = demonstrationFeedback(() => demoController(name, task), c.demonstration.xs, nx, nu, T);
       const dg = new Float64Array(T);
       for (let t = 0; t < T; t++) dg[t] = spectralNorm(Kd, nu, nx, t * nu * nx);

@@ -13,42 +13,22 @@
  * with `controller: "tbdp"` the nearest-neighbour controller over every
  * condition's DDP solution (src/algorithms/tbdp.ts; noise: motor noise only).
  */
-import type { StageSpec } from "../dsl/experiment.js";
+import type { ResolvedStageSpec } from "../dsl/resolve.js";
 import { Sampler } from "../random/generator.js";
-import { trajectoryCost } from "../tasks/cost.js";
-import type { Task } from "../tasks/types.js";
-import { hasFallen } from "../tasks/index.js";
 import { linearGaussianPart } from "../trajopt/linear-gaussian.js";
-import { summarize } from "./ilqg-stages.js";
-import type { DemoController } from "../dsl/experiment.js";
+import { rolloutSummary, summarize } from "./summaries.js";
+
+export { firstFall, rolloutSummary } from "./summaries.js";
 import type { Controller } from "../trajopt/types.js";
 import { runRollouts, type RolloutController, type RolloutGroup } from "./rollouts.js";
 
 import { observerFor } from "./observation.js";
-import type { EvaluationRecord, RunState, Stage, StageEnv, World } from "./state.js";
+import { internalError, type EvaluationRecord, type RunState, type StageEnv, type World } from "./state.js";
 import { tbdpController, tbdpLibrary, type TbdpLibrary } from "./tbdp.js";
 import { testTaskSpec } from "../dsl/experiment.js";
 
-type EvaluateSpec = Extract<StageSpec, { kind: "evaluate" }>;
+type EvaluateSpec = ResolvedStageSpec<"evaluate">;
 
-export function rolloutSummary(task: Task, T: number, xs: Float64Array, us: Float64Array) {
-  const { nx } = task;
-  // Displacement of the task's forward coordinate (qpos.rootx for the built-in tasks; none: 0).
-  const p = task.positionIndex ?? 0;
-  const distance = p < 0 ? 0 : xs[T * nx + p] - xs[p];
-  return { distance, meanVelocity: distance / (T * task.dt), cost: trajectoryCost(task.cost, xs, us, T), fallStep: firstFall(task, xs, T) };
-}
-
-/**
- * First step at which the task has fallen (`hasFallen`: its fall criteria, and
- * a non-finite height or pitch counts as fallen), or null (tasks without
- * criteria never fall).
- */
-export function firstFall(task: Task, xs: Float64Array, T: number): number | null {
-  if (!task.fall || task.heightIndex < 0) return null;
-  for (let t = 0; t <= T; t++) if (hasFallen(task, xs, t * task.nx)) return t;
-  return null;
-}
 
 /** Root x and the second root coordinate (height, or y for the swimmer) over the rollout. */
 function rootPath(xs: Float64Array, nx: number, T: number): Float64Array {
@@ -74,7 +54,7 @@ function tbdpLibraryOf(env: StageEnv, state: RunState): TbdpLibrary {
   const ignore = (env.experiment.policy?.ignoreInputs ?? []).map((name) => task.stateNames.indexOf(name)).filter((i) => i >= 0);
   return tbdpLibrary(
     state.conditions.map((c, i) => {
-      if (!c.trajectory) throw new Error(`evaluate controller: tbdp needs every condition's trajectory distribution (condition ${i} has none): run initializeTrajectories first`);
+      if (!c.trajectory) throw internalError(`evaluate controller: tbdp needs every condition's trajectory distribution (condition ${i} has none): run initializeTrajectories first`);
       return { trajectory: c.trajectory, observe: observerFor(env.experiment.policy, env.worlds[i].task) };
     }),
     ignore,
@@ -90,13 +70,13 @@ function groupFor(env: StageEnv, state: RunState, which: "policy" | "trajectory"
   const c = state.conditions[i];
   let controller: RolloutController;
   if (which === "policy") {
-    if (!state.policy) throw new Error("evaluate controller: policy needs a trained policy (fitTheta or pretrainPolicy) before it");
+    if (!state.policy) throw internalError("evaluate controller: policy needs a trained policy (fitTheta or pretrainPolicy) before it");
     controller = { kind: "policy", policy: state.policy, spec: env.experiment.policy, noisy: noise };
   } else if (which === "demonstration") {
-    if (!c.demonstration) throw new Error("evaluate controller: demonstration needs a demonstrate stage before it");
-    controller = { kind: "demonstration", name: c.demonstration.controller as DemoController, std: null };
+    if (c.demonstration?.source !== "controller") throw internalError("evaluate controller demonstration without a recorded demonstration");
+    controller = { kind: "demonstration", name: c.demonstration.controller, std: null };
   } else {
-    if (!c.trajectory) throw new Error("evaluate needs a controller: run initializeTrajectories first");
+    if (!c.trajectory) throw internalError("evaluate needs a controller: run initializeTrajectories first");
     controller = { kind: "linearGaussian", controller: linearGaussianPart(c.trajectory), noisy: noise };
   }
   return { world, T, count: samples, start: c.x0, controller, motorNoise: motor && c.motorNoise ? c.motorNoise : null };
@@ -119,24 +99,24 @@ function tbdpRollouts(env: StageEnv, state: RunState, runs: readonly { condition
   });
 }
 
-export const evaluate: Stage<EvaluateSpec> = function* (env, spec, state) {
+export const evaluate = function* (env: StageEnv, spec: EvaluateSpec, state: RunState) {
   const T = spec.horizon ?? env.horizon;
   const sampler = new Sampler(state.rng);
-  const samples = spec.noise ? (spec.samples ?? 10) : 1;
-  const which = spec.controller ?? "trajectory";
+  const samples = spec.noise ? spec.samples : 1;
+  const which = spec.controller;
   if (which === "trajectory" && T > env.horizon) {
-    throw new Error(`evaluate horizon: ${T} steps is past the trajectory distributions' ${env.horizon}; use controller "policy" or "demonstration"`);
+    throw internalError(`evaluate horizon: ${T} steps is past the trajectory distributions' ${env.horizon}; use controller "policy" or "demonstration"`);
   }
   // What to roll out where: each condition in its own world, or (test grounds) on every listed terrain.
   const runs: { condition: number; world: World }[] = [];
   const chosen = spec.conditions ?? state.conditions.map((_, i) => i);
   for (const i of chosen) {
-    if (i >= state.conditions.length) throw new Error(`evaluate conditions: ${i} is not a condition (the experiment has ${state.conditions.length})`);
+    if (i >= state.conditions.length) throw internalError(`evaluate conditions: ${i} is not a condition (the experiment has ${state.conditions.length})`);
     if (!spec.terrains) runs.push({ condition: i, world: env.worlds[i] });
     else {
       for (const terrain of spec.terrains) {
         const world = env.testWorlds?.get(testTaskSpec(env.experiment, i, terrain).key);
-        if (!world) throw new Error(`evaluate terrains: no world for condition ${i} on ${JSON.stringify(terrain)} (the interpreter creates them)`);
+        if (!world) throw internalError(`evaluate terrains: no world for condition ${i} on ${JSON.stringify(terrain)} (the interpreter creates them)`);
         runs.push({ condition: i, world });
       }
     }

@@ -7,69 +7,51 @@
  *                             when following a demonstration)
  *   ilqgIteration           — one iLQG iteration on every condition
  */
-import type { DemoController, StageSpec, TrajectoryInit } from "../dsl/experiment.js";
+import type { ResolvedStageSpec } from "../dsl/resolve.js";
+import type { TrajectoryInit } from "../dsl/experiment.js";
 import { Sampler } from "../random/generator.js";
-import { trajectoryCost, withTracking } from "../tasks/cost.js";
+import { trajectoryCost } from "../tasks/cost.js";
 import { demoController } from "../demos/index.js";
 import { demonstrationFeedback } from "../demos/feedback.js";
-import { defaultIlqgSettings, ilqgIteration, initialTrajectory, type IlqgSettings, type IlqgTrajectory } from "../trajopt/ilqg.js";
-import type { Cost } from "../trajopt/types.js";
+import { ilqgIteration, initialTrajectory, type IlqgSettings, type IlqgTrajectory } from "../trajopt/ilqg.js";
 import type { Task } from "../tasks/types.js";
-import type { ConditionState, Stage, StageEnv } from "./state.js";
-import { rolloutSummary } from "./evaluate.js";
+import { internalError, type ConditionState, type DemonstrationRecord, type RunState, type StageEnv } from "./state.js";
+import { motorNoiseFrom, objectiveFor } from "./objective.js";
+
+export { motorNoiseFrom, objectiveFor } from "./objective.js";
+import { rolloutSummary, summarize, mean } from "./summaries.js";
+
+export { mean, summarize } from "./summaries.js";
 import { dynamicsOf } from "./rollouts.js";
 import { linearizerFor } from "./linearization.js";
 
-type InitSpec = Extract<StageSpec, { kind: "initializeTrajectories" }>;
+type InitSpec = ResolvedStageSpec<"initializeTrajectories">;
 
-/** The objective iLQG minimizes for one condition: task cost, plus tracking if any. */
-export function objectiveFor(task: Task, c: ConditionState): Cost {
-  if (!c.tracking) return task.cost;
-  if (!c.demonstration) throw new Error("tracking needs the condition's demonstration");
-  return withTracking(task.cost, c.demonstration.xs, c.demonstration.us, c.tracking.weight, c.tracking.stateWeight);
-}
 
 /** The demonstration to start from and track: inline in the spec, or recorded by a demonstrate stage. */
 function demonstrationFor(env: StageEnv, task: Task, c: ConditionState, init: TrajectoryInit): { xs: Float64Array; us: Float64Array } | null {
   if (init.kind === "demonstration") return demonstrationArrays(env, task, init);
   if (init.kind !== "recorded") return null;
-  if (!c.demonstration) throw new Error("initializeTrajectories from: recorded needs a demonstrate stage before it");
+  if (!c.demonstration) throw internalError("initializeTrajectories from: recorded needs a demonstrate stage before it");
   return { xs: c.demonstration.xs, us: c.demonstration.us };
 }
 
-/**
- * Motor noise of the 2013 paper: per joint, `fraction` × the std over time of
- * the demonstration's torque on that joint.
- */
-export function motorNoiseFrom(us: Float64Array, nu: number, fraction: number): Float64Array {
-  const T = us.length / nu;
-  const std = new Float64Array(nu);
-  for (let j = 0; j < nu; j++) {
-    let m = 0;
-    for (let t = 0; t < T; t++) m += us[t * nu + j];
-    m /= T;
-    let v = 0;
-    for (let t = 0; t < T; t++) v += (us[t * nu + j] - m) ** 2;
-    std[j] = fraction * Math.sqrt(v / T);
-  }
-  return std;
-}
 
 function demonstrationArrays(env: StageEnv, task: Task, init: Extract<TrajectoryInit, { kind: "demonstration" }>): { xs: Float64Array; us: Float64Array } {
   const { nx, nu } = task;
   const T = env.horizon;
   const { states, actions } = init.demonstration;
   if (states.length < T + 1 || actions.length < T) {
-    throw new Error(`demonstration has ${states.length} states and ${actions.length} actions; horizon ${T} needs ${T + 1} and ${T}`);
+    throw internalError(`demonstration has ${states.length} states and ${actions.length} actions; horizon ${T} needs ${T + 1} and ${T}`);
   }
   const xs = new Float64Array((T + 1) * nx);
   const us = new Float64Array(T * nu);
   for (let t = 0; t <= T; t++) {
-    if (states[t].length !== nx) throw new Error(`demonstration.states[${t}] has ${states[t].length} entries, the task's state has ${nx}`);
+    if (states[t].length !== nx) throw internalError(`demonstration.states[${t}] has ${states[t].length} entries, the task's state has ${nx}`);
     xs.set(states[t], t * nx);
   }
   for (let t = 0; t < T; t++) {
-    if (actions[t].length !== nu) throw new Error(`demonstration.actions[${t}] has ${actions[t].length} entries, the task has ${nu} actions`);
+    if (actions[t].length !== nu) throw internalError(`demonstration.actions[${t}] has ${actions[t].length} entries, the task has ${nu} actions`);
     us.set(actions[t], t * nu);
   }
   return { xs, us };
@@ -83,11 +65,12 @@ function demonstrationArrays(env: StageEnv, task: Task, init: Extract<Trajectory
  */
 function linearizedDemonstration(task: Task, c: ConditionState, settings: IlqgSettings): IlqgTrajectory {
   const demo = c.demonstration;
-  if (!demo || demo.controller === "inline") throw new Error('initializeTrajectories method "linearizeDemonstration" needs from: { kind: "recorded" } after a demonstrate stage');
-  if (!c.motorNoise || c.motorNoise.some((s) => !(s > 0))) throw new Error('initializeTrajectories method "linearizeDemonstration" needs motorNoise with a positive fraction (it is q\'s covariance)');
+  // The plan (src/dsl/plan.ts) refuses linearizeDemonstration without a recorded demonstration and motor noise.
+  if (!demo || demo.source !== "controller") throw internalError("linearizeDemonstration without a recorded demonstration");
+  if (!c.motorNoise || c.motorNoise.some((s) => !(s > 0))) throw new Error('initializeTrajectories method "linearizeDemonstration" needs motorNoise with a positive fraction (it is q\'s covariance), and the demonstration moves every joint');
   const { nx, nu } = task;
   const T = demo.us.length / nu;
-  const K = demonstrationFeedback(() => demoController(demo.controller as DemoController, task), demo.xs, nx, nu, T);
+  const K = demonstrationFeedback(() => demoController(demo.controller, task), demo.xs, nx, nu, T);
   const cov = new Float64Array(T * nu * nu);
   for (let t = 0; t < T; t++) for (let j = 0; j < nu; j++) cov[t * nu * nu + j * nu + j] = c.motorNoise[j] ** 2;
   const xbar = Float64Array.from(demo.xs);
@@ -95,9 +78,9 @@ function linearizedDemonstration(task: Task, c: ConditionState, settings: IlqgSe
   return { T, nx, nu, xbar, ubar, K, k: new Float64Array(T * nu), cov, cost: trajectoryCost(objectiveFor(task, c), xbar, ubar, T), mu: settings.muInit, muFactor: 1 };
 }
 
-export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, state) {
+export const initializeTrajectories = function* (env: StageEnv, spec: InitSpec, state: RunState) {
   const T = env.horizon;
-  const settings: IlqgSettings = { ...defaultIlqgSettings, ...spec.ilqg };
+  const settings: IlqgSettings = spec.ilqg;
   const sampler = new Sampler(state.rng);
   const conditions: ConditionState[] = [];
   for (let i = 0; i < state.conditions.length; i++) {
@@ -106,8 +89,8 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
     const sim = dynamicsOf(env, env.worlds[i]);
     const { nu } = task;
     const demo = demonstrationFor(env, task, c, spec.from);
-    if (spec.track && !demo) throw new Error("initializeTrajectories: track needs a demonstration (from: demonstration or recorded)");
-    if (spec.motorNoise && !demo) throw new Error("initializeTrajectories: motorNoise is relative to a demonstration's torques");
+    if (spec.track && !demo) throw internalError("initializeTrajectories: track needs a demonstration (from: demonstration or recorded)");
+    if (spec.motorNoise && !demo) throw internalError("initializeTrajectories: motorNoise is relative to a demonstration's torques");
     let us: Float64Array;
     if (spec.from.kind === "zero") us = new Float64Array(T * nu);
     else if (spec.from.kind === "random") {
@@ -116,7 +99,7 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
     } else us = Float64Array.from(demo!.us);
     const tracking = spec.track && demo ? { ...spec.track } : null;
     // An inline demonstration is kept like a recorded one: tracking refers to it.
-    const demonstration = spec.from.kind === "demonstration" && demo ? { controller: "inline", xs: demo.xs, us: demo.us } : c.demonstration;
+    const demonstration: DemonstrationRecord | null = spec.from.kind === "demonstration" && demo ? { source: "inline", xs: demo.xs, us: demo.us } : c.demonstration;
     const motorNoise = spec.motorNoise && demo ? motorNoiseFrom(demo.us, nu, spec.motorNoise.fraction) : c.motorNoise;
     const withObjective: ConditionState = { ...c, demonstration, tracking, settings, motorNoise, ...(spec.linearization ? { linearization: spec.linearization } : {}) };
     const trajectory =
@@ -130,7 +113,7 @@ export const initializeTrajectories: Stage<InitSpec> = function* (env, spec, sta
   return { state: next, metrics: trajectoryMetrics(env, conditions) };
 };
 
-export const ilqgIterationStage: Stage = function* (env, _spec, state) {
+export const ilqgIterationStage = function* (env: StageEnv, _spec: ResolvedStageSpec<"ilqgIteration">, state: RunState) {
   const sampler = new Sampler(state.rng);
   const conditions: ConditionState[] = [];
   const accepted: number[] = [];
@@ -139,7 +122,7 @@ export const ilqgIterationStage: Stage = function* (env, _spec, state) {
   const gainMus: number[] = [];
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
-    if (!c.trajectory || !c.settings) throw new Error("ilqgIteration needs initializeTrajectories before it");
+    if (!c.trajectory || !c.settings) throw internalError("ilqgIteration needs initializeTrajectories before it");
     const { task } = env.worlds[i];
     const { linearizer, dispose } = linearizerFor(env, env.worlds[i], c.linearization, c.trajectory.K, c.motorNoise, sampler);
     let result;
@@ -174,20 +157,3 @@ function trajectoryMetrics(env: StageEnv, conditions: readonly ConditionState[])
   return { ...summarize(rows), objective: mean(objectives) };
 }
 
-/** The metrics every rollout-producing stage reports, averaged and per condition. */
-export function summarize(rows: readonly { cost: number; distance: number; meanVelocity: number; fallStep: number | null }[]) {
-  return {
-    cost: mean(rows.map((r) => r.cost)),
-    costs: rows.map((r) => r.cost),
-    distance: mean(rows.map((r) => r.distance)),
-    distances: rows.map((r) => r.distance),
-    meanVelocity: mean(rows.map((r) => r.meanVelocity)),
-    falls: rows.filter((r) => r.fallStep !== null).length,
-    /** −1 where the rollout did not fall. */
-    fallSteps: rows.map((r) => r.fallStep ?? -1),
-  };
-}
-
-export function mean(a: readonly number[]): number {
-  return a.length === 0 ? 0 : a.reduce((s, v) => s + v, 0) / a.length;
-}

@@ -17,7 +17,7 @@
  *     l_u += D (u − μ),         l_uu += D,
  *     l_x += −μ_xᵀ D (u − μ),   l_xx += μ_xᵀ D μ_x,   l_ux += −D μ_x.
  */
-import type { StageSpec } from "../dsl/experiment.js";
+import type { ResolvedStageSpec } from "../dsl/resolve.js";
 import { createWorkspace, forward, meanJacobian, parameterLayout, type MlpPolicy } from "../policy/mlp.js";
 import { trajectoryCost } from "../tasks/cost.js";
 import { ilqgIteration } from "../trajopt/ilqg.js";
@@ -25,11 +25,10 @@ import { Sampler } from "../random/generator.js";
 import { linearizerFor } from "./linearization.js";
 import type { Cost } from "../trajopt/types.js";
 import { costSum, costTerm, type CostTerm } from "../tasks/cost-terms.js";
-import { rolloutSummary } from "./evaluate.js";
-import { summarize } from "./ilqg-stages.js";
-import { mlpOf, type ConditionState, type Stage } from "./state.js";
+import { rolloutSummary, summarize } from "./summaries.js";
+import { internalError, mlpOf, type ConditionState, type RunState, type StageEnv } from "./state.js";
 
-type AdaptGuidingSpec = Extract<StageSpec, { kind: "adaptGuiding" }>;
+type AdaptGuidingSpec = ResolvedStageSpec<"adaptGuiding">;
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -97,16 +96,16 @@ export function policyPriorTerm(policy: MlpPolicy, theta: Float64Array, weight =
 }
 
 /** §4.2: `iterations` iLQG iterations per condition on ℓ − log π_θ* from the current guiding solution. */
-export const adaptGuiding: Stage<AdaptGuidingSpec> = function* (env, spec, state) {
-  if (!state.policy) throw new Error("adaptGuiding needs a policy: run pretrainPolicy before it");
+export const adaptGuiding = function* (env: StageEnv, spec: AdaptGuidingSpec, state: RunState) {
+  if (!state.policy) throw internalError("adaptGuiding needs a policy: run pretrainPolicy before it");
   const policy = mlpOf(state.policy);
   const sampler = new Sampler(state.rng);
   const conditions: ConditionState[] = [];
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
-    if (!c.trajectory || !c.settings) throw new Error("adaptGuiding needs initializeTrajectories before it");
+    if (!c.trajectory || !c.settings) throw internalError("adaptGuiding needs initializeTrajectories before it");
     const { task, sim } = env.worlds[i];
-    const cost = withPolicyPrior(task.cost, policy, state.policy.theta, spec.weight ?? 1);
+    const cost = withPolicyPrior(task.cost, policy, state.policy.theta, spec.weight);
     // Re-price the current solution under the new objective: the line search compares against it.
     let trajectory = { ...c.trajectory, cost: trajectoryCost(cost, c.trajectory.xbar, c.trajectory.ubar, env.horizon) };
     for (let k = 0; k < spec.iterations; k++) {

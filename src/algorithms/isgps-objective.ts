@@ -76,10 +76,19 @@
 import { minimizeLbfgs, type LbfgsResult, type Objective } from "../optim/lbfgs.js";
 import type { Compute } from "../parallel/compute.js";
 import { ScoreSession } from "../policy/kernels/batched.js";
-import type { PolicyKernels } from "./numerics.js";
 import { backward, createWorkspace, forward, parameterLayout, type MlpPolicy, type MlpWorkspace, type ParameterLayout } from "../policy/mlp.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
+
+/**
+ * The kernels this module's objectives run on (./kernels.ts PolicyKernels
+ * extends it; declared here so that module imports this one, not the reverse).
+ */
+export interface SampleKernels {
+  stepLogProbs(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet): Float64Array;
+  isObjective(policy: MlpPolicy, set: IsSampleSet, options: IsObjectiveOptions): IsObjective;
+  maxLikelihood(policy: MlpPolicy, set: IsSampleSet, sampleIndices: readonly number[], options?: MaxLikelihoodOptions): HeldObjective;
+}
 
 /** Samples for the importance-sampled objective; sample i, step t is at index i·T + t of every per-step array. */
 export interface IsSampleSet {
@@ -397,13 +406,13 @@ export function prefixLogWeights(set: IsSampleSet, stepLp: Float64Array, out: Fl
  * The prefix log importance weights of π_θ ([t][i], `prefixLogWeights`), with
  * the policy's per-step log densities from `kernels` when given.
  */
-export function policyPrefixLogWeights(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet, kernels?: Pick<PolicyKernels, "stepLogProbs">): Float64Array {
+export function policyPrefixLogWeights(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet, kernels?: Pick<SampleKernels, "stepLogProbs">): Float64Array {
   const lp = kernels ? kernels.stepLogProbs(policy, theta, set) : policyStepLogProbs(policy, theta, set);
   return prefixLogWeights(set, lp);
 }
 
 /** log π_θ(ζ_i,1:T) − log q(ζ_i,1:T) for every sample (count): the full-trajectory log importance weights. */
-export function trajectoryLogWeights(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet, kernels?: Pick<PolicyKernels, "stepLogProbs">): Float64Array {
+export function trajectoryLogWeights(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet, kernels?: Pick<SampleKernels, "stepLogProbs">): Float64Array {
   const { T, count } = set;
   return policyPrefixLogWeights(policy, theta, set, kernels).slice((T - 1) * count, T * count);
 }
@@ -623,7 +632,7 @@ export function isObjectiveBatched(compute: Compute, policy: MlpPolicy, set: IsS
  * self-normalized per-step importance-sampled return of π_θ (Algorithm 1,
  * line 10, compares π_θk and π_θ* with it).
  */
-export function estimateReturn(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet, kernels?: Pick<PolicyKernels, "isObjective">): number {
+export function estimateReturn(policy: MlpPolicy, theta: Float64Array, set: IsSampleSet, kernels?: Pick<SampleKernels, "isObjective">): number {
   const objective = kernels ? kernels.isObjective(policy, set, { wr: 0 }) : isObjective(policy, set, { wr: 0 });
   try {
     return objective.value(theta).estimatedReturn;
@@ -754,7 +763,7 @@ export function scoreFunctionGradient(policy: MlpPolicy, theta: Float64Array, se
  * whatever happens.
  */
 export function fitMaxLikelihood(
-  kernels: Pick<PolicyKernels, "maxLikelihood">,
+  kernels: Pick<SampleKernels, "maxLikelihood">,
   policy: MlpPolicy,
   set: IsSampleSet,
   sampleIndices: readonly number[],

@@ -35,7 +35,7 @@ import { createWorkspace, type MlpPolicy } from "../policy/mlp.js";
 import type { Controller, LinearGaussianController } from "../trajopt/types.js";
 import { meanAction } from "../trajopt/linear-gaussian.js";
 import { policyStepLogProbs, type IsSampleSet } from "./isgps-objective.js";
-import type { PolicyKernels } from "./numerics.js";
+import type { PolicyKernels } from "./kernels.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 

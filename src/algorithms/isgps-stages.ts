@@ -22,31 +22,30 @@
  * (`pretrainPolicy({ wr: 0 })` and `adaptWr({ min: 0, max: 0 })`:
  * unregularized).
  */
-import type { StageSpec } from "../dsl/experiment.js";
+import type { ResolvedStageSpec } from "../dsl/resolve.js";
 import { minimizeLbfgs, type LbfgsResult } from "../optim/lbfgs.js";
 import { parameterLayout } from "../policy/mlp.js";
 import { Sampler } from "../random/generator.js";
 import { linearGaussianController, linearGaussianPart } from "../trajopt/linear-gaussian.js";
-import type { DemoController } from "../dsl/experiment.js";
-import { firstFall } from "./evaluate.js";
-import { mean, motorNoiseFrom, summarize } from "./ilqg-stages.js";
+import { firstFall, mean, summarize } from "./summaries.js";
+import { motorNoiseFrom } from "./objective.js";
 import { activeSet, estimateReturn, fitMaxLikelihood, normalizedWeightStats, policyPrefixLogWeights, subset, type IsSampleSet, type PhiBreakdown } from "./isgps-objective.js";
 import { kernelsOf } from "./numerics.js";
 import { policyRows, runRollouts, type RolloutController, type RolloutGroup, type RolloutResult } from "./rollouts.js";
 import { observeRows, observerFor, type Observer } from "./observation.js";
 import { forgetUnusedDensities, isGuidingSource, observedStates, poolSampleSet, type IsgpsBatch, type IsgpsState } from "./isgps-samples.js";
-import { initialPolicyState, mlpOf, type PolicyState, type RunState, type Stage, type StageEnv } from "./state.js";
+import { internalError, initialPolicyState, mlpOf, type PolicyState, type RunState, type StageEnv } from "./state.js";
 
-type GuidingSamplesSpec = Extract<StageSpec, { kind: "guidingSamples" }>;
-type PretrainSpec = Extract<StageSpec, { kind: "pretrainPolicy" }>;
-type IterationSpec = Extract<StageSpec, { kind: "isgpsIteration" }>;
-type AdaptWrSpec = Extract<StageSpec, { kind: "adaptWr" }>;
+type GuidingSamplesSpec = ResolvedStageSpec<"guidingSamples">;
+type PretrainSpec = ResolvedStageSpec<"pretrainPolicy">;
+type IterationSpec = ResolvedStageSpec<"isgpsIteration">;
+type AdaptWrSpec = ResolvedStageSpec<"adaptWr">;
 
 const tasksOf = (env: StageEnv) => env.worlds.map((w) => w.task);
 const observersOf = (env: StageEnv) => env.worlds.map((w) => observerFor(env.experiment.policy, w.task));
 
 function isgpsOf(state: RunState, where: string): IsgpsState {
-  if (!state.isgps) throw new Error(`${where} needs guiding samples: run guidingSamples (and pretrainPolicy) before it`);
+  if (!state.isgps) throw internalError(`${where} needs guiding samples: run guidingSamples (and pretrainPolicy) before it`);
   return state.isgps;
 }
 
@@ -95,7 +94,7 @@ export function drawPolicyBatches(
       const isgps = state.isgps!;
       const guiding = isgps.batches.filter((b) => b.condition === c && isGuidingSource(isgps.sources[b.source]));
       const total = guiding.reduce((s, b) => s + b.count, 0);
-      if (total === 0) throw new Error(`restart: condition ${c} has no guiding samples to restart from`);
+      if (total === 0) throw internalError(`restart: condition ${c} has no guiding samples to restart from`);
       const nx = env.worlds[c].task.nx;
       start = () => {
         let k = Math.min(total - 1, Math.floor(sampler.uniform() * total));
@@ -104,7 +103,7 @@ export function drawPolicyBatches(
           if (k < b.count) return b.xs.slice((k * (T + 1) + t) * nx, (k * (T + 1) + t + 1) * nx);
           k -= b.count;
         }
-        throw new Error("unreachable");
+        throw internalError("unreachable");
       };
     }
     groups.push({ world: env.worlds[c], T, count: n, start, controller: { kind: "policy", policy, spec: env.experiment.policy, noisy: true }, motorNoise: state.conditions[c].motorNoise });
@@ -142,12 +141,12 @@ export function costStats(batches: readonly IsgpsBatch[], T: number): { mean: nu
  * demonstration's per-joint torque std (`from: "demonstration"`), plus the
  * condition's motor noise.
  */
-export const guidingSamples: Stage<GuidingSamplesSpec> = function* (env, spec, state) {
+export const guidingSamples = function* (env: StageEnv, spec: GuidingSamplesSpec, state: RunState) {
   const sampler = new Sampler(state.rng);
   const prev = state.isgps;
   const sources = [...(prev?.sources ?? [])];
   const batches = [...(prev?.batches ?? [])];
-  const from = spec.from ?? "trajectory";
+  const from = spec.from;
   const groups: RolloutGroup[] = [];
   const sourceOf: number[] = [];
   for (let c = 0; c < state.conditions.length; c++) {
@@ -156,15 +155,15 @@ export const guidingSamples: Stage<GuidingSamplesSpec> = function* (env, spec, s
     let controller: RolloutController;
     if (from === "trajectory") {
       const q = cond.trajectory;
-      if (!q) throw new Error(`guidingSamples: condition ${c} has no trajectory distribution; run initializeTrajectories first`);
+      if (!q) throw internalError(`guidingSamples: condition ${c} has no trajectory distribution; run initializeTrajectories first`);
       const lg = linearGaussianPart(q);
       sources.push({ kind: "guiding", condition: c, controller: lg });
       controller = { kind: "linearGaussian", controller: lg, noisy: true };
     } else {
       const demo = cond.demonstration;
-      if (!demo) throw new Error(`guidingSamples from: "demonstration" needs condition ${c}'s demonstration: run a demonstrate stage first`);
-      const name = demo.controller as DemoController;
-      const std = motorNoiseFrom(demo.us, world.task.nu, spec.noise ?? 0.1);
+      if (demo?.source !== "controller") throw internalError("guidingSamples from demonstration without a recorded demonstration");
+      const name = demo.controller;
+      const std = motorNoiseFrom(demo.us, world.task.nu, spec.noise);
       sources.push({ kind: "demonstration", condition: c, controller: name, std });
       controller = { kind: "demonstration", name, std };
     }
@@ -213,7 +212,7 @@ function guidingIndices(pool: { batchOf: Int32Array }, isgps: IsgpsState): Set<n
  * × the example's per-joint torque std. One trajectory says nothing about σ:
  * its maximum-likelihood value would shrink to the fit's residual.
  */
-export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) {
+export const pretrainPolicy = function* (env: StageEnv, spec: PretrainSpec, state: RunState) {
   const fromExample = spec.from === "example";
   const isgps: IsgpsState = fromExample ? (state.isgps ?? { wr: 0, sources: [], batches: [], iteration: 0, improved: null }) : isgpsOf(state, "pretrainPolicy");
   const sampler = new Sampler(state.rng);
@@ -232,7 +231,7 @@ export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) 
   for (const { xs, count } of seen) for (let i = 0; i < count; i++) for (let t = 0; t < T; t++) X.set(xs.subarray((i * (T + 1) + t) * n, (i * (T + 1) + t + 1) * n), (r++) * n);
   const init = initialPolicyState(env.experiment.policy, task, X, nu, sampler);
   // σ fixed rather than fitted: for one example (nothing to fit it to), or on request.
-  const fixedStd = examples ? (guidingActionStd(isgps, nu) ?? motorNoiseFrom(examples.us, nu, spec.noise ?? 0.1)) : spec.std === "guiding" ? guidingActionStd(isgps, nu) : null;
+  const fixedStd = examples ? (guidingActionStd(isgps, nu) ?? motorNoiseFrom(examples.us, nu, spec.noise)) : spec.std === "guiding" ? guidingActionStd(isgps, nu) : null;
   if (fixedStd) {
     const L = parameterLayout(init);
     for (let j = 0; j < nu; j++) init.theta[L.logStd + j] = Math.log(fixedStd[j]);
@@ -242,10 +241,10 @@ export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) 
   const set = examples ?? poolSampleSet(policy, isgps.sources, isgps.batches, guiding, state.conditions.length, T, tasksOf(env), observers, kernels).set;
   yield { fraction: 0.1, message: `maximum likelihood on ${set.count} ${examples ? "example(s)" : "guiding samples"}` };
   const all = Array.from({ length: set.count }, (_, i) => i);
-  const { f0: fit0, fit } = fitMaxLikelihood(kernels, policy, set, all, { learnStd: !fixedStd, weightDecay: spec.weightDecay ?? 0 }, init.theta, spec.maxIterations);
+  const { f0: fit0, fit } = fitMaxLikelihood(kernels, policy, set, all, { learnStd: !fixedStd, weightDecay: spec.weightDecay }, init.theta, spec.maxIterations);
   const policyState: PolicyState = { ...init, theta: fit.x };
   const sources = [...isgps.sources, { kind: "policy" as const, theta: fit.x }];
-  const drawn = drawPolicyBatches(env, { ...state, policy: policyState }, fit.x, sources.length - 1, spec.samples ?? 10, sampler);
+  const drawn = drawPolicyBatches(env, { ...state, policy: policyState }, fit.x, sources.length - 1, spec.samples, sampler);
   const stats = costStats(drawn, T);
   const noiseFree = summarize(policyRows(env, state, policyState));
   return {
@@ -253,7 +252,7 @@ export const pretrainPolicy: Stage<PretrainSpec> = function* (env, spec, state) 
       ...state,
       rng: sampler.state(),
       policy: policyState,
-      isgps: { ...isgps, wr: spec.wr ?? 1e-2, sources, batches: [...isgps.batches, ...drawn] },
+      isgps: { ...isgps, wr: spec.wr, sources, batches: [...isgps.batches, ...drawn] },
     },
     metrics: {
       ...noiseFree,
@@ -305,13 +304,13 @@ function exampleSampleSet(env: StageEnv, state: RunState, observers: readonly (O
   state.conditions.forEach((cond, c) => {
     const { task, sim } = env.worlds[c];
     let ex = cond.demonstration;
-    if (ex && ex.us.length !== T * nu) throw new Error(`pretrainPolicy from: "example": condition ${c}'s demonstration is not ${T} steps long`);
+    if (ex && ex.us.length !== T * nu) throw internalError(`pretrainPolicy from: "example": condition ${c}'s demonstration is not ${T} steps long`);
     if (!ex) {
-      if (!cond.trajectory) throw new Error(`pretrainPolicy from: "example" needs condition ${c}'s demonstration or trajectory distribution: run demonstrate or initializeTrajectories first`);
+      if (!cond.trajectory) throw internalError(`pretrainPolicy from: "example" needs condition ${c}'s demonstration or trajectory distribution: run demonstrate or initializeTrajectories first`);
       const rx = new Float64Array((T + 1) * nx);
       const ru = new Float64Array(T * nu);
       sim.rollout(cond.x0, linearGaussianController(cond.trajectory, { noise: false }), T, rx, ru);
-      ex = { controller: "trajectory", xs: rx, us: ru };
+      ex = { source: "inline", xs: rx, us: ru };
     }
     xs.set(observeRows(observers[c], ex.xs, T + 1, task.nx), c * (T + 1) * nx);
     us.set(ex.us, c * T * nu);
@@ -384,22 +383,22 @@ export interface ActiveSetStats {
  */
 export function isgpsActiveSet(env: StageEnv, spec: IterationSpec, state: RunState, sampler: Sampler) {
   let isgps = isgpsOf(state, "isgpsIteration");
-  if (!state.policy) throw new Error("isgpsIteration needs θ*: run pretrainPolicy before it");
+  if (!state.policy) throw internalError("isgpsIteration needs θ*: run pretrainPolicy before it");
   const T = env.horizon;
   const C = state.conditions.length;
   const policy = mlpOf(state.policy);
   const thetaStar = state.policy.theta;
-  const restart = spec.restart ?? false;
-  const useGuiding = !restart && (spec.useGuidingSamples ?? true);
-  const maxActive = spec.activeSamples ?? 100;
+  const restart = spec.restart;
+  const useGuiding = !restart && spec.useGuidingSamples;
+  const maxActive = spec.activeSamples;
   if (restart && !isgps.batches.some((b) => b.restart)) {
     // Line 4 of the restart variant: the first samples of π_θ* start from guiding states too.
     const sources = [...isgps.sources, { kind: "policy" as const, theta: thetaStar }];
-    const first = drawPolicyBatches(env, state, thetaStar, sources.length - 1, spec.samples ?? 10, sampler, true);
+    const first = drawPolicyBatches(env, state, thetaStar, sources.length - 1, spec.samples, sampler, true);
     isgps = { ...isgps, sources, batches: [...isgps.batches, ...first], restart: true };
   }
   const kernels = kernelsOf(env);
-  const usable = usableBatches(isgps, useGuiding, spec.poolSize ?? 400, restart);
+  const usable = usableBatches(isgps, useGuiding, spec.poolSize, restart);
   forgetUnusedDensities(isgps.sources, isgps.batches, usable);
   const pool = poolSampleSet(policy, isgps.sources, isgps.batches, usable, C, T, tasksOf(env), observersOf(env), kernels);
   // Φ's prefix log weights of every pool sample under θ* ([t][i]); row T − 1 is
@@ -420,7 +419,7 @@ export function isgpsActiveSet(env: StageEnv, spec: IterationSpec, state: RunSta
 }
 
 /** Lines 6–12 of Algorithm 1. */
-export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state) {
+export const isgpsIteration = function* (env: StageEnv, spec: IterationSpec, state: RunState) {
   const sampler = new Sampler(state.rng);
   const T = env.horizon;
   const C = state.conditions.length;
@@ -428,12 +427,12 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
   yield { fraction: 0.1, message: `active set: ${active.length} of ${pool.set.count} samples, w_r ${isgps.wr.toExponential(0)}` };
 
   // Line 7: optimize Φ twice, from θ* and from a fit to the best sample; keep the better Φ.
-  const objective = kernels.isObjective(policy, set, { wr: isgps.wr, weightDecay: spec.weightDecay ?? 0 });
+  const objective = kernels.isObjective(policy, set, { wr: isgps.wr, weightDecay: spec.weightDecay });
   let fromStar: LbfgsResult, bestFit: LbfgsResult, fromBest: LbfgsResult, chosen: LbfgsResult, phi: PhiBreakdown;
   try {
     fromStar = minimizeLbfgs(objective.objective, thetaStar, { maxIterations: spec.maxIterations });
     yield { fraction: 0.4, message: `Φ from θ*: ${(-fromStar.f).toFixed(2)}` };
-    bestFit = fitMaxLikelihood(kernels, policy, set, [bestSample(set)], { weightDecay: spec.weightDecay ?? 0 }, thetaStar, spec.maxIterations).fit;
+    bestFit = fitMaxLikelihood(kernels, policy, set, [bestSample(set)], { weightDecay: spec.weightDecay }, thetaStar, spec.maxIterations).fit;
     fromBest = minimizeLbfgs(objective.objective, bestFit.x, { maxIterations: spec.maxIterations });
     yield { fraction: 0.7, message: `Φ from the best sample's fit: ${(-fromBest.f).toFixed(2)}` };
     chosen = fromBest.f < fromStar.f ? fromBest : fromStar;
@@ -445,11 +444,11 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
 
   // Line 8: samples from π_θk join S_k and S.
   const sources = [...isgps.sources, { kind: "policy" as const, theta: thetaK }];
-  const drawn = drawPolicyBatches(env, { ...state, isgps }, thetaK, sources.length - 1, spec.samples ?? 10, sampler, restart);
+  const drawn = drawPolicyBatches(env, { ...state, isgps }, thetaK, sources.length - 1, spec.samples, sampler, restart);
   const batches = [...isgps.batches, ...drawn];
   // The learning-curve metric is always of samples from the conditions' own x_0: with restarts,
   // extra rollouts of π_θk for measurement only (they do not join the pool).
-  const drawnStats = costStats(restart ? drawPolicyBatches(env, state, thetaK, sources.length - 1, spec.samples ?? 10, sampler) : drawn, T);
+  const drawnStats = costStats(restart ? drawPolicyBatches(env, state, thetaK, sources.length - 1, spec.samples, sampler) : drawn, T);
 
   // Line 10: estimate both policies' returns on S_k plus the new samples (fused density over their sources).
   const activeBatches = [...new Set(active.map((i) => pool.batchOf[i]))];
@@ -502,19 +501,17 @@ export const isgpsIteration: Stage<IterationSpec> = function* (env, spec, state)
 };
 
 /** Lines 13–16: adapt w_r, and on failure draw fresh samples from π_θ* (its value may have been overestimated). */
-export const adaptWr: Stage<AdaptWrSpec> = function* (env, spec, state) {
+export const adaptWr = function* (env: StageEnv, spec: AdaptWrSpec, state: RunState) {
   const isgps = isgpsOf(state, "adaptWr");
-  if (isgps.improved === null) throw new Error("adaptWr follows an isgpsIteration");
-  if (!state.policy) throw new Error("adaptWr needs θ*");
-  const factor = spec.factor ?? 10;
-  const min = spec.min ?? 1e-6;
-  const max = spec.max ?? 1e-2;
+  if (isgps.improved === null) throw internalError("adaptWr follows an isgpsIteration");
+  if (!state.policy) throw internalError("adaptWr needs θ*");
+  const { factor, min, max } = spec;
   const raw = isgps.improved ? isgps.wr / factor : isgps.wr * factor;
   const wr = Math.min(max, Math.max(min, raw === 0 && !isgps.improved ? min : raw));
   let sources = isgps.sources;
   let batches = isgps.batches;
   const sampler = new Sampler(state.rng);
-  const resample = spec.resample ?? 10;
+  const resample = spec.resample;
   if (!isgps.improved && resample > 0) {
     sources = [...sources, { kind: "policy", theta: state.policy.theta }];
     batches = [...batches, ...drawPolicyBatches(env, state, state.policy.theta, sources.length - 1, resample, sampler, isgps.restart ?? false)];

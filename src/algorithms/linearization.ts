@@ -13,18 +13,24 @@
  *                      rollouts draw from the run's generator, so the stage that
  *                      uses it must carry the sampler's state forward
  */
-import type { Linearization } from "../dsl/experiment.js";
+import { fittedLinearizationDefaults, type Linearization } from "../dsl/experiment.js";
 import type { Sampler } from "../random/generator.js";
-import { loadedMujoco, Simulator } from "../sim/mujoco.js";
 import { fitLinearDynamics } from "../trajopt/fitted-dynamics.js";
 import type { LinearGaussianController, Linearizer } from "../trajopt/types.js";
 import { dynamicsOf, runRollouts } from "./rollouts.js";
 import type { StageEnv, World } from "./state.js";
-import type { Task } from "../tasks/types.js";
+import { finiteDifferenceLinearizer } from "./finite-difference.js";
+
+export { finiteDifferenceLinearizer, finiteDifferenceSimulator } from "./finite-difference.js";
 
 
-/** Defaults of the fitted linearization, declared once. */
-export const fittedDefaults = { window: 2, prior: 1, noise: 1, stateNoise: 1e-3, ridge: 1e-6 } as const;
+/**
+ * Defaults of the fitted linearization, declared once beside the option (src/dsl/experiment.ts).
+ * Resolved specs carry them; they are read here because a condition keeps the
+ * linearization it was initialized with, and checkpoints written before
+ * defaults were recorded hold it unresolved.
+ */
+const fittedDefaults = fittedLinearizationDefaults;
 
 /**
  * Whether a fitted linearization has enough samples for its covariance of
@@ -39,25 +45,7 @@ export function fittedSampleCount(spec: Extract<Linearization, { kind: "fitted" 
   return (prior > 0 ? window + 1 : 1) * (spec.rollouts - 1);
 }
 
-/** A fresh simulator of the task's model with the option's finite-difference step and contact override (dispose it after). */
-export function finiteDifferenceSimulator(task: Task, spec: Extract<Linearization, { kind: "finiteDifference" }>): Simulator {
-  return Simulator.fromMjcfWith(loadedMujoco(), task.mjcf, { substeps: task.substeps, perturbations: task.perturbations, fdEpsilon: spec.epsilon, contactOverride: spec.contact });
-}
 
-/**
- * The linearizer of a finite-difference option (or none): `dynamics` itself when
- * the option changes nothing, else a fresh simulator with its step and contact
- * override. Call `dispose` after.
- */
-export function finiteDifferenceLinearizer(
-  task: Task,
-  spec: Extract<Linearization, { kind: "finiteDifference" }> | null | undefined,
-  dynamics: Linearizer,
-): { linearizer: Linearizer; dispose: () => void } {
-  if (!spec || (spec.epsilon === undefined && spec.contact === undefined)) return { linearizer: dynamics, dispose: () => {} };
-  const sim = finiteDifferenceSimulator(task, spec);
-  return { linearizer: sim, dispose: () => sim.dispose() };
-}
 
 /**
  * The linearizer of condition `world` under `spec` (null: the default). `gains`

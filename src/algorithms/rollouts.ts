@@ -21,7 +21,7 @@ import {
   type RolloutJobGroup,
   type RolloutResult,
 } from "./rollout-ops.js";
-import { rolloutSummary } from "./evaluate.js";
+import { rolloutSummary } from "./summaries.js";
 import type { PolicyState, RunState, StageEnv, World } from "./state.js";
 
 export type { RolloutController, RolloutGroup, RolloutResult } from "./rollout-ops.js";

@@ -7,9 +7,10 @@
  * it is written as a generator function that yields progress reports and
  * returns the next state with its metrics.
  */
-import type { Experiment, Linearization, PolicySpec, StageSpec, TaskSpec } from "../dsl/experiment.js";
+import type { DemoController, Experiment, Linearization, TaskSpec } from "../dsl/experiment.js";
+import type { ResolvedExperiment, ResolvedPolicySpec, ResolvedStageSpec } from "../dsl/resolve.js";
 import type { Compute } from "../parallel/compute.js";
-import type { Numerics } from "./numerics.js";
+import type { Numerics } from "./kernels.js";
 import type { GeneratorState, Sampler } from "../random/generator.js";
 import { seedGenerator } from "../random/generator.js";
 import type { Simulator } from "../sim/mujoco.js";
@@ -17,8 +18,16 @@ import type { Task } from "../tasks/types.js";
 import type { IlqgSettings, IlqgTrajectory } from "../trajopt/ilqg.js";
 import { demoController, gaitPhaseStates } from "../demos/index.js";
 import type { IsgpsState } from "./isgps-samples.js";
-import type { PolicyGradientState } from "./baselines.js";
 import { createPolicy, ignoreInputs, initParameters, mlpShape, normalizationFrom, type MlpPolicy } from "../policy/mlp.js";
+
+/**
+ * A condition's demonstration and where it came from: a demonstration
+ * controller (which evaluate, guidingSamples and linearizeDemonstration can
+ * run again), or the experiment itself (states and actions only).
+ */
+export type DemonstrationRecord =
+  | { readonly source: "controller"; readonly controller: DemoController; readonly xs: Float64Array; readonly us: Float64Array }
+  | { readonly source: "inline"; readonly xs: Float64Array; readonly us: Float64Array };
 
 /** Per-condition state of trajectory optimization. */
 export interface ConditionState {
@@ -31,8 +40,8 @@ export interface ConditionState {
   readonly settings: IlqgSettings | null;
   /** How iLQG linearizes this condition's dynamics (absent or null: finite differences in its world). */
   readonly linearization?: Linearization | null;
-  /** A demonstration: recorded by a `demonstrate` stage, or given inline ("inline"); T+1 states, T actions. */
-  readonly demonstration: { readonly controller: string; readonly xs: Float64Array; readonly us: Float64Array } | null;
+  /** A demonstration: recorded by a `demonstrate` stage, or given in the experiment; T+1 states, T actions. */
+  readonly demonstration: DemonstrationRecord | null;
   /** Per-action std of motor noise added when sampling (null: none). */
   readonly motorNoise: Float64Array | null;
   /** The last evaluate stage's first rollout of this condition. */
@@ -59,6 +68,13 @@ export interface EvaluationRecord {
   readonly root: Float64Array;
   /** First step at which it fell, −1 if it did not. */
   readonly fallStep: number;
+}
+
+/** The policy-gradient baseline's Adam moments (src/algorithms/baselines.ts). */
+export interface PolicyGradientState {
+  readonly m: Float64Array;
+  readonly v: Float64Array;
+  readonly steps: number;
 }
 
 export interface RunState {
@@ -93,7 +109,8 @@ export interface World {
 
 /** What a stage needs besides the state: fixed for the whole run. */
 export interface StageEnv {
-  readonly experiment: Experiment;
+  /** The resolved experiment: every option with a default has it. */
+  readonly experiment: ResolvedExperiment;
   readonly horizon: number;
   /** One world per condition, in the order of `experiment.conditions`. */
   readonly worlds: readonly World[];
@@ -105,6 +122,15 @@ export interface StageEnv {
   readonly numerics?: Numerics;
 }
 
+/**
+ * A precondition the plan (src/dsl/plan.ts) guarantees, failing anyway: a
+ * bug, and said as one (a user's misordered pipeline is refused before the
+ * run starts, with the pipeline place).
+ */
+export function internalError(what: string): Error {
+  return new Error(`internal error: ${what} (the plan checks this before a run starts)`);
+}
+
 export type Metrics = Readonly<Record<string, number | readonly number[]>>;
 
 export interface StageProgress {
@@ -114,16 +140,17 @@ export interface StageProgress {
   readonly metrics?: Metrics;
 }
 
-export interface StageOutcome {
+export interface StageOutcome<M extends Metrics = Metrics> {
   readonly state: RunState;
-  readonly metrics: Metrics;
+  readonly metrics: M;
 }
 
-export type Stage<S extends StageSpec = StageSpec> = (
+/** A stage: a pure function of its resolved options, the environment and the state. */
+export type Stage<S = ResolvedStageSpec, M extends Metrics = Metrics> = (
   env: StageEnv,
   spec: S,
   state: RunState,
-) => Generator<StageProgress, StageOutcome, void>;
+) => Generator<StageProgress, StageOutcome<M>, void>;
 
 /**
  * The state before stage 0: the seeded generator and each condition's x_0.
@@ -171,14 +198,14 @@ export function initialRunState(experiment: Experiment, worlds: readonly World[]
  * training states X (count·nIn), θ from the seeded sampler, and the inputs the
  * spec names in `ignoreInputs` (task.stateNames) hidden from the network.
  */
-export function initialPolicyState(spec: PolicySpec | undefined, task: Task, X: Float64Array, nOut: number, sampler: Sampler): PolicyState {
-  if (!spec) throw new Error("this stage needs the experiment's policy (policy: policy.mlp({ hidden }))");
+export function initialPolicyState(spec: ResolvedPolicySpec | undefined, task: Task, X: Float64Array, nOut: number, sampler: Sampler): PolicyState {
+  if (!spec) throw internalError("this stage needs the experiment's policy (policy: policy.mlp({ hidden }))");
   const nIn = task.nx;
   const shape = mlpShape(nIn, spec.hidden, nOut);
   const theta = initParameters(shape, sampler, { initLogStd: spec.initLogStd });
-  const indices = (spec.ignoreInputs ?? []).map((name, k) => {
+  const indices = spec.ignoreInputs.map((name, k) => {
     const i = task.stateNames.indexOf(name);
-    if (i < 0) throw new Error(`policy.ignoreInputs[${k}]: "${name}" is not a state of ${task.name} (${task.stateNames.join(", ")})`);
+    if (i < 0) throw internalError(`policy.ignoreInputs[${k}]: "${name}" is not a state of ${task.name} (${task.stateNames.join(", ")})`);
     return i;
   });
   const norm = ignoreInputs(shape, normalizationFrom(X, nIn), theta, indices);

@@ -13,9 +13,17 @@
  */
 import * as t from "io-ts";
 import { Finite, Horizon, NonNegative, NonNegativeInt, Positive, PositiveInt, Seed, strict, strictPartial } from "./codecs.js";
+import { defaultIlqgSettings } from "../trajopt/ilqg.js";
 
 export { MAX_HORIZON, MAX_STAGES } from "./codecs.js";
 import { MjcfTaskSpecCodec, type MjcfTaskSpec } from "./mjcf-task.js";
+
+/**
+ * The defaults of a kind's optional fields, declared once beside its codec:
+ * the fields `K` made required, without `undefined`. `resolveExperiment`
+ * (./resolve.ts) fills them in; stages read the resolved value only.
+ */
+export type DefaultsOf<S, K extends keyof S> = { readonly [P in K]-?: Exclude<S[P], undefined> };
 
 // ---------------------------------------------------------------- codecs --
 
@@ -117,6 +125,8 @@ export const PolicySpecCodec = t.intersection(
   "PolicySpec",
 );
 export type PolicySpec = t.TypeOf<typeof PolicySpecCodec>;
+/** The policy's defaults: unit initial action noise, every input seen, the plain state. */
+export const policyDefaults: DefaultsOf<PolicySpec, "initLogStd" | "ignoreInputs" | "observation"> = { initLogStd: 0, ignoreInputs: [], observation: "state" };
 
 /** Hand-crafted controllers that produce demonstrations (src/demos/). */
 export const DemoControllerCodec = t.keyof({ simbicon: null, "simbicon-smooth": null, "simbicon-switch": null, "hopper-hop": null, "hopper-hop-robust": null }, "DemoController");
@@ -212,6 +222,14 @@ export const LinearizationCodec = t.union(
   "Linearization",
 );
 export type Linearization = t.TypeOf<typeof LinearizationCodec>;
+/** Defaults of the fitted linearization (its `epsilon`/`contact` finite-difference sibling has none: absent = the model's own). */
+export const fittedLinearizationDefaults: DefaultsOf<Extract<Linearization, { kind: "fitted" }>, "window" | "prior" | "noise" | "stateNoise" | "ridge"> = {
+  window: 2,
+  prior: 1,
+  noise: 1,
+  stateNoise: 1e-3,
+  ridge: 1e-6,
+};
 
 export const IlqgOptionsCodec = strictPartial(
   {
@@ -227,6 +245,14 @@ export const IlqgOptionsCodec = strictPartial(
   "IlqgOptions",
 );
 export type IlqgOptions = t.TypeOf<typeof IlqgOptionsCodec>;
+/**
+ * iLQG's defaults: the optimizer's own (src/trajopt/ilqg.ts defaultIlqgSettings, Tassa 2012).
+ * `gainMu` has none: absent = the gains of the step's own pass.
+ */
+export const ilqgDefaults: DefaultsOf<IlqgOptions, "muInit" | "muMin" | "muMax" | "muFactor" | "lineSearchAlphas" | "minReductionRatio"> = {
+  ...defaultIlqgSettings,
+  lineSearchAlphas: [...defaultIlqgSettings.lineSearchAlphas],
+};
 
 const InitializeTrajectoriesCodec = t.intersection(
   [
@@ -276,6 +302,8 @@ const OptimizeQCodec = t.intersection(
   ],
   "optimizeQ",
 );
+/** optimizeQ's defaults, declared once. */
+export const optimizeQDefaults: DefaultsOf<t.TypeOf<typeof OptimizeQCodec>, "linearizePolicy" | "samples" | "costRamp"> = { linearizePolicy: "mean", samples: 10, costRamp: { iterations: 50, factor: 10 } };
 
 /** Constrained GPS: fit θ to all q_i by the weighted least squares of §3.2 (LBFGS), Σ^π in closed form. */
 const FitThetaCodec = t.intersection(
@@ -286,6 +314,8 @@ const FitThetaCodec = t.intersection(
   ],
   "fitTheta",
 );
+/** fitTheta's defaults, declared once. */
+export const fitThetaDefaults: DefaultsOf<t.TypeOf<typeof FitThetaCodec>, "samples" | "regularization" | "sampleNoise"> = { samples: 10, regularization: 1e-4, sampleNoise: 1 };
 
 /** Constrained GPS: the dual step λ_t ← max(0, λ_t + η·E[KL(π‖q)]) of equation (2). */
 const UpdateLambdaCodec = t.intersection(
@@ -296,6 +326,8 @@ const UpdateLambdaCodec = t.intersection(
   ],
   "updateLambda",
 );
+/** updateLambda's defaults, declared once. */
+export const updateLambdaDefaults: DefaultsOf<t.TypeOf<typeof UpdateLambdaCodec>, "samples" | "sampleNoise" | "initial"> = { samples: 10, sampleNoise: 1, initial: 0 };
 
 /** Importance-sampled GPS (2013), lines 1–2: `samples` rollouts of every condition's DDP distribution. */
 const GuidingSamplesCodec = t.intersection(
@@ -310,6 +342,8 @@ const GuidingSamplesCodec = t.intersection(
   ],
   "guidingSamples",
 );
+/** guidingSamples's defaults, declared once. */
+export const guidingSamplesDefaults: DefaultsOf<t.TypeOf<typeof GuidingSamplesCodec>, "from" | "noise"> = { from: "trajectory", noise: 0.1 };
 
 /** Importance-sampled GPS, lines 3–4: θ* by maximum likelihood on the guiding samples, then `samples` rollouts of π_θ*. */
 const PretrainPolicyCodec = t.intersection(
@@ -339,6 +373,8 @@ const PretrainPolicyCodec = t.intersection(
   ],
   "pretrainPolicy",
 );
+/** pretrainPolicy's defaults, declared once. */
+export const pretrainPolicyDefaults: DefaultsOf<t.TypeOf<typeof PretrainPolicyCodec>, "samples" | "wr" | "weightDecay" | "from" | "noise" | "std"> = { samples: 10, wr: 1e-2, weightDecay: 0, from: "guidingSamples", noise: 0.1, std: "fit" };
 
 /**
  * The 2013 paper's "policy gradient" prior method: `samples` rollouts of the
@@ -349,6 +385,8 @@ const PolicyGradientIterationCodec = t.intersection(
   [strict({ kind: t.literal("policyGradientIteration"), stepSize: Positive }), strictPartial({ samples: PositiveInt })],
   "policyGradientIteration",
 );
+/** policyGradientIteration's defaults, declared once. */
+export const policyGradientIterationDefaults: DefaultsOf<t.TypeOf<typeof PolicyGradientIterationCodec>, "samples"> = { samples: 10 };
 
 /**
  * The 2013 paper's DAgger prior method (Ross et al. 2011): `samples` rollouts of
@@ -361,6 +399,8 @@ const DaggerIterationCodec = t.intersection(
   [strict({ kind: t.literal("daggerIteration"), maxIterations: PositiveInt }), strictPartial({ samples: PositiveInt })],
   "daggerIteration",
 );
+/** daggerIteration's defaults, declared once. */
+export const daggerIterationDefaults: DefaultsOf<t.TypeOf<typeof DaggerIterationCodec>, "samples"> = { samples: 10 };
 
 /** Importance-sampled GPS, lines 6–12: optimize Φ on the active set, sample π_θk, accept or reject. */
 const IsgpsIterationCodec = t.intersection(
@@ -382,12 +422,16 @@ const IsgpsIterationCodec = t.intersection(
   ],
   "isgpsIteration",
 );
+/** isgpsIteration's defaults, declared once. */
+export const isgpsIterationDefaults: DefaultsOf<t.TypeOf<typeof IsgpsIterationCodec>, "samples" | "activeSamples" | "poolSize" | "useGuidingSamples" | "restart" | "weightDecay"> = { samples: 10, activeSamples: 100, poolSize: 400, useGuidingSamples: true, restart: false, weightDecay: 0 };
 
 /** Importance-sampled GPS, lines 13–16: w_r ÷ factor on success, × factor on failure, clamped; resample π_θ* on failure. */
 const AdaptWrCodec = t.intersection(
   [strict({ kind: t.literal("adaptWr") }), strictPartial({ factor: Positive, min: NonNegative, max: NonNegative, resample: NonNegativeInt })],
   "adaptWr",
 );
+/** adaptWr's defaults, declared once. */
+export const adaptWrDefaults: DefaultsOf<t.TypeOf<typeof AdaptWrCodec>, "factor" | "min" | "max" | "resample"> = { factor: 10, min: 1e-6, max: 1e-2, resample: 10 };
 
 /**
  * Importance-sampled GPS §4.2, adaptive guiding distributions: `iterations` iLQG
@@ -398,6 +442,8 @@ const AdaptGuidingCodec = t.intersection(
   [strict({ kind: t.literal("adaptGuiding"), iterations: PositiveInt }), strictPartial({ weight: Positive })],
   "adaptGuiding",
 );
+/** adaptGuiding's defaults, declared once. */
+export const adaptGuidingDefaults: DefaultsOf<t.TypeOf<typeof AdaptGuidingCodec>, "weight"> = { weight: 1 };
 
 /** Record a demonstration per condition by running a hand-crafted controller. */
 const DemonstrateCodec = strict({ kind: t.literal("demonstrate"), controller: DemoControllerCodec }, "demonstrate");
@@ -434,6 +480,8 @@ const EvaluateCodec = t.intersection(
   ],
   "evaluate",
 );
+/** evaluate's defaults, declared once. */
+export const evaluateDefaults: DefaultsOf<t.TypeOf<typeof EvaluateCodec>, "samples" | "controller"> = { samples: 10, controller: "trajectory" };
 
 /**
  * Measure each condition's trajectory distribution along its linearized dynamics
@@ -456,8 +504,53 @@ const DiagnoseTrajectoriesCodec = t.intersection(
   ],
   "diagnoseTrajectories",
 );
+/** diagnoseTrajectories's defaults, declared once. */
+export const diagnoseTrajectoriesDefaults: DefaultsOf<t.TypeOf<typeof DiagnoseTrajectoriesCodec>, "window" | "fdEpsilons" | "softContact" | "demonstrationGains"> = { window: 50, fdEpsilons: [1e-4, 1e-2], softContact: { solref: [0.1, 1] }, demonstrationGains: true };
 
-/** The stage kinds: a new kind adds its codec here and its implementation in src/algorithms/stages.ts. */
+/**
+ * Each stage kind's codec. A new kind adds its codec and defaults here, its
+ * resolution in ./resolve.ts, its contract in ./plan.ts and its entry
+ * (implementation) in src/algorithms/registry.ts; the compiler names each
+ * place that lacks it.
+ */
+export const stageCodecs = {
+  demonstrate: DemonstrateCodec,
+  initializeTrajectories: InitializeTrajectoriesCodec,
+  ilqgIteration: IlqgIterationCodec,
+  optimizeQ: OptimizeQCodec,
+  fitTheta: FitThetaCodec,
+  updateLambda: UpdateLambdaCodec,
+  guidingSamples: GuidingSamplesCodec,
+  pretrainPolicy: PretrainPolicyCodec,
+  isgpsIteration: IsgpsIterationCodec,
+  adaptWr: AdaptWrCodec,
+  adaptGuiding: AdaptGuidingCodec,
+  policyGradientIteration: PolicyGradientIterationCodec,
+  daggerIteration: DaggerIterationCodec,
+  evaluate: EvaluateCodec,
+  diagnoseTrajectories: DiagnoseTrajectoriesCodec,
+} as const;
+
+/** Each stage kind's defaults (null: a kind whose options all say something when absent). */
+export const stageDefaults = {
+  demonstrate: null,
+  initializeTrajectories: { ilqg: ilqgDefaults, fittedLinearization: fittedLinearizationDefaults },
+  ilqgIteration: null,
+  optimizeQ: optimizeQDefaults,
+  fitTheta: fitThetaDefaults,
+  updateLambda: updateLambdaDefaults,
+  guidingSamples: guidingSamplesDefaults,
+  pretrainPolicy: pretrainPolicyDefaults,
+  isgpsIteration: isgpsIterationDefaults,
+  adaptWr: adaptWrDefaults,
+  adaptGuiding: adaptGuidingDefaults,
+  policyGradientIteration: policyGradientIterationDefaults,
+  daggerIteration: daggerIterationDefaults,
+  evaluate: evaluateDefaults,
+  diagnoseTrajectories: diagnoseTrajectoriesDefaults,
+} as const;
+
+/** The stage kinds. */
 export const StageSpecCodec = t.union(
   [
     DemonstrateCodec,
@@ -481,12 +574,18 @@ export const StageSpecCodec = t.union(
 export type StageSpec = t.TypeOf<typeof StageSpecCodec>;
 export type StageKind = StageSpec["kind"];
 
-export interface Repeat {
+/** `times` copies of `body`; `S` is the stage type (a resolved pipeline repeats resolved stages). */
+export interface Repeat<S = StageSpec> {
   readonly kind: "repeat";
   readonly times: number;
-  readonly body: PipelineItem[];
+  readonly body: PipelineItem<S>[];
 }
-export type PipelineItem = StageSpec | Repeat;
+export type PipelineItem<S = StageSpec> = S | Repeat<S>;
+
+/** Whether a pipeline item is a repeat (stage kinds are never "repeat"). */
+export function isRepeat<S extends { readonly kind: string }>(item: PipelineItem<S>): item is Repeat<S> {
+  return item.kind === "repeat";
+}
 
 export const PipelineItemCodec: t.Type<PipelineItem> = t.recursion("PipelineItem", () =>
   t.union([
@@ -597,10 +696,10 @@ export function ilqg(o: Without<InitStage, "kind" | "method"> & { iterations: nu
 
 // ------------------------------------------------------------- unrolling --
 
-export interface UnrolledStage {
+export interface UnrolledStage<S = StageSpec> {
   /** Position in run order, from 0. */
   readonly index: number;
-  readonly spec: StageSpec;
+  readonly spec: S;
   /** Kind plus the counters of the repeats around it, e.g. "ilqgIteration 3/50". */
   readonly label: string;
 }
@@ -619,12 +718,12 @@ export function mapStages(pipeline: readonly PipelineItem[], f: (stage: StageSpe
 }
 
 /** Flatten the pipeline into the stages in the order they run. */
-export function unrollPipeline(pipeline: readonly PipelineItem[]): UnrolledStage[] {
-  const out: UnrolledStage[] = [];
+export function unrollPipeline<S extends { readonly kind: string } = StageSpec>(pipeline: readonly PipelineItem<S>[]): UnrolledStage<S>[] {
+  const out: UnrolledStage<S>[] = [];
   // `loops` holds the repeat counters around the current item, e.g. " 3/50".
-  const walk = (items: readonly PipelineItem[], loops: string): void => {
+  const walk = (items: readonly PipelineItem<S>[], loops: string): void => {
     for (const item of items) {
-      if (item.kind === "repeat") {
+      if (isRepeat(item)) {
         for (let r = 0; r < item.times; r++) walk(item.body, `${loops} ${r + 1}/${item.times}`);
       } else {
         out.push({ index: out.length, spec: item, label: `${item.kind}${loops}` });
@@ -636,9 +735,9 @@ export function unrollPipeline(pipeline: readonly PipelineItem[]): UnrolledStage
 }
 
 /** Number of stages without materializing them. */
-export function countStages(pipeline: readonly PipelineItem[]): number {
+export function countStages<S extends { readonly kind: string }>(pipeline: readonly PipelineItem<S>[]): number {
   let n = 0;
-  for (const item of pipeline) n += item.kind === "repeat" ? item.times * countStages(item.body) : 1;
+  for (const item of pipeline) n += isRepeat(item) ? item.times * countStages(item.body) : 1;
   return n;
 }
 

@@ -100,7 +100,9 @@ function show(v: unknown): string {
 }
 
 /** Decode an unknown value as an experiment, or throw naming each bad field. */
-export function decodeExperiment(value: unknown): Experiment {
+export function decodeExperiment(input: unknown): Experiment {
+  // A field set to undefined is a field left out (as in JSON), so resolving fills its default.
+  const value = withoutUndefinedFields(input);
   const r = ExperimentCodec.decode(value);
   if (isLeft(r)) throw new ExperimentValidationError(formatErrors(r.left));
   // The exact codecs dropped any field they do not know: name each one.
@@ -124,6 +126,15 @@ function findDropped(input: unknown, decoded: unknown, path: string, out: string
       } else findDropped(input[key], decoded[key], p, out);
     }
   }
+}
+
+/** The value with every object field whose value is undefined left out, at any depth. */
+function withoutUndefinedFields(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutUndefinedFields);
+  if (!isPlainObject(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [key, x] of Object.entries(v)) if (x !== undefined) out[key] = withoutUndefinedFields(x);
+  return out;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

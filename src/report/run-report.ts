@@ -12,6 +12,7 @@
  * demonstration and its trajectory distribution's nominal (noise-free) path.
  * Body positions come from MuJoCo (the condition's own world: terrain too).
  */
+import { decodeConditionStates } from "../algorithms/run-state.js";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { conditionTaskSpec, type Experiment } from "../dsl/experiment.js";
@@ -21,7 +22,7 @@ import { firstFall } from "../algorithms/evaluate.js";
 import { preload, Simulator } from "../sim/mujoco.js";
 import { taskFor } from "../tasks/index.js";
 import type { Task } from "../tasks/types.js";
-import { decodeValue, type JsonValue } from "../runtime/canonical.js";
+import { decodeValue } from "../runtime/canonical.js";
 import { CorruptCheckpointError, listCheckpointIndices, readCheckpointPart, readExperiment, stageRecords, writeFileAtomic, type CheckpointRecord, type RunHandle } from "../runtime/store.js";
 import { bodyTrajectory, rootTrajectoryPlot, stickFigureAnimation, stickFigurePanels, stickFigureStrip, gaitTaskOf, type GroundPoint, type RootSeries } from "./gait.js";
 import { trajectoryDiagnosticsPlot } from "./trajectory-diagnostics.js";
@@ -51,7 +52,7 @@ function evaluationSeries(state: Pick<RunState, "conditions">, i: number, dt: nu
 function gaitsOf(state: Pick<RunState, "conditions">, i: number, nu: number): Gait[] {
   const c = state.conditions[i];
   const out: Gait[] = [];
-  if (c.demonstration) out.push({ what: "demonstration", label: `demonstration (${c.demonstration.controller})`, xs: c.demonstration.xs, T: c.demonstration.us.length / nu });
+  if (c.demonstration) out.push({ what: "demonstration", label: `demonstration (${c.demonstration.source === "controller" ? c.demonstration.controller : "given in the experiment"})`, xs: c.demonstration.xs, T: c.demonstration.us.length / nu });
   if (c.trajectory) out.push({ what: "trajectory", label: "trajectory distribution q (nominal)", xs: c.trajectory.xbar, T: c.trajectory.T });
   return out;
 }
@@ -103,8 +104,9 @@ export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "rep
 
   const sections: string[] = [];
   if (latest.record !== null) {
-    const stored = latest.record.state as { conditions: JsonValue };
-    const state = { conditions: decodeValue(stored.conditions) } as Pick<RunState, "conditions">;
+    const stored = latest.record.state;
+    const conditions = typeof stored === "object" && stored !== null && !Array.isArray(stored) ? stored.conditions : undefined;
+    const state: Pick<RunState, "conditions"> = { conditions: decodeConditionStates(conditions ?? null) };
     const sims = new Map<Task, Simulator>();
     try {
       for (let i = 0; i < state.conditions.length; i++) {

@@ -4,12 +4,13 @@
  * controller, as plain JSON anyone with MuJoCo can replay.
  */
 import { describeNonFinite, firstNonFiniteInState } from "./finite.js";
+import { decodeRunState } from "../algorithms/run-state.js";
 import { decodeExperiment } from "../dsl/validate.js";
 import { conditionTaskSpec } from "../dsl/experiment.js";
 import type { PolicyState, RunState } from "../algorithms/state.js";
 import { parameterLayout } from "../policy/mlp.js";
 import { taskFor } from "../tasks/index.js";
-import { decodeValue, type JsonValue } from "./canonical.js";
+import { decodeValue } from "./canonical.js";
 import { listCheckpointIndices, readCheckpoint, readExperiment, type RunHandle } from "./store.js";
 
 export interface LinearGaussianExport {
@@ -125,7 +126,7 @@ export function exportRun(run: RunHandle, options: { condition: number; stage?: 
   const stage = options.stage ?? indices[indices.length - 1];
   const record = readCheckpoint(run, stage);
   const latest = { index: stage };
-  const state = decodeValue(record.state as JsonValue) as RunState;
+  const state = decodeRunState(record.state);
   const c = state.conditions[options.condition];
   if (!c) throw new Error(`condition ${options.condition} does not exist (the run has ${state.conditions.length})`);
   const { nx, nu } = task;

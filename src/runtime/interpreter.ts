@@ -9,12 +9,14 @@
  */
 import { Observable } from "rxjs";
 import { conditionTaskSpec, plainTaskSpec, testTaskSpec, unrollPipeline, type Experiment, type StageKind, type TaskSpec } from "../dsl/experiment.js";
-import { stageFor } from "../algorithms/stages.js";
+import { startStage } from "../algorithms/registry.js";
+import type { ResolvedExperiment } from "../dsl/resolve.js";
 import { initialRunState, type Metrics, type RunState, type StageEnv, type World } from "../algorithms/state.js";
 import type { Task } from "../tasks/types.js";
 import { Simulator, mujocoWarnings } from "../sim/mujoco.js";
 import { taskFor } from "../tasks/index.js";
 import { digestOfEncoded, encodeValue } from "./canonical.js";
+import { slotDigests } from "./slots.js";
 import { appendStageLog, BLOB_MIN_BYTES, writeCheckpoint, type RunHandle } from "./store.js";
 import type { Compute } from "../parallel/compute.js";
 import { createPool, WorkerFailure } from "../parallel/pool.js";
@@ -51,7 +53,8 @@ export type RunEvent =
   | { readonly type: "run-finished"; readonly run: string; readonly lastStage: number; readonly totalStages: number; readonly complete: boolean };
 
 export interface InterpretOptions {
-  readonly experiment: Experiment;
+  /** The resolved, planned experiment (src/dsl/resolve.ts, src/dsl/plan.ts). */
+  readonly experiment: ResolvedExperiment;
   readonly run: RunHandle;
   /** The state before stage `startStage` (a checkpoint's); absent at stage 0: the initial state is built here. */
   readonly state?: RunState;
@@ -142,7 +145,7 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
           subscriber.next({ type: "stage-started", index, total, kind, label });
           const started = now();
           const warningsBefore = totalWarnings();
-          const gen = stageFor(spec)(env, spec, state);
+          const gen = startStage(env, spec, state);
           let step;
           let breathed = now();
           try {
@@ -173,10 +176,11 @@ export function interpret(options: InterpretOptions): Observable<RunEvent> {
           // are printed a piece at a time, never all at once.
           const encoded = encodeValue(state, { deferFromBytes: BLOB_MIN_BYTES });
           const digest = digestOfEncoded(encoded);
+          const slots = slotDigests(encoded); // before the store takes `encoded` over
           subscriber.next({ type: "stage-finished", index, total, kind, label, digest, metrics, durationMs });
           const record = { index, kind, label, digest, metrics, durationMs };
           const path = writeCheckpoint(run, { ...record, state, encoded });
-          appendStageLog(run, record);
+          appendStageLog(run, { ...record, slots });
           subscriber.next({ type: "checkpoint-written", index, path });
           // Let the event loop breathe (signals, rendering, unsubscription).
           await new Promise<void>((r) => setImmediate(r));

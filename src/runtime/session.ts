@@ -7,11 +7,11 @@ import { existsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Observable } from "rxjs";
-import { unrollPipeline, type DemoController, type Experiment } from "../dsl/experiment.js";
+import { unrollPipeline, type Experiment } from "../dsl/experiment.js";
 import { decodeExperiment, ExperimentValidationError } from "../dsl/validate.js";
-import { fittedSampleCount } from "../algorithms/linearization.js";
-import type { RunState } from "../algorithms/state.js";
-import { taskFor } from "../tasks/index.js";
+import { decodeRunState } from "../algorithms/run-state.js";
+import { planExperiment } from "../dsl/plan.js";
+import { resolveExperiment, type ResolvedExperiment } from "../dsl/resolve.js";
 import type { Task } from "../tasks/types.js";
 import { canonicalJson, decodeValue, diffValues, encodeValue, sha256Hex, type JsonValue, type ValueChange } from "./canonical.js";
 import { interpret, type RunEvent } from "./interpreter.js";
@@ -34,9 +34,9 @@ import { currentProvenance, fileSha256 } from "./provenance.js";
 import { statusRecord, withRunStatus, writeRunStatus } from "./run-status.js";
 import { unfollowableChanges, UnfollowableChangeError } from "./force.js";
 
-/** Canonical JSON and hash of an experiment: what identifies it. */
+/** Canonical JSON and hash of an experiment, resolved (every default filled in): what identifies it. */
 export function experimentIdentity(e: Experiment): { json: JsonValue; canonical: string; hash: string } {
-  const json = encodeValue(e);
+  const json = encodeValue(resolveExperiment(e));
   const canonical = canonicalJson(json);
   return { json, canonical, hash: sha256Hex(canonical) };
 }
@@ -120,24 +120,16 @@ export function startRun(
   experiment: Experiment,
   options: { store: string; source?: string; stopAfterStage?: number; seedOverride?: number; workers?: number; numerics?: Numerics; stop?: StopRequest },
 ): StartedRun {
-  let task: Task;
-  try {
-    task = taskFor(experiment.task);
-  } catch (e) {
-    // A task the codec accepts but cannot be built (e.g. a swimmer with terrain): bad input, named at `task`.
-    const where = options.source ? `${options.source}: ` : "";
-    const message = e instanceof Error ? e.message : String(e);
-    throw new ExperimentValidationError([`${where}${message.startsWith("task") ? "" : "task: "}${message}`]);
-  }
-  checkConditions(experiment, task, options.source); // fails before anything is written
-  const footprint = checkFootprint(experiment, task, machineLimits(options.store)); // so does an experiment the machine cannot hold
-  const id = experimentIdentity(experiment);
+  // Resolve, then plan: a bad or misordered pipeline fails here, before anything is written.
+  const { experiment: resolved, task } = planExperiment(resolveExperiment(experiment), options.source);
+  const footprint = checkFootprint(resolved, task, machineLimits(options.store)); // so does an experiment the machine cannot hold
+  const id = experimentIdentity(resolved);
   const numerics = options.numerics ?? DEFAULT_NUMERICS;
   // The source is recorded absolute, so a resume from another directory finds the same file (issue 13),
   // with its content hash, so a resume can say whether the file changed.
   const source = options.source === undefined ? undefined : resolve(options.source);
   const sourceHash = source === undefined ? undefined : (fileSha256(source) ?? undefined);
-  const run = createRun(options.store, id.json, id.hash, experiment.name, source, {
+  const run = createRun(options.store, id.json, id.hash, resolved.name, source, {
     seedOverride: options.seedOverride,
     numerics,
     sourceHash,
@@ -147,61 +139,18 @@ export function startRun(
   // The directory is new (claimed by mkdir), so the lock is free.
   const lock = acquireRunLock(run.dir);
   const events = tracked(run, lock, options.stop, (shouldStop) =>
-    interpret({ experiment, run, startStage: 0, stopAfterStage: options.stopAfterStage, workers: options.workers, numerics, shouldStop }),
+    interpret({ experiment: resolved, run, startStage: 0, stopAfterStage: options.stopAfterStage, workers: options.workers, numerics, shouldStop }),
   );
   return { run, startStage: 0, lock, footprint, events };
 }
 
 /**
- * What the codec cannot check without the task: an explicit condition's
- * qpos/qvel lengths. Throws an ExperimentValidationError naming the field.
+ * What the codec cannot check without the task, and the pipeline's order:
+ * the plan of the resolved experiment (src/dsl/plan.ts). Throws an
+ * ExperimentValidationError naming each problem's field or pipeline place.
  */
-/** Which task each demonstration controller drives. */
-const DEMO_TASK: Record<DemoController, string> = { simbicon: "walker", "simbicon-smooth": "walker", "simbicon-switch": "walker", "hopper-hop": "hopper", "hopper-hop-robust": "hopper" };
-
-export function checkConditions(experiment: Experiment, task: Task, source?: string): void {
-  const nq = task.stateLayout.qpos.length;
-  const nv = task.stateLayout.qvel.length;
-  const problems: string[] = [];
-  experiment.conditions.forEach((c, i) => {
-    if (experiment.task.kind === "mjcf" && (c.terrain !== undefined || c.pushes !== undefined)) {
-      problems.push(`conditions[${i}]: terrain and pushes apply to the hopper and walker; a declared model has its ground in its MJCF`);
-    }
-    if ((c.kind === "gaitPhase" || c.kind === "alongDemonstration") && DEMO_TASK[c.controller] !== task.name) {
-      problems.push(`conditions[${i}].controller: ${c.controller} drives the ${DEMO_TASK[c.controller]}, not the ${task.name}`);
-    }
-    if (c.kind === "gaitPhase") {
-      if (c.index >= c.of) problems.push(`conditions[${i}].index: ${c.index} must be below of = ${c.of}`);
-    }
-    if (c.kind !== "state") return;
-    if (c.qpos.length !== nq) problems.push(`conditions[${i}].qpos: ${task.name} needs ${nq} values, got ${c.qpos.length}`);
-    if (c.qvel.length !== nv) problems.push(`conditions[${i}].qvel: ${task.name} needs ${nv} values, got ${c.qvel.length}`);
-  });
-  unrollPipeline(experiment.pipeline).forEach(({ spec, index }) => {
-    if (spec.kind === "evaluate" && spec.terrains && experiment.task.kind === "mjcf") {
-      problems.push(`stage ${index} (evaluate).terrains: test grounds apply to the hopper and walker; a declared model has its ground in its MJCF`);
-    }
-    if (spec.kind === "demonstrate" && DEMO_TASK[spec.controller] !== task.name) {
-      problems.push(`stage ${index} (demonstrate).controller: ${spec.controller} drives the ${DEMO_TASK[spec.controller]}, not the ${task.name}`);
-    }
-    if (spec.kind === "initializeTrajectories" && spec.linearization?.kind === "fitted") {
-      const have = fittedSampleCount(spec.linearization);
-      const need = task.nx + task.nu;
-      if (have < need) {
-        problems.push(
-          `stage ${index} (initializeTrajectories).linearization.rollouts: a fitted linearization of the ${task.name} needs nx + nu = ${need} independent samples per step; ${spec.linearization.rollouts} rollouts give ${have}${(spec.linearization.prior ?? 1) > 0 ? " at the ends of the horizon with the prior's window" : ""} (each step's rollouts about their mean give rollouts − 1)`,
-        );
-      }
-      if (!spec.motorNoise) problems.push(`stage ${index} (initializeTrajectories).motorNoise: a fitted linearization samples with the motor noise; set motorNoise`);
-    }
-  });
-  const stages = unrollPipeline(experiment.pipeline);
-  const fitted = stages.find(({ spec }) => spec.kind === "initializeTrajectories" && spec.linearization?.kind === "fitted");
-  const optimizeQ = stages.find(({ spec }) => spec.kind === "optimizeQ");
-  if (fitted && optimizeQ && optimizeQ.index > fitted.index) {
-    problems.push(`stage ${fitted.index} (initializeTrajectories).linearization.kind: "fitted" is for the iLQG stages; stage ${optimizeQ.index} (optimizeQ) linearizes by finite differences`);
-  }
-  if (problems.length > 0) throw new ExperimentValidationError(problems.map((p) => (source ? `${source}: ${p}` : p)));
+export function checkConditions(experiment: Experiment, _task?: Task, source?: string): void {
+  planExperiment(resolveExperiment(experiment), source);
 }
 
 export interface ResumeOptions {
@@ -226,19 +175,20 @@ export function resumeRun(dir: string, options: ResumeOptions = {}): StartedRun 
   const lock = acquireRunLock(run.dir);
   try {
     run = openRun(dir); // as it is now that no one else writes it
-    const stored = decodeExperiment(decodeValue(readExperiment(run)));
-    let experiment = stored;
+    // Runs recorded before defaults were recorded store the unresolved value: resolve both sides before comparing.
+    const stored = resolveExperiment(decodeExperiment(decodeValue(readExperiment(run))));
+    let experiment: ResolvedExperiment = stored;
     let changed = false;
     if (options.currentExperiment) {
-      const changes = diffValues(encodeValue(stored), encodeValue(options.currentExperiment));
+      const current = resolveExperiment(options.currentExperiment);
+      const changes = diffValues(encodeValue(stored), encodeValue(current));
       if (changes.length > 0 && !options.force) throw new ExperimentChangedError(changes);
       const refused = unfollowableChanges(changes);
       if (refused.length > 0) throw new UnfollowableChangeError(refused);
-      experiment = options.currentExperiment;
+      experiment = current;
       changed = changes.length > 0;
     }
-    const task = taskFor(experiment.task);
-    checkConditions(experiment, task);
+    const { task } = planExperiment(experiment);
     const footprint = checkFootprint(experiment, task, machineLimits(run.dir));
     const total = unrollPipeline(experiment.pipeline).length;
     const latest = latestGoodCheckpoint(run);
@@ -249,7 +199,7 @@ export function resumeRun(dir: string, options: ResumeOptions = {}): StartedRun 
     }
     if (startStage > total) throw new ResumeError(`stage ${startStage} is past the end of the pipeline (${total} stages)`);
     // Stage 0 starts from the initial state, which the interpreter builds.
-    const state = startStage === 0 ? undefined : (decodeValue(readCheckpoint(run, startStage - 1).state as JsonValue) as RunState);
+    const state = startStage === 0 ? undefined : decodeRunState(readCheckpoint(run, startStage - 1).state);
     // Checkpoints at or after the restart point (good or corrupt) are moved
     // aside, never overwritten or deleted.
     if (listCheckpointIndices(run).some((i) => i >= startStage)) truncateAfter(run, startStage - 1);

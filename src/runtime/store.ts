@@ -203,6 +203,8 @@ export interface StageLogEntry {
   readonly metrics: StageMetrics;
   readonly durationMs: number;
   readonly checkpoint: string;
+  /** A digest per run-state slot (src/runtime/slots.ts); absent in runs recorded before them. */
+  readonly slots?: Readonly<Record<string, string>>;
 }
 
 /** What `appendStageLog` takes: `checkpoint` defaults to `checkpointFileName(index)`. */
@@ -461,7 +463,7 @@ const StageFields = {
   durationMs: FiniteNumber,
 };
 
-const StageLogEntryC = t.type({ ...StageFields, checkpoint: t.string }, "stage log entry");
+const StageLogEntryC = t.intersection([t.type({ ...StageFields, checkpoint: t.string }), t.partial({ slots: t.record(t.string, t.string) })], "stage log entry");
 const ResumeMarkerC = t.type({ resumedFrom: t.union([NonNegInt, t.literal(-1)], "integer >= -1") }, "resume marker");
 
 const CheckpointC = t.type(
@@ -1270,6 +1272,7 @@ export function appendStageLog(run: RunHandle, entry: StageLogInput): void {
     metrics: encodeMetrics(entry.metrics, "appendStageLog"),
     durationMs: entry.durationMs,
     checkpoint,
+    ...(entry.slots ? { slots: { ...entry.slots } } : {}),
   };
   appendLine(run.stageLogPath, canonicalJson(line));
 }

@@ -3,11 +3,11 @@
  * resumed, the run state a checkpoint holds, and the small importance-sampled
  * GPS experiment the ISGPS and prior-method tests share.
  */
+import { decodeRunState } from "../../src/algorithms/run-state.js";
 import { lastValueFrom, toArray, type Observable } from "rxjs";
 import { condition, experiment, ilqg, policy, repeat, stage, task } from "../../src/index.js";
 import type { Experiment } from "../../src/dsl/experiment.js";
 import type { RunState } from "../../src/algorithms/state.js";
-import { decodeValue, type JsonValue } from "../../src/runtime/canonical.js";
 import type { RunEvent } from "../../src/runtime/interpreter.js";
 import { resumeRun, startRun } from "../../src/runtime/session.js";
 import { readCheckpoint } from "../../src/runtime/store.js";
@@ -29,7 +29,7 @@ export async function digestsResumedAfter(experiment: Experiment, store: string,
 
 /** The run state checkpointed after stage `index`. */
 export function stateAt(run: Parameters<typeof readCheckpoint>[0], index: number): RunState {
-  return decodeValue(readCheckpoint(run, index).state as JsonValue) as RunState;
+  return decodeRunState(readCheckpoint(run, index).state);
 }
 
 /**

@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { listRunEntries, openRun, readRunMeta, stageRecords, writeFileAtomic } from "../../runtime/store.js";
 import { currentStatus } from "../../runtime/run-status.js";
-import { diffRuns } from "../../runtime/diff.js";
+import { diffRuns, formatRunDiff } from "../../runtime/diff.js";
 import { formatChanges } from "../../runtime/session.js";
 import { exportRun } from "../../runtime/export.js";
 import { writeRunReport } from "../../report/run-report.js";
@@ -101,19 +101,8 @@ export function diffCommand(a: string, b: string, o: { json: boolean }): number 
   const status = d.problems.length > 0 ? EXIT_BAD_INPUT : EXIT_OK;
   if (o.json) {
     out.write(`${JSON.stringify(d, null, 2)}\n`);
-  } else if (d.identical) {
-    out.write(`identical: same experiment and the same digest at all ${d.stages.length} stages\n`);
   } else {
-    out.write(d.experimentChanges.length ? `experiment:\n${formatChanges(d.experimentChanges)}\n` : "experiment: identical\n");
-    out.write(d.firstDivergentStage === null ? "digests: identical at every common stage\n" : `first divergent stage: ${d.firstDivergentStage}\n`);
-    if (d.stagesOnlyIn.a.length || d.stagesOnlyIn.b.length) out.write(`stages only in A: ${d.stagesOnlyIn.a.length}, only in B: ${d.stagesOnlyIn.b.length}\n`);
-    out.write(`\n${"stage".padStart(5)}  ${"kind".padEnd(22)} ${"cost A".padStart(12)} ${"cost B".padStart(12)} ${"Δ".padStart(12)}  same\n`);
-    for (const s of d.stages) {
-      const c = s.metricDeltas.cost;
-      out.write(
-        `${String(s.index).padStart(5)}  ${(s.kindA === s.kindB ? s.kindA : `${s.kindA}/${s.kindB}`).padEnd(22)} ${c ? fmt(c.a).padStart(12) : "".padStart(12)} ${c ? fmt(c.b).padStart(12) : "".padStart(12)} ${c ? fmt(c.delta).padStart(12) : "".padStart(12)}  ${s.sameDigest ? "=" : "≠"}\n`,
-      );
-    }
+    out.write(formatRunDiff(d, formatChanges));
   }
   if (d.problems.length > 0) {
     const n = d.problems.length;
