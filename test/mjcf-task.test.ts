@@ -149,4 +149,28 @@ describe("a declared MuJoCo model", () => {
     expect(r.stderr).toMatch(/task\.cost\.terms\[1\]\.joint: the model has no joint named "slidr"/);
     expect(existsSync(store) ? readdirSync(store) : []).toEqual([]);
   });
+
+  it("gps run stores the resolved experiment: gps show --experiment prints the model text and the filled-in defaults", () => {
+    const dir = tmp("show");
+    const file = join(dir, "small.ts");
+    const src = readFileSync(join(REPO, "experiments/cartpole-ilqg.ts"), "utf8")
+      .replace('"../src/index.js"', JSON.stringify(join(REPO, "src/index.js")))
+      .replace('"./models/cartpole.xml"', JSON.stringify(join(REPO, "experiments/models/cartpole.xml")))
+      .replace("  substeps: 2,\n", "")
+      .replace("horizon: 200", "horizon: 20")
+      .replace("iterations: 150", "iterations: 2");
+    writeFileSync(file, src);
+    const store = join(dir, "runs");
+    const r = gpsSync(["run", file, "--store", store, "--no-report"]);
+    expect(r.status, r.stderr).toBe(0);
+    const run = r.stdout.split("\n")[0];
+    const shown = gpsSync(["show", run, "--experiment"]);
+    expect(shown.status).toBe(0);
+    const e = JSON.parse(shown.stdout) as { task: { substeps: number; xml: string; path?: string }; pipeline: { kind: string; samples?: number }[] };
+    expect(e.task.substeps).toBe(1);
+    expect(e.task.xml).toBe(XML);
+    expect(e.task.path).toBeUndefined();
+    // evaluate's default sample count, filled in though the file leaves it out of the noise-free evaluation.
+    expect(e.pipeline.find((s) => s.kind === "evaluate")?.samples).toBeGreaterThan(0);
+  });
 });

@@ -78,6 +78,7 @@ function program(status: { code: number }): Command {
     .summary("a run's stages, digests, metrics and status")
     .argument("<run>", "the run directory")
     .option("--json", "machine-readable output", false)
+    .option("--experiment", "print the run's resolved experiment (every default filled in) as JSON", false)
     .action((dir: string, o) => set(showCommand(dir, o)));
 
   gps

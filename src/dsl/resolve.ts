@@ -15,6 +15,7 @@
  * recorded before defaults were recorded) resolves to what it ran, as long as
  * the defaults have not changed since.
  */
+import { MJCF_DEFAULT_SUBSTEPS } from "./mjcf-task.js";
 import {
   adaptGuidingDefaults,
   adaptWrDefaults,
@@ -39,6 +40,7 @@ import {
   type PolicySpec,
   type StageKind,
   type StageSpec,
+  type TaskSpec,
 } from "./experiment.js";
 
 type Spec<K extends StageKind> = Extract<StageSpec, { kind: K }>;
@@ -136,6 +138,11 @@ function resolveItem(item: PipelineItem): ResolvedPipelineItem {
 
 /** The experiment with every default filled in (idempotent). */
 export function resolveExperiment(e: Experiment): ResolvedExperiment {
-  const { policy, pipeline, ...rest } = e;
-  return { ...rest, pipeline: pipeline.map(resolveItem), ...(policy ? { policy: resolvePolicy(policy) } : {}) };
+  const { policy, pipeline, task, ...rest } = e;
+  return { ...rest, task: resolveTask(task), pipeline: pipeline.map(resolveItem), ...(policy ? { policy: resolvePolicy(policy) } : {}) };
+}
+
+/** A declared model's control period, filled in (the built-in tasks' options are task options, not resolved here). */
+function resolveTask(task: TaskSpec): TaskSpec {
+  return task.kind === "mjcf" ? { ...task, substeps: task.substeps ?? MJCF_DEFAULT_SUBSTEPS } : task;
 }

@@ -1,6 +1,9 @@
 /** The readers: gps show, list, diff, export, report, compare. None takes the run's lock. */
+import { resolveExperiment } from "../../dsl/resolve.js";
+import { decodeExperiment } from "../../dsl/validate.js";
+import { decodeValue, encodeValue } from "../../runtime/canonical.js";
 import { join } from "node:path";
-import { listRunEntries, openRun, readRunMeta, stageRecords, writeFileAtomic } from "../../runtime/store.js";
+import { listRunEntries, openRun, readExperiment, readRunMeta, stageRecords, writeFileAtomic } from "../../runtime/store.js";
 import { currentStatus } from "../../runtime/run-status.js";
 import { diffRuns, formatRunDiff } from "../../runtime/diff.js";
 import { formatChanges } from "../../runtime/session.js";
@@ -12,8 +15,14 @@ import { err, out, warn } from "../io.js";
 import { EXIT_BAD_INPUT, EXIT_OK, UsageError } from "../errors.js";
 import { intOption } from "../options.js";
 
-export function showCommand(dir: string, o: { json: boolean }): number {
+export function showCommand(dir: string, o: { json: boolean; experiment?: boolean }): number {
   const run = openRun(dir);
+  if (o.experiment) {
+    // The experiment as the run resolves it: every default filled in (older runs stored it unresolved).
+    const resolved = resolveExperiment(decodeExperiment(decodeValue(readExperiment(run))));
+    out.write(`${JSON.stringify(encodeValue(resolved), null, 2)}\n`);
+    return EXIT_OK;
+  }
   const meta = readRunMeta(run);
   const status = currentStatus(run);
   const stages = stageRecords(run).map((r) => ({
