@@ -268,19 +268,25 @@ describe.concurrent("gps", () => {
     expect(readdirSync(dir).sort()).toEqual(["syntax-error.ts"]);
   });
 
-  test("compare refuses runs without policy-search iterations and --out-less calls, writing nothing", async ({ expect }) => {
+  test("compare draws an iLQG run (cost per ilqgIteration); refuses --out-less calls, a bad metric and a missing run, writing nothing", async ({ expect }) => {
     const dir = tmp("compare");
     const svg = join(dir, "curves.svg");
-    const noLoop = await gps(["compare", smallBase, "--out", svg]);
-    expect(noLoop.status).toBe(2);
-    expect(noLoop.stderr).toMatch(/small has no policy-search iterations/);
     const noOut = await gps(["compare", smallBase]);
     expect(noOut.status).toBe(2);
     expect(noOut.stderr).toMatch(/--out/);
     const badMetric = await gps(["compare", smallBase, "--out", svg, "--metric", "reward"]);
     expect(badMetric.status).toBe(2);
     expect(badMetric.stderr).toMatch(/--metric must be sampleCost or cost, got "reward"/);
+    const noSamples = await gps(["compare", smallBase, "--out", svg, "--metric", "sampleCost"]);
+    expect(noSamples.status).toBe(2);
+    expect(noSamples.stderr).toMatch(/training stages \(ilqgIteration\) have no metric sampleCost/);
+    const missing = await gps(["compare", join(dir, "nope"), "--out", svg]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/nope is not a run directory, a store directory or a sweep id/);
     expect(readdirSync(dir)).toEqual([]);
+    const ilqg = await gps(["compare", smallBase, "--out", svg]);
+    expect(ilqg.status, ilqg.stderr).toBe(0);
+    expect(readFileSync(svg, "utf8")).toMatch(/iteration \(iLQG iterations\)/);
   });
 
   test("a truncated last checkpoint: show still lists the stage; resume keeps the bytes, warns, and ends identical", async ({ expect }) => {

@@ -116,10 +116,11 @@ function program(status: { code: number }): Command {
 
   gps
     .command("compare")
-    .summary("several runs' learning curves in one SVG")
-    .argument("<runs...>", "run directories")
+    .summary("learning curves of runs, stores or sweeps in one SVG (seeds aggregated: mean, 95% bootstrap CI)")
+    .argument("<runs...>", "run directories, store directories or sweep ids")
     .option("--out <file>", "the SVG to write")
-    .option("--metric <name>", "sampleCost or cost", "sampleCost")
+    .option("--metric <name>", "sampleCost or cost (default: sampleCost for policy search with samples, cost for CGPS and iLQG)")
+    .option("--store <dir>", "the store sweep ids are looked up in", DEFAULT_STORE_DIR)
     .option("--title <text>", "the figure's title")
     .action((dirs: string[], o) => set(compareCommand(dirs, o)));
 

@@ -28,6 +28,7 @@ import { bodyTrajectory, rootTrajectoryPlot, stickFigureAnimation, stickFigurePa
 import { trajectoryDiagnosticsPlot } from "./trajectory-diagnostics.js";
 import { esc, linePlot, type LineSeries } from "./svg.js";
 import { learningCurvePlot, POLICY_SEARCH_ITERATIONS } from "./learning-curves.js";
+import { aggregateGroup, aggregatePlot, runCurve } from "./aggregate.js";
 
 export interface ReportResult {
   readonly dir: string;
@@ -174,17 +175,23 @@ function conditionPictures(
 
 type Record_ = ReturnType<typeof stageRecords>[number];
 
+/**
+ * The cost against the run's training iterations (its training stage kind's
+ * counter: iLQG, constrained GPS, importance-sampled GPS or a prior method),
+ * with evaluation stages as markers at the iteration they follow (a noisy
+ * evaluation is not a step of training) and the initial trajectory or example
+ * as references. A run without training stages: every stage's cost by index.
+ */
 function costCurve(records: readonly Record_[], name: string): string {
-  const pts = (key: string) =>
-    records.flatMap((r) => {
-      const v = (r.metrics as Record<string, unknown>)[key];
+  const curve = runCurve(records, "cost", name);
+  if (curve === null) {
+    const pts = records.flatMap((r) => {
+      const v = (r.metrics as Record<string, unknown>).cost;
       return typeof v === "number" && Number.isFinite(v) ? [[r.index, v] as const] : [];
     });
-  return linePlot([{ label: "cost (task cost, Σ over the horizon, mean over conditions)", points: pts("cost") }], {
-    title: `${name}: cost after each stage`,
-    xLabel: "stage",
-    yLabel: "cost",
-  });
+    return linePlot([{ label: "cost (task cost, Σ over the horizon, mean over conditions)", points: pts }], { title: `${name}: cost after each stage`, xLabel: "stage", yLabel: "cost" });
+  }
+  return aggregatePlot([aggregateGroup(name, [{ id: name, seed: null, records }], "cost")], { title: `${name}: cost after each ${curve.kind}` });
 }
 
 /**
@@ -283,7 +290,7 @@ ${records.some((r) => POLICY_SEARCH_ITERATIONS.includes(r.kind)) ? `<figure><img
 ${files.includes("long-horizon.svg") ? `<figure><img src="long-horizon.svg" alt="long-horizon test"><figcaption>The policy alone, noise-free, rolled out past the training horizon after each iteration (evaluate with horizon): distance from each start, and the number of starts walked without a fall.</figcaption></figure>` : ""}
 ${files.includes("trajectory-diagnostics.svg") ? `<figure><img src="trajectory-diagnostics.svg" alt="trajectory diagnostics"><figcaption>diagnoseTrajectories: q's feedback gains and the finite-difference Jacobian's jumps along each nominal, with contact events (docs/trajectory-optimization.md).</figcaption></figure>` : ""}
 ${records.some((r) => r.kind === "adaptWr") ? `<figure><img src="wr.svg" alt="regularizer weight"><figcaption>The regularizer weight w_r after each adaptWr stage.</figcaption></figure>` : ""}
-<figure><img src="cost.svg" alt="cost after each stage"></figure>
+<figure><img src="cost.svg" alt="cost after each training iteration"><figcaption>Noise-free cost after each training iteration; evaluation stages are rings at the iteration they follow (a noisy evaluation is not a step of training).</figcaption></figure>
 ${sections.join("\n")}
 <details><summary>Stages (${records.length})</summary>
 <table><tr><th>stage</th><th>kind</th><th>cost</th><th>distance (m)</th><th>speed (m/s)</th><th>falls</th><th>time</th><th>digest</th></tr>

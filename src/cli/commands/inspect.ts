@@ -3,13 +3,13 @@ import { resolveExperiment } from "../../dsl/resolve.js";
 import { decodeExperiment } from "../../dsl/validate.js";
 import { decodeValue, encodeValue } from "../../runtime/canonical.js";
 import { join } from "node:path";
-import { listRunEntries, openRun, readExperiment, readRunMeta, stageRecords, writeFileAtomic } from "../../runtime/store.js";
+import { DEFAULT_STORE_DIR, listRunEntries, openRun, readExperiment, readRunMeta, stageRecords, StoreError, writeFileAtomic } from "../../runtime/store.js";
 import { currentStatus } from "../../runtime/run-status.js";
 import { diffRuns, formatRunDiff } from "../../runtime/diff.js";
 import { formatChanges } from "../../runtime/session.js";
 import { exportRun } from "../../runtime/export.js";
 import { writeRunReport } from "../../report/run-report.js";
-import { compareLearningCurves } from "../../report/learning-curves.js";
+import { compareRuns } from "../../report/compare-runs.js";
 import { fmt, headlineMetrics } from "../progress.js";
 import { err, out, warn } from "../io.js";
 import { EXIT_BAD_INPUT, EXIT_OK, UsageError } from "../errors.js";
@@ -137,22 +137,26 @@ export async function reportCommand(dir: string, o: { out?: string }): Promise<n
   return EXIT_OK;
 }
 
-/** Several runs' learning curves in one SVG (the 2013 paper's Figure 2: GPS beside its variants and the prior methods). */
-export function compareCommand(dirs: readonly string[], o: { out?: string; metric: string; title?: string }): number {
+/**
+ * Learning curves of runs, store directories or sweeps in one SVG: runs grouped
+ * by experiment (and differing overrides), seeds aggregated (src/report/aggregate.ts).
+ */
+export function compareCommand(args: readonly string[], o: { out?: string; metric?: string; title?: string; store?: string }): number {
   if (!o.out) throw new UsageError("compare needs --out FILE.svg");
   const metric = o.metric;
-  if (metric !== "sampleCost" && metric !== "cost") throw new UsageError(`--metric must be sampleCost or cost, got ${JSON.stringify(metric)}`);
-  const runs = dirs.map((dir) => {
-    const run = openRun(dir);
-    return { name: readRunMeta(run).experimentName, records: stageRecords(run) };
-  });
+  if (metric !== undefined && metric !== "sampleCost" && metric !== "cost") throw new UsageError(`--metric must be sampleCost or cost, got ${JSON.stringify(metric)}`);
   let svg: string;
+  let count: number;
   try {
-    svg = compareLearningCurves(runs, metric, o.title);
+    const r = compareRuns(args, { metric, title: o.title, store: o.store ?? DEFAULT_STORE_DIR });
+    for (const s of r.skipped) warn(`skipped ${s}`);
+    svg = r.svg;
+    count = r.runs;
   } catch (e) {
-    throw new UsageError((e as Error).message.replace(/^compare: /, ""));
+    if (!(e instanceof Error) || e instanceof StoreError) throw e;
+    throw new UsageError(e.message.replace(/^compare: /, ""));
   }
   writeFileAtomic(o.out, svg);
-  out.write(`wrote ${o.out} (${runs.length} runs, ${metric})\n`);
+  out.write(`wrote ${o.out} (${count} runs, ${metric ?? "default metric per kind"})\n`);
   return EXIT_OK;
 }
