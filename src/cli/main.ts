@@ -1,5 +1,5 @@
 /**
- * The `gps` command line: run, resume, show, list, diff, export, report, compare.
+ * The `gps` command line: run, resume, show, list, diff, export, report, compare, serve, index.
  * Exit status: 0 success, 1 failure while running, 2 bad input (arguments,
  * experiment files, corrupt, edited or busy runs) with nothing written,
  * 3 a stage produced NaN/∞, 130 interrupted (see errors.ts).
@@ -12,6 +12,7 @@ import { err, out } from "./io.js";
 import { errorMessage, exitStatusOf, EXIT_BAD_INPUT } from "./errors.js";
 import { activeRun, resumeCommand, runCommand } from "./commands/run.js";
 import { compareCommand, diffCommand, exportCommand, listCommand, reportCommand, showCommand } from "./commands/inspect.js";
+import { indexCommand, serveCommand } from "./commands/view.js";
 import { preload } from "../sim/mujoco.js";
 
 const ABOUT = `A run is named by its directory (gps run prints it). --json prints
@@ -123,6 +124,20 @@ function program(status: { code: number }): Command {
     .option("--store <dir>", "the store sweep ids are looked up in", DEFAULT_STORE_DIR)
     .option("--title <text>", "the figure's title")
     .action((dirs: string[], o) => set(compareCommand(dirs, o)));
+
+  gps
+    .command("serve")
+    .summary("browse a store: runs table, live learning curves, reports (127.0.0.1 only, read-only)")
+    .option("--store <dir>", "the store", DEFAULT_STORE_DIR)
+    .option("--port <p>", "the port on 127.0.0.1 (0: any free one)", "8080")
+    .action((o) => set(serveCommand(o)));
+
+  gps
+    .command("index")
+    .summary("write the store's browser view as static files (data embedded, bundles copied)")
+    .option("--store <dir>", "the store", DEFAULT_STORE_DIR)
+    .option("--out <dir>", "the directory to write (outside the store)")
+    .action((o) => set(indexCommand(o)));
 
   return gps;
 }
