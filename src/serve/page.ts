@@ -74,7 +74,7 @@ function spec(d) {
     datasets: { curves: d.curves },
     data: { name: "curves" },
     params: [{ name: "metric", value: d.metrics[0], bind: { input: "select", options: d.metrics, name: "metric " } }],
-    encoding: { x: { field: "iteration", type: "quantitative", title: "training iteration" }, y: { field: "value", type: "quantitative", scale: { zero: false }, title: "cost (Σ over the horizon)" }, color },
+    encoding: { x: { field: "iteration", type: "quantitative", title: "training iteration", axis: { tickMinStep: 1, format: "d" } }, y: { field: "value", type: "quantitative", scale: { zero: false }, title: "cost (Σ over the horizon)" }, color },
     layer: [
       { transform: [{ filter: "datum.type === 'train' && datum.metric === metric" }], params: [{ name: "pick", select: { type: "point", fields: ["series"] }, bind: "legend" }],
         mark: { type: "line", point: true, tooltip: true }, encoding: { opacity: { condition: { param: "pick", value: 1 }, value: 0.12 }, tooltip } },

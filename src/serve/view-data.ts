@@ -9,11 +9,21 @@ import { countStages } from "../dsl/experiment.js";
 import { decodeExperiment } from "../dsl/validate.js";
 import { currentStatus } from "../runtime/run-status.js";
 import { listRunEntries, readStageLog, type RunHandle } from "../runtime/store.js";
-import { headlineMetrics } from "../cli/progress.js";
 import { CURVE_METRICS, groupRuns, runCurve, type RunInfo, type StageLike } from "../report/aggregate.js";
 import { runInfo } from "../report/run-inputs.js";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+
+/** The last stage's headline numbers (as `gps list` shows them). */
+function headline(m: Readonly<Record<string, unknown>>): string {
+  const f = (v: number) => (!Number.isFinite(v) ? String(v) : Math.abs(v) >= 100 ? v.toFixed(1) : v.toFixed(3));
+  const parts: string[] = [];
+  for (const [key, name] of [["cost", "cost"], ["sampleCost", "samples"], ["distance", "distance"], ["meanVelocity", "v"], ["falls", "falls"], ["kl", "KL"]] as const) {
+    const v = m[key];
+    if (typeof v === "number") parts.push(`${name} ${key === "falls" ? v : f(v)}`);
+  }
+  return parts.join("  ");
+}
 
 export interface RunRow {
   readonly id: string;
@@ -123,7 +133,7 @@ export function readStoreView(store: string, reportHref: (name: string, dir: str
         running: status.startsWith("running"),
         stagesDone: records.length,
         totalStages: totalStagesOf(run),
-        last: last ? headlineMetrics(last.metrics as Record<string, number>) : "",
+        last: last ? headline(last.metrics) : "",
         lastKind: last ? last.label : null,
         createdAt: run.meta.createdAt,
         updatedAt: run.meta.status?.at ?? run.meta.createdAt,
