@@ -160,3 +160,38 @@ describe("tolerant readers of run.json's sweep and overrides", () => {
     expect(overridesOf(null)).toEqual({});
   });
 });
+
+describe("gps compare of a sweep (run.json's sweep and overrides, as gps sweep records them)", () => {
+  it("groups the sweep's runs by the override that differs, aggregates seeds, and names the groups", async () => {
+    const { mkdtempSync, cpSync, readFileSync, writeFileSync, readdirSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { gps } = await import("./helpers/cli.js");
+    const dir = mkdtempSync(join(tmpdir(), "gps-agg-"));
+    try {
+      const store = join(dir, "store");
+      const made = await gps(["run", "test/fixtures/experiments/small.ts", "--store", store, "--no-report", "--workers", "1"]);
+      expect(made.status, made.stderr).toBe(0);
+      const [base] = readdirSync(store);
+      const variants: [string, number, string][] = [["a-00000000-001", 1, "1"], ["a-00000000-002", 2, "1"], ["a-00000000-003", 1, "2"]];
+      for (const [name, seed, x] of variants) {
+        cpSync(join(store, base), join(store, name), { recursive: true });
+        const meta = JSON.parse(readFileSync(join(store, name, "run.json"), "utf8"));
+        writeFileSync(join(store, name, "run.json"), JSON.stringify({ ...meta, seedOverride: seed, sweep: "sw-7", overrides: { "pipeline.1.iterations": x, seed: String(seed) } }));
+      }
+      const svg = join(dir, "sweep.svg");
+      const r = await gps(["compare", "sw-7", "--store", store, "--out", svg]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/3 runs/);
+      const doc = readFileSync(svg, "utf8");
+      expect(doc).toContain("small (pipeline.1.iterations=1): mean of 2 seeds, 95% CI");
+      expect(doc).toContain("small (pipeline.1.iterations=2)");
+      expect([...doc.matchAll(/class="ci-band"/g)].length).toBe(1);
+      const unknown = await gps(["compare", "sw-8", "--store", store, "--out", svg]);
+      expect(unknown.status).toBe(2);
+      expect(unknown.stderr).toMatch(/sw-8 is not a run directory, a store directory or a sweep id/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60000);
+});

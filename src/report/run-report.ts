@@ -183,7 +183,12 @@ type Record_ = ReturnType<typeof stageRecords>[number];
  * as references. A run without training stages: every stage's cost by index.
  */
 function costCurve(records: readonly Record_[], name: string): string {
-  const curve = runCurve(records, "cost", name);
+  let curve: ReturnType<typeof runCurve> = null;
+  try {
+    curve = runCurve(records, "cost", name);
+  } catch {
+    curve = null; // training stages without a cost: every stage's cost by index, as below
+  }
   if (curve === null) {
     const pts = records.flatMap((r) => {
       const v = (r.metrics as Record<string, unknown>).cost;
