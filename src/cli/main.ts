@@ -4,7 +4,7 @@
  * experiment files, corrupt, edited or busy runs) with nothing written,
  * 3 a stage produced NaN/∞, 130 interrupted (see errors.ts).
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { mujocoJsVersion, packageVersion } from "../runtime/provenance.js";
 import { DEFAULT_STORE_DIR } from "../runtime/store.js";
 import { NUMERICS } from "../algorithms/numerics.js";
@@ -28,6 +28,9 @@ a second one aborts at once. Both leave the run resumable.
 
 Exit status: 0 ok, 1 failure while running, 2 bad input (nothing written),
 3 a stage produced NaN or Infinity (not checkpointed), 130 interrupted.`;
+
+/** A repeatable option's values, in order. */
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function versionText(): string {
   return `gps ${packageVersion()} (mujoco-js ${mujocoJsVersion() ?? "not found"}, node ${process.version})`;
@@ -54,6 +57,8 @@ function program(status: { code: number }): Command {
     .argument("<experiment>", "the experiment file (.ts or .js, default export)")
     .option("--store <dir>", "the store the run directory goes into", DEFAULT_STORE_DIR)
     .option("--seed <n>", "seed in place of the experiment's (recorded in run.json)")
+    .option("--set <path=value>", "change a field of the resolved experiment, e.g. task.horizon=50 (repeatable; docs/sweeps.md)", collect, [])
+    .addOption(new Option("--sweep <id:index>", "the sweep this run belongs to (set by gps sweep)").hideHelp())
     .option("--workers <n>", "threads for independent work, 1…64 (default: the cores)")
     .option("--numerics <kind>", `policy kernels: ${NUMERICS.join(" or ")} (default: batched)`)
     .option("--stop-after-stage <k>", "stop after stage K (resume later)")
