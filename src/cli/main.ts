@@ -13,6 +13,7 @@ import { errorMessage, exitStatusOf, EXIT_BAD_INPUT } from "./errors.js";
 import { activeRun, resumeCommand, runCommand } from "./commands/run.js";
 import { compareCommand, diffCommand, exportCommand, listCommand, reportCommand, showCommand } from "./commands/inspect.js";
 import { preload } from "../sim/mujoco.js";
+import { sweepCommand } from "./commands/sweep.js";
 
 const ABOUT = `A run is named by its directory (gps run prints it). --json prints
 machine-readable output (for run/resume: one event per line). run and resume
@@ -65,6 +66,20 @@ function program(status: { code: number }): Command {
     .option("--json", "one JSON event per line", false)
     .option("--no-report", "do not write the report when the pipeline completes")
     .action((file: string, o) => set(runCommand(file, o)));
+
+  gps
+    .command("sweep")
+    .summary("one run per seed and grid combination, up to --jobs at once (docs/sweeps.md)")
+    .argument("[experiment]", "the experiment file (not with --resume)")
+    .option("--seeds <range>", "seeds: 1..10, or 1,4,9 (default: the experiment's seed)")
+    .option("--grid <path=v1,v2,...>", "every value of a field (repeatable: the product of all)", collect, [])
+    .option("--set <path=value>", "change a field in every run (repeatable)", collect, [])
+    .option("--jobs <n>", "runs at once, each a process with --workers 1 (default: the cores)")
+    .option("--store <dir>", "the store the runs and sweeps/<id>.json go into", DEFAULT_STORE_DIR)
+    .option("--resume <sweep>", "finish a sweep's runs that are not complete (its id or manifest file)")
+    .option("--json", "one JSON line per finished run", false)
+    .option("--no-report", "the runs do not write their reports")
+    .action((file: string | undefined, o) => set(sweepCommand(file, o)));
 
   gps
     .command("resume")
@@ -140,7 +155,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   try {
     // Building a declared model's task reads the model with MuJoCo, synchronously.
-    if (argv[0] === "run" || argv[0] === "resume" || argv[0] === "export") await preload();
+    if (argv[0] === "run" || argv[0] === "resume" || argv[0] === "export" || argv[0] === "sweep") await preload();
     await gps.parseAsync([...argv], { from: "user" });
     return status.code;
   } catch (e) {
