@@ -11,7 +11,8 @@ import { NUMERICS } from "../algorithms/numerics.js";
 import { err, out } from "./io.js";
 import { errorMessage, exitStatusOf, EXIT_BAD_INPUT } from "./errors.js";
 import { activeRun, resumeCommand, runCommand } from "./commands/run.js";
-import { compareCommand, diffCommand, exportCommand, listCommand, reportCommand, showCommand } from "./commands/inspect.js";
+import { compareCommand, diffCommand, exportCommand, reportCommand, showCommand } from "./commands/inspect.js";
+import { listCommand } from "./commands/list.js";
 import { preload } from "../sim/mujoco.js";
 import { sweepCommand } from "./commands/sweep.js";
 
@@ -103,9 +104,11 @@ function program(status: { code: number }): Command {
 
   gps
     .command("list")
-    .summary("the runs of a store (broken ones flagged)")
+    .summary("the runs of a store as a table (broken ones flagged)")
     .option("--store <dir>", "the store", DEFAULT_STORE_DIR)
-    .option("--json", "machine-readable output", false)
+    .option("--sort <column>", "name, age (newest first), status, cost (lowest first) or seed")
+    .option("--filter <key=value>", "status=failed, experiment=walker-* (glob), sweep=<id>, seed=3, run=… (repeatable: all must match)", collect, [])
+    .option("--json", "machine-readable output (every column)", false)
     .action((o) => set(listCommand(o)));
 
   gps

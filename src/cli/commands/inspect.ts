@@ -71,44 +71,6 @@ export function showCommand(dir: string, o: { json: boolean; experiment?: boolea
   return EXIT_OK;
 }
 
-export function listCommand(o: { store: string; json: boolean }): number {
-  // A run that does not open or read (no run.json, malformed files, edited) is listed as broken, not fatal to the list.
-  const runs = listRunEntries(o.store).map((entry) => {
-    try {
-      if (!entry.run) throw new Error(entry.error ?? "does not open");
-      const meta = readRunMeta(entry.run);
-      const stages = stageRecords(entry.run);
-      const last = stages[stages.length - 1];
-      const bad = stages.filter((s) => s.status !== "ok").length;
-      return {
-        run: entry.dir,
-        experimentName: meta.experimentName,
-        experimentHash: meta.experimentHash,
-        createdAt: meta.createdAt,
-        status: currentStatus(entry.run),
-        stagesDone: stages.length,
-        badCheckpoints: bad,
-        last: last ? { index: last.index, kind: last.kind, metrics: last.metrics } : null,
-      };
-    } catch (e) {
-      return { run: entry.dir, broken: e instanceof Error ? e.message : String(e) };
-    }
-  });
-  if (o.json) {
-    out.write(`${JSON.stringify(runs, null, 2)}\n`);
-    return EXIT_OK;
-  }
-  if (runs.length === 0) out.write(`no runs in ${o.store}\n`);
-  for (const r of runs) {
-    if ("broken" in r) out.write(`${r.run}  broken: ${r.broken}\n`);
-    else {
-      const damaged = r.badCheckpoints > 0 ? `  (bad checkpoints: ${r.badCheckpoints})` : "";
-      out.write(`${r.run}  ${r.createdAt}  ${r.stagesDone} stages  ${r.status}${damaged}  ${r.last ? `${r.last.kind}  ${headlineMetrics(r.last.metrics)}` : ""}\n`);
-    }
-  }
-  return EXIT_OK;
-}
-
 /** Exit 2 when either run has a checkpoint that does not verify: its digests are claims, not results. */
 export function diffCommand(a: string, b: string, o: { json: boolean }): number {
   const [runA, runB] = [openRun(a), openRun(b)];
