@@ -163,7 +163,6 @@ describe("runs table", () => {
     distance: 1,
     falls: 0,
     ageMs: 60_000,
-    age: "1m",
     overrides: [],
     last: null,
     ...over,
