@@ -5,12 +5,15 @@
  * digests, and gps list / gps diff show sweeps and overrides.
  */
 import { afterAll, describe, expect, test } from "vitest";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isRight } from "fp-ts/lib/Either.js";
 import { REPO, digests, gps, gpsJson, runTo } from "./helpers/cli.js";
 import { SweepManifestC, type SweepManifest } from "../src/runtime/sweep.js";
+import { lastValueFrom } from "rxjs";
+import { run } from "../src/runtime/api.js";
+import { loadExperimentFile } from "../src/runtime/session.js";
 
 const SMALL = join(REPO, "test/fixtures/experiments/small.ts");
 const root = mkdtempSync(join(tmpdir(), "gps-sweep-"));
@@ -100,5 +103,33 @@ describe.concurrent("gps sweep", () => {
     const third = await gps(["sweep", "--resume", join(store, "sweeps", `${m.id}.json`), "--store", store]);
     expect(third.status, third.stderr).toBe(0);
     expect(third.stdout.match(/complete \(earlier\)/g)).toHaveLength(2);
+  }, 240_000);
+
+  test("a run with overrides resumes against its file with the overrides re-applied; an older run.json without them still reads and resumes", async () => {
+    const store = join(root, "resume-overrides");
+    const set = ["--seed", "2", "--set", "evaluate.samples=2", "--set", "task.horizon=15", "--no-report"];
+    const partial = await runTo(SMALL, store, [...set, "--stop-after-stage", "2"]);
+    const r = await gps(["resume", partial, "--no-report"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/comparing with .*small\.ts \(unchanged since the run started\)/);
+    const whole = await runTo(SMALL, store, set);
+    expect(await digests(partial)).toEqual(await digests(whole));
+    // A run made before overrides were recorded: run.json has seedOverride only (it is not hashed).
+    const old = await runTo(SMALL, store, ["--seed", "4", "--stop-after-stage", "1", "--no-report"]);
+    const meta = JSON.parse(readFileSync(join(old, "run.json"), "utf8")) as Record<string, unknown>;
+    expect(meta.overrides).toEqual([{ path: "seed", value: 4 }]);
+    delete meta.overrides;
+    writeFileSync(join(old, "run.json"), JSON.stringify(meta));
+    expect((await gps(["show", old])).status).toBe(0);
+    const resumed = await gps(["resume", old, "--no-report"]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(await digests(old)).toEqual(await digests(await runTo(SMALL, store, ["--seed", "4", "--no-report"])));
+    // The library's run() takes the same overrides and gives the same run.
+    const experiment = await loadExperimentFile(SMALL);
+    const events = run(experiment, { store: join(root, "api"), seed: 2, workers: 1, overrides: [{ path: "evaluate.samples", value: 2 }, { path: "task.horizon", value: 15 }] });
+    const last = await lastValueFrom(events);
+    expect(last.type === "run-finished" && last.complete).toBe(true);
+    const [apiRun] = readdirSync(join(root, "api"));
+    expect(await digests(join(root, "api", apiRun))).toEqual(await digests(whole));
   }, 240_000);
 });
