@@ -8,8 +8,8 @@ import { availableParallelism } from "node:os";
 import { basename, resolve } from "node:path";
 import { lastValueFrom, tap } from "rxjs";
 import { loadExperimentFile } from "../../runtime/session.js";
-import { parseOverride } from "../../runtime/overrides.js";
-import { checkSweep, expandSweep, newManifest, parseGridAxis, parseSeeds, sweepId, withRunDir, type SweepManifest } from "../../runtime/sweep.js";
+import { parseOverride, type Override } from "../../runtime/overrides.js";
+import { checkSweep, expandSweep, runOverrides, newManifest, parseGridAxis, parseSeeds, sweepId, withRunDir, type SweepManifest } from "../../runtime/sweep.js";
 import { manifestPath, readManifest, runSweep, writeManifest, type SweepEvent } from "../../runtime/sweep-runner.js";
 import type { Metrics } from "../../algorithms/state.js";
 import { fmt } from "../progress.js";
@@ -68,7 +68,10 @@ interface Row {
   readonly index: number;
   readonly run: string | null;
   readonly seed: number | null;
-  readonly overrides: string;
+  /** What distinguishes the run: `seed=3 task.horizon=50`. */
+  readonly label: string;
+  /** Its overrides as run.json records them. */
+  readonly overrides: readonly Override[];
   readonly status: "complete" | "stopped" | "failed" | "not started" | "complete (earlier)";
   readonly metrics: Metrics | null;
   readonly wallMs: number;
@@ -115,7 +118,7 @@ async function drive(initial: SweepManifest, jobs: number, resume: boolean, json
     }
     const name = row.run ? basename(row.run) : "-";
     out.write(
-      `${name.padEnd(runWidth)}  ${(row.seed === null ? "-" : String(row.seed)).padStart(5)}  ${row.overrides.padEnd(overridesWidth)}  ${row.status.padEnd(10)}  ${wall(row.wallMs).padStart(7)}  ${headline(row.metrics)}\n`,
+      `${name.padEnd(runWidth)}  ${(row.seed === null ? "-" : String(row.seed)).padStart(5)}  ${row.label.padEnd(overridesWidth)}  ${row.status.padEnd(10)}  ${wall(row.wallMs).padStart(7)}  ${headline(row.metrics)}\n`,
     );
     if (row.problem) out.write(`${" ".repeat(runWidth)}  ! ${row.problem}\n`);
   };
@@ -124,7 +127,7 @@ async function drive(initial: SweepManifest, jobs: number, resume: boolean, json
     const req = byIndex.get(e.index)!;
     const s = state.get(e.index) ?? { run: req.run, metrics: null };
     state.set(e.index, s);
-    const base = { index: e.index, seed: req.seed, overrides: req.label };
+    const base = { index: e.index, seed: req.seed, label: req.label, overrides: runOverrides(req) };
     if (e.type === "run-skipped") {
       print({ ...base, run: e.run, status: "complete (earlier)", metrics: null, wallMs: 0 });
     } else if (e.type === "run-event") {
