@@ -12,6 +12,7 @@ import { parseOverride, type Override } from "../../runtime/overrides.js";
 import { checkSweep, expandSweep, runOverrides, newManifest, parseGridAxis, parseSeeds, sweepId, withRunDir, type SweepManifest } from "../../runtime/sweep.js";
 import { manifestPath, readManifest, runSweep, writeManifest, type SweepEvent } from "../../runtime/sweep-runner.js";
 import type { Metrics } from "../../algorithms/state.js";
+import { openRun, stageRecords } from "../../runtime/store.js";
 import { fmt } from "../progress.js";
 import { err, out } from "../io.js";
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError } from "../errors.js";
@@ -89,6 +90,15 @@ export function headline(m: Metrics | null): string {
   return parts.join("  ");
 }
 
+/** The last value of each metric in a finished run's stage log (null when it does not read). */
+function finalMetrics(dir: string): Metrics | null {
+  try {
+    return stageRecords(openRun(dir)).reduce<Metrics>((m, r) => ({ ...m, ...r.metrics }), {});
+  } catch {
+    return null;
+  }
+}
+
 function wall(ms: number): string {
   return ms < 60_000 ? `${(ms / 1000).toFixed(1)}s` : `${Math.floor(ms / 60_000)}m${String(Math.round((ms % 60_000) / 1000)).padStart(2, "0")}s`;
 }
@@ -105,8 +115,9 @@ async function drive(initial: SweepManifest, jobs: number, resume: boolean, json
   });
   const overridesWidth = Math.max(9, ...manifest.runs.map((r) => r.label.length));
   const runWidth = `${manifest.experimentName}-12345678-001`.length; // a run directory's name
+  const statusWidth = resume ? "complete (earlier)".length : "complete".length + 2;
   if (!json) {
-    out.write(`\n${"run".padEnd(runWidth)}  ${"seed".padStart(5)}  ${"overrides".padEnd(overridesWidth)}  ${"status".padEnd(10)}  ${"wall".padStart(7)}  metrics\n`);
+    out.write(`\n${"run".padEnd(runWidth)}  ${"seed".padStart(5)}  ${"overrides".padEnd(overridesWidth)}  ${"status".padEnd(statusWidth)}  ${"wall".padStart(7)}  metrics\n`);
   }
   const state = new Map<number, { run: string | null; metrics: Metrics | null }>();
   const rows: Row[] = [];
@@ -118,7 +129,7 @@ async function drive(initial: SweepManifest, jobs: number, resume: boolean, json
     }
     const name = row.run ? basename(row.run) : "-";
     out.write(
-      `${name.padEnd(runWidth)}  ${(row.seed === null ? "-" : String(row.seed)).padStart(5)}  ${row.label.padEnd(overridesWidth)}  ${row.status.padEnd(10)}  ${wall(row.wallMs).padStart(7)}  ${headline(row.metrics)}\n`,
+      `${name.padEnd(runWidth)}  ${(row.seed === null ? "-" : String(row.seed)).padStart(5)}  ${row.label.padEnd(overridesWidth)}  ${row.status.padEnd(statusWidth)}  ${wall(row.wallMs).padStart(7)}  ${headline(row.metrics)}\n`,
     );
     if (row.problem) out.write(`${" ".repeat(runWidth)}  ! ${row.problem}\n`);
   };
@@ -129,7 +140,7 @@ async function drive(initial: SweepManifest, jobs: number, resume: boolean, json
     state.set(e.index, s);
     const base = { index: e.index, seed: req.seed, label: req.label, overrides: runOverrides(req) };
     if (e.type === "run-skipped") {
-      print({ ...base, run: e.run, status: "complete (earlier)", metrics: null, wallMs: 0 });
+      print({ ...base, run: e.run, status: "complete (earlier)", metrics: finalMetrics(e.run), wallMs: 0 });
     } else if (e.type === "run-event") {
       const ev = e.event;
       if (ev.type === "run-started" && s.run !== ev.run) {
