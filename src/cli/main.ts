@@ -1,5 +1,5 @@
 /**
- * The `gps` command line: run, resume, show, list, diff, export, report, compare.
+ * The `gps` command line: run, sweep, resume, show, list, diff, export, report, compare.
  * Exit status: 0 success, 1 failure while running, 2 bad input (arguments,
  * experiment files, corrupt, edited or busy runs) with nothing written,
  * 3 a stage produced NaN/∞, 130 interrupted (see errors.ts).
