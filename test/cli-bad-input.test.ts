@@ -100,6 +100,7 @@ const TABLE: readonly (readonly [string, readonly string[], number, RegExp])[] =
   ["sweep --grid over an unknown path", ["sweep", SMALL, "--store", "{store}", "--grid", "fitTheta.samples=1,2"], 2, /unknown path: "fitTheta"/],
   ["sweep --grid with one bad value", ["sweep", SMALL, "--store", "{store}", "--grid", "task.horizon=20,0"], 2, /run 1 \(task\.horizon=0\): task\.horizon: expected Horizon/],
   ["sweep --grid seed", ["sweep", SMALL, "--store", "{store}", "--grid", "seed=1,2"], 2, /use --seeds for seeds/],
+  ["sweep: an experiment the machine cannot hold", ["sweep", join(FIX, "huge.ts"), "--store", "{store}", "--seeds", "1..2"], 2, /needs about [\d.]+ TiB of memory per checkpoint/],
   ["sweep without an experiment", ["sweep", "--store", "{store}"], 2, /sweep needs an experiment file/],
   ["sweep --resume an unknown sweep", ["sweep", "--resume", "nope", "--store", "{store}"], 2, /no sweep "nope"/],
   ["list --sort unknown", ["list", "--store", "{store}", "--sort", "colour"], 2, /--sort must be one of name, age, status, cost, seed/],

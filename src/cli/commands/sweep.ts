@@ -8,6 +8,9 @@ import { availableParallelism } from "node:os";
 import { basename, resolve } from "node:path";
 import { lastValueFrom, tap } from "rxjs";
 import { loadExperimentFile } from "../../runtime/session.js";
+import { checkFootprint, machineLimits } from "../../runtime/bounds.js";
+import { planExperiment } from "../../dsl/plan.js";
+import { resolveExperiment } from "../../dsl/resolve.js";
 import { parseOverride, type Override } from "../../runtime/overrides.js";
 import { checkSweep, expandSweep, runOverrides, newManifest, parseGridAxis, parseSeeds, sweepId, withRunDir, type SweepManifest } from "../../runtime/sweep.js";
 import { manifestPath, readManifest, runSweep, writeManifest, type SweepEvent } from "../../runtime/sweep-runner.js";
@@ -51,7 +54,12 @@ export async function sweepCommand(file: string | undefined, o: SweepOptions): P
   const seeds = o.seeds === undefined ? null : parseSeeds(o.seeds);
   const request = { seeds, grid: o.grid.map(parseGridAxis), sets: o.set.map(parseOverride) };
   const experiment = await loadExperimentFile(file);
-  checkSweep(experiment, expandSweep(request), file);
+  const limits = machineLimits(o.store);
+  for (const e of checkSweep(experiment, expandSweep(request), file)) {
+    // So is a combination this machine cannot hold (gps run would refuse it too).
+    const { experiment: resolved, task } = planExperiment(resolveExperiment(e), file);
+    checkFootprint(resolved, task, limits);
+  }
   const createdAt = new Date().toISOString();
   const source = resolve(file);
   const store = resolve(o.store);
