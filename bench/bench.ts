@@ -21,6 +21,7 @@ import { backwardPass, defaultIlqgSettings, ilqgIteration, initialTrajectory, lq
 import type { IlqgTrajectory } from "../src/trajopt/ilqg.js";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
 import { measureIterations, measureKernels, type IterationResult } from "./policy.js";
+import { measureSweep } from "./sweep.js";
 
 // ---------------------------------------------------------------- settings
 
@@ -580,6 +581,7 @@ async function main(): Promise<void> {
   progress("policy kernels: batched against the per-row reference");
   const kernels = measureKernels(new Sampler(seedGenerator(SEED + 1000)));
   const iterations = await measureIterations(progress);
+  const sweep = measureSweep(progress);
   const totalS = (now() - started) / 1000;
   const loadAvgAfter = os.loadavg().map((l) => Number(l.toFixed(2)));
 
@@ -715,6 +717,17 @@ async function main(): Promise<void> {
     ],
   );
 
+  table(
+    "7. A sweep of 4 swimmer runs (swimmer-ilqg, 20 iterations, seeds 1..4), each its own process with --workers 1",
+    ["", "value"],
+    [
+      ["--jobs 1 (ms)", fmtNum(sweep.jobs1Ms)],
+      ["--jobs 2 (ms)", fmtNum(sweep.jobs2Ms)],
+      ["sweep.jobs2OverJobs1 (target ≤ 0.6 on 2 cores)", fmtNum(sweep.jobs2OverJobs1, 2)],
+      ["same digests under both", String(sweep.identical)],
+    ],
+  );
+
   console.log(`\ntotal bench time ${totalS.toFixed(1)} s`);
   const round = (_k: string, v: unknown): unknown => (typeof v === "number" && !Number.isInteger(v) ? Number(v.toPrecision(6)) : v);
   const summary = (r: IterationResult) => ({ iterationMs: r.iterationMs, physicsMs: r.physicsMs, iterationOverPhysics: r.iterationOverPhysics, replayedPhysicsMs: r.replayedPhysicsMs, iterationOverReplayedPhysics: r.iterationOverReplayedPhysics, iterationMs2: r.iterationMs2, speedup2: r.speedup2, identical: r.identical, wallMs: r.wallMs, stages: r.stages, physics: r.physics });
@@ -728,17 +741,29 @@ async function main(): Promise<void> {
     workers: { speedup2: iterations.cgps.speedup2, identical: iterations.cgps.identical && iterations.isgps.identical, isgpsSpeedup2: iterations.isgps.speedup2 },
     cgps: { walker: summary(iterations.cgps) },
     isgps: { walker: summary(iterations.isgps) },
+    sweep,
     tasks: results,
   };
   console.log(`BENCH_JSON ${JSON.stringify(json, round)}`);
 }
 
-/** `npm run bench -- --only iterations` (or `kernels`): that section alone, printed as a BENCH_JSON line. */
+/** `npm run bench -- --only iterations` (or `kernels`, `sweep`): that section alone, printed as a BENCH_JSON line. */
 async function only(part: string): Promise<void> {
   const loadAvgBefore = os.loadavg().map((l) => Number(l.toFixed(2)));
   const started = now();
-  const result = part === "kernels" ? { kernels: measureKernels(new Sampler(seedGenerator(SEED + 1000))) } : part === "iterations" ? await measureIterations(progress) : null;
-  if (!result) throw new Error(`bench: --only takes kernels or iterations, not ${part}`);
+  const result =
+    part === "kernels"
+      ? { kernels: measureKernels(new Sampler(seedGenerator(SEED + 1000))) }
+      : part === "iterations"
+        ? await measureIterations(progress)
+        : part === "sweep"
+          ? { sweep: measureSweep(progress) }
+          : null;
+  if (!result) throw new Error(`bench: --only takes kernels, iterations or sweep, not ${part}`);
+  if (part === "sweep") {
+    const s = (result as { sweep: ReturnType<typeof measureSweep> }).sweep;
+    console.log(`sweep: --jobs 1 ${fmtNum(s.jobs1Ms)} ms, --jobs 2 ${fmtNum(s.jobs2Ms)} ms, sweep.jobs2OverJobs1 ${fmtNum(s.jobs2OverJobs1, 2)} (target ≤ 0.6 on 2 cores), same digests ${s.identical}`);
+  }
   console.log(`BENCH_JSON ${JSON.stringify({ only: part, loadAvgBefore, loadAvgAfter: os.loadavg(), seconds: (now() - started) / 1000, ...result })}`);
 }
 

@@ -26,4 +26,6 @@ export {
 } from "./dsl/experiment.js";
 export { cost, type CostSpec, type MjcfTaskSpec } from "./dsl/mjcf-task.js";
 export { run, RunStream, type RunOptions } from "./runtime/api.js";
+export { applyOverrides, parseOverride, type Override } from "./runtime/overrides.js";
+export { expandSweep, type RunRequest, type SweepRequest } from "./runtime/sweep.js";
 export type { RunEvent } from "./runtime/interpreter.js";

@@ -362,7 +362,9 @@ describe.concurrent("gps", () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/bad-meta {2}broken: Malformed .*run\.json/);
     expect(r.stdout).toMatch(/small-0123abcd-001 {2}broken: Not a run directory/);
-    expect(r.stdout).toMatch(/good {2}\S+ {2}\d+ stages/);
+    // The runs table (issue 14): a header, then run, experiment, sweep, seed, status, stages k/N, cost, distance, falls, age.
+    expect(r.stdout).toMatch(/^run +experiment +sweep +seed +status +stages +cost +distance +falls +age$/m);
+    expect(r.stdout).toMatch(/^good +small +- +5 +complete +6\/6 +[\d.]+ +[\d.]+ +\d+ +\d+[smhd]$/m);
     const json = await gpsJson<({ run: string; broken: string } | { run: string; stagesDone: number })[]>(["list", "--store", store, "--json"]);
     expect(json.filter((e) => "broken" in e)).toHaveLength(2);
     expect(json.filter((e) => "stagesDone" in e)).toHaveLength(1);

@@ -22,6 +22,8 @@ import { RunBusyError } from "../runtime/lock.js";
 import { UnfollowableChangeError } from "../runtime/force.js";
 import { FootprintError } from "../runtime/bounds.js";
 import { NonFiniteStageError } from "../runtime/finite.js";
+import { SweepRequestError } from "../runtime/sweep.js";
+import { ListRequestError } from "../runtime/runs-table.js";
 
 /** A bad command line found by our own checks (commander finds the rest). */
 export class UsageError extends Error {
@@ -50,6 +52,8 @@ const BAD_INPUT: readonly (abstract new (...args: never[]) => Error)[] = [
   ResumeError,
   RunBusyError,
   FootprintError,
+  SweepRequestError,
+  ListRequestError,
 ];
 
 export function exitStatusOf(e: unknown): number {

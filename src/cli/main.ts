@@ -1,19 +1,21 @@
 /**
- * The `gps` command line: run, resume, show, list, diff, export, report, compare, serve, index.
+ * The `gps` command line: run, sweep, resume, show, list, diff, export, report, compare, serve, index.
  * Exit status: 0 success, 1 failure while running, 2 bad input (arguments,
  * experiment files, corrupt, edited or busy runs) with nothing written,
  * 3 a stage produced NaN/∞, 130 interrupted (see errors.ts).
  */
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Option } from "commander";
 import { mujocoJsVersion, packageVersion } from "../runtime/provenance.js";
 import { DEFAULT_STORE_DIR } from "../runtime/store.js";
 import { NUMERICS } from "../algorithms/numerics.js";
 import { err, out } from "./io.js";
 import { errorMessage, exitStatusOf, EXIT_BAD_INPUT } from "./errors.js";
 import { activeRun, resumeCommand, runCommand } from "./commands/run.js";
-import { compareCommand, diffCommand, exportCommand, listCommand, reportCommand, showCommand } from "./commands/inspect.js";
+import { compareCommand, diffCommand, exportCommand, reportCommand, showCommand } from "./commands/inspect.js";
+import { listCommand } from "./commands/list.js";
 import { indexCommand, serveCommand } from "./commands/view.js";
 import { preload } from "../sim/mujoco.js";
+import { sweepCommand } from "./commands/sweep.js";
 
 const ABOUT = `A run is named by its directory (gps run prints it). --json prints
 machine-readable output (for run/resume: one event per line). run and resume
@@ -29,6 +31,9 @@ a second one aborts at once. Both leave the run resumable.
 
 Exit status: 0 ok, 1 failure while running, 2 bad input (nothing written),
 3 a stage produced NaN or Infinity (not checkpointed), 130 interrupted.`;
+
+/** A repeatable option's values, in order. */
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 export function versionText(): string {
   return `gps ${packageVersion()} (mujoco-js ${mujocoJsVersion() ?? "not found"}, node ${process.version})`;
@@ -55,12 +60,28 @@ function program(status: { code: number }): Command {
     .argument("<experiment>", "the experiment file (.ts or .js, default export)")
     .option("--store <dir>", "the store the run directory goes into", DEFAULT_STORE_DIR)
     .option("--seed <n>", "seed in place of the experiment's (recorded in run.json)")
+    .option("--set <path=value>", "change a field of the resolved experiment, e.g. task.horizon=50 (repeatable; docs/sweeps.md)", collect, [])
+    .addOption(new Option("--sweep <id:index>", "the sweep this run belongs to (set by gps sweep)").hideHelp())
     .option("--workers <n>", "threads for independent work, 1…64 (default: the cores)")
     .option("--numerics <kind>", `policy kernels: ${NUMERICS.join(" or ")} (default: batched)`)
     .option("--stop-after-stage <k>", "stop after stage K (resume later)")
     .option("--json", "one JSON event per line", false)
     .option("--no-report", "do not write the report when the pipeline completes")
     .action((file: string, o) => set(runCommand(file, o)));
+
+  gps
+    .command("sweep")
+    .summary("one run per seed and grid combination, up to --jobs at once (docs/sweeps.md)")
+    .argument("[experiment]", "the experiment file (not with --resume)")
+    .option("--seeds <range>", "seeds: 1..10, or 1,4,9 (default: the experiment's seed)")
+    .option("--grid <path=v1,v2,...>", "every value of a field (repeatable: the product of all)", collect, [])
+    .option("--set <path=value>", "change a field in every run (repeatable)", collect, [])
+    .option("--jobs <n>", "runs at once, each a process with --workers 1 (default: the cores)")
+    .option("--store <dir>", "the store the runs and sweeps/<id>.json go into", DEFAULT_STORE_DIR)
+    .option("--resume <sweep>", "finish a sweep's runs that are not complete (its id or manifest file)")
+    .option("--json", "one JSON line per finished run", false)
+    .option("--no-report", "the runs do not write their reports")
+    .action((file: string | undefined, o) => set(sweepCommand(file, o)));
 
   gps
     .command("resume")
@@ -84,9 +105,11 @@ function program(status: { code: number }): Command {
 
   gps
     .command("list")
-    .summary("the runs of a store (broken ones flagged)")
+    .summary("the runs of a store as a table (broken ones flagged)")
     .option("--store <dir>", "the store", DEFAULT_STORE_DIR)
-    .option("--json", "machine-readable output", false)
+    .option("--sort <column>", "name, age (newest first), status, cost (lowest first) or seed")
+    .option("--filter <key=value>", "status=failed, experiment=walker-* (glob), sweep=<id>, seed=3, run=… (repeatable: all must match)", collect, [])
+    .option("--json", "machine-readable output (every column)", false)
     .action((o) => set(listCommand(o)));
 
   gps
@@ -151,7 +174,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   try {
     // Building a declared model's task reads the model with MuJoCo, synchronously.
-    if (argv[0] === "run" || argv[0] === "resume" || argv[0] === "export") await preload();
+    if (argv[0] === "run" || argv[0] === "resume" || argv[0] === "export" || argv[0] === "sweep") await preload();
     await gps.parseAsync([...argv], { from: "user" });
     return status.code;
   } catch (e) {

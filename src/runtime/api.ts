@@ -11,6 +11,7 @@
 import { Observable, type Subscription } from "rxjs";
 import type { Experiment } from "../dsl/experiment.js";
 import type { RunEvent } from "./interpreter.js";
+import type { Override } from "./overrides.js";
 
 export interface RunOptions {
   /** The store: a folder of run directories (created if missing). */
@@ -19,6 +20,11 @@ export interface RunOptions {
   readonly workers?: number;
   /** Run with this seed instead of the experiment's (recorded in run.json, as `gps run --seed`). */
   readonly seed?: number;
+  /**
+   * Changes to fields of the resolved experiment, applied in order after `seed`
+   * and recorded in run.json, as `gps run --set path=value` (docs/sweeps.md).
+   */
+  readonly overrides?: readonly Override[];
   /** Stop after this stage index (inclusive); the run stays resumable. */
   readonly stopAfterStage?: number;
   /** Where a declared model's relative `path` is read from (default: the working directory). */
@@ -85,15 +91,19 @@ export function run(experiment: Experiment, options: RunOptions): RunStream {
     let cancelled = false;
     const start = async (): Promise<void> => {
       // The runtime is imported here, so importing the library stays free of work.
-      const [{ decodeExperiment }, { withModelFiles }, { startRun }] = await Promise.all([
+      const [{ decodeExperiment }, { withModelFiles }, { startRun }, { applyOverrides, seedOverride }] = await Promise.all([
         import("../dsl/validate.js"),
         import("./model-files.js"),
         import("./session.js"),
+        import("./overrides.js"),
       ]);
       let value = await withModelFiles(decodeExperiment(experiment), options.baseDir ?? process.cwd());
       if (options.seed !== undefined) value = decodeExperiment({ ...value, seed: options.seed });
+      const overrides = options.overrides ?? [];
+      value = applyOverrides(value, overrides);
       if (cancelled) return;
-      const started = startRun(value, { store: options.store, workers: options.workers, stopAfterStage: options.stopAfterStage, seedOverride: options.seed });
+      const recorded = overrides.length > 0 ? [...(options.seed !== undefined ? [seedOverride(options.seed)] : []), ...overrides] : undefined;
+      const started = startRun(value, { store: options.store, workers: options.workers, stopAfterStage: options.stopAfterStage, seedOverride: options.seed, overrides: recorded });
       inner = started.events.subscribe(subscriber);
     };
     start().catch((e) => subscriber.error(e));

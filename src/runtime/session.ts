@@ -27,6 +27,7 @@ import {
   replaceExperiment,
   truncateAfter,
   type RunHandle,
+  type RunMeta,
 } from "./store.js";
 import { acquireRunLock, type RunLock } from "./lock.js";
 import { checkFootprint, machineLimits, type Footprint } from "./bounds.js";
@@ -118,7 +119,18 @@ function tracked(run: RunHandle, lock: RunLock, stop: StopRequest | undefined, e
 /** Create a run directory for the experiment and run it from stage 0. */
 export function startRun(
   experiment: Experiment,
-  options: { store: string; source?: string; stopAfterStage?: number; seedOverride?: number; workers?: number; numerics?: Numerics; stop?: StopRequest },
+  options: {
+    store: string;
+    source?: string;
+    stopAfterStage?: number;
+    seedOverride?: number;
+    /** Recorded in run.json (the caller applied them: src/runtime/overrides.ts). */
+    overrides?: RunMeta["overrides"];
+    sweep?: RunMeta["sweep"];
+    workers?: number;
+    numerics?: Numerics;
+    stop?: StopRequest;
+  },
 ): StartedRun {
   // Resolve, then plan: a bad or misordered pipeline fails here, before anything is written.
   const { experiment: resolved, task } = planExperiment(resolveExperiment(experiment), options.source);
@@ -131,6 +143,8 @@ export function startRun(
   const sourceHash = source === undefined ? undefined : (fileSha256(source) ?? undefined);
   const run = createRun(options.store, id.json, id.hash, resolved.name, source, {
     seedOverride: options.seedOverride,
+    overrides: options.overrides,
+    sweep: options.sweep,
     numerics,
     sourceHash,
     provenance: currentProvenance(),

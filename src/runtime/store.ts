@@ -120,6 +120,15 @@ export interface RunMeta {
   readonly numerics?: "per-row" | "batched";
   /** sha256 of the source file's bytes when the run started (absent in older runs). */
   readonly sourceHash?: string;
+  /**
+   * The command line's overrides (`--seed`, `--set`, a sweep's combination), in the
+   * order applied to the resolved experiment (src/runtime/overrides.ts). The stored
+   * experiment.json already has them; a resume re-applies them to the source file
+   * as it reads now. Absent in older runs and runs without overrides.
+   */
+  readonly overrides?: readonly { readonly path: string; readonly value: unknown }[];
+  /** The sweep this run belongs to (`<store>/sweeps/<id>.json`) and its place in it. */
+  readonly sweep?: { readonly id: string; readonly index: number };
   /** Where the run stands; rewritten atomically at each transition (src/runtime/run-status.ts). */
   readonly status?: RunStatusRecord;
   /** What computed the run (src/runtime/provenance.ts). Meta only. */
@@ -286,6 +295,10 @@ export interface CreateRunOptions {
   readonly sourceHash?: string;
   /** Recorded as run.json's `status`. */
   readonly status?: RunStatusRecord;
+  /** Recorded as run.json's `overrides`. */
+  readonly overrides?: RunMeta["overrides"];
+  /** Recorded as run.json's `sweep`. */
+  readonly sweep?: RunMeta["sweep"];
   /** Recorded as run.json's `provenance`. */
   readonly provenance?: Provenance;
 }
@@ -449,6 +462,8 @@ const RunMetaC = t.intersection(
       sourceHash: HexHash,
       status: RunStatusC,
       provenance: ProvenanceC,
+      overrides: t.array(t.type({ path: t.string, value: t.unknown }), "overrides"),
+      sweep: t.type({ id: t.string, index: NonNegInt }, "sweep"),
     }),
   ],
   "run meta",
@@ -712,6 +727,8 @@ export function createRun(
     ...(options.sourceHash !== undefined ? { sourceHash: options.sourceHash } : {}),
     ...(options.status !== undefined ? { status: options.status } : {}),
     ...(options.provenance !== undefined ? { provenance: options.provenance } : {}),
+    ...(options.overrides !== undefined && options.overrides.length > 0 ? { overrides: options.overrides } : {}),
+    ...(options.sweep !== undefined ? { sweep: options.sweep } : {}),
   };
   mkdirSync(join(dir, CHECKPOINTS_DIR));
   writeFileAtomic(join(dir, EXPERIMENT_FILE), experimentText);

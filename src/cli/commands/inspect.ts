@@ -14,6 +14,7 @@ import { fmt, headlineMetrics } from "../progress.js";
 import { err, out, warn } from "../io.js";
 import { EXIT_BAD_INPUT, EXIT_OK, UsageError } from "../errors.js";
 import { intOption } from "../options.js";
+import { overridesLabel, type Override } from "../../runtime/overrides.js";
 
 export function showCommand(dir: string, o: { json: boolean; experiment?: boolean }): number {
   const run = openRun(dir);
@@ -45,6 +46,8 @@ export function showCommand(dir: string, o: { json: boolean; experiment?: boolea
       status,
       statusRecord: meta.status ?? null,
       provenance: meta.provenance ?? null,
+      overrides: meta.overrides ?? [],
+      sweep: meta.sweep ?? null,
       stages,
     };
     out.write(`${JSON.stringify(shown, null, 2)}\n`);
@@ -53,6 +56,8 @@ export function showCommand(dir: string, o: { json: boolean; experiment?: boolea
   const p = meta.provenance;
   out.write(
     `run         ${run.dir}\nexperiment  ${meta.experimentName} (${meta.experimentHash.slice(0, 16)})\nsource      ${meta.source ?? "-"}${meta.sourceHash ? ` (sha256 ${meta.sourceHash.slice(0, 16)})` : ""}\nstatus      ${status}\n` +
+      (meta.overrides?.length ? `overrides   ${overridesLabel(meta.overrides as Override[])}\n` : "") +
+      (meta.sweep ? `sweep       ${meta.sweep.id} (run ${meta.sweep.index})\n` : "") +
       (p ? `made with   gps ${p.packageVersion}${p.gitCommit ? ` (${p.gitCommit.slice(0, 12)})` : ""}, node ${p.node}, mujoco-js ${p.mujocoJs ?? "?"}\n` : "") +
       `stages      ${stages.length} done\n\n`,
   );
@@ -66,51 +71,17 @@ export function showCommand(dir: string, o: { json: boolean; experiment?: boolea
   return EXIT_OK;
 }
 
-export function listCommand(o: { store: string; json: boolean }): number {
-  // A run that does not open or read (no run.json, malformed files, edited) is listed as broken, not fatal to the list.
-  const runs = listRunEntries(o.store).map((entry) => {
-    try {
-      if (!entry.run) throw new Error(entry.error ?? "does not open");
-      const meta = readRunMeta(entry.run);
-      const stages = stageRecords(entry.run);
-      const last = stages[stages.length - 1];
-      const bad = stages.filter((s) => s.status !== "ok").length;
-      return {
-        run: entry.dir,
-        experimentName: meta.experimentName,
-        experimentHash: meta.experimentHash,
-        createdAt: meta.createdAt,
-        status: currentStatus(entry.run),
-        stagesDone: stages.length,
-        badCheckpoints: bad,
-        last: last ? { index: last.index, kind: last.kind, metrics: last.metrics } : null,
-      };
-    } catch (e) {
-      return { run: entry.dir, broken: e instanceof Error ? e.message : String(e) };
-    }
-  });
-  if (o.json) {
-    out.write(`${JSON.stringify(runs, null, 2)}\n`);
-    return EXIT_OK;
-  }
-  if (runs.length === 0) out.write(`no runs in ${o.store}\n`);
-  for (const r of runs) {
-    if ("broken" in r) out.write(`${r.run}  broken: ${r.broken}\n`);
-    else {
-      const damaged = r.badCheckpoints > 0 ? `  (bad checkpoints: ${r.badCheckpoints})` : "";
-      out.write(`${r.run}  ${r.createdAt}  ${r.stagesDone} stages  ${r.status}${damaged}  ${r.last ? `${r.last.kind}  ${headlineMetrics(r.last.metrics)}` : ""}\n`);
-    }
-  }
-  return EXIT_OK;
-}
-
 /** Exit 2 when either run has a checkpoint that does not verify: its digests are claims, not results. */
 export function diffCommand(a: string, b: string, o: { json: boolean }): number {
-  const d = diffRuns(openRun(a), openRun(b));
+  const [runA, runB] = [openRun(a), openRun(b)];
+  const d = diffRuns(runA, runB);
   const status = d.problems.length > 0 ? EXIT_BAD_INPUT : EXIT_OK;
+  // Each run's overrides (--seed, --set, a sweep's): their effect is among the experiment changes.
+  const overrides = { a: runA.meta.overrides ?? [], b: runB.meta.overrides ?? [] };
   if (o.json) {
-    out.write(`${JSON.stringify(d, null, 2)}\n`);
+    out.write(`${JSON.stringify({ ...d, overrides }, null, 2)}\n`);
   } else {
+    out.write(`overrides A: ${overridesLabel(overrides.a as Override[])}\noverrides B: ${overridesLabel(overrides.b as Override[])}\n`);
     out.write(formatRunDiff(d, formatChanges));
   }
   if (d.problems.length > 0) {

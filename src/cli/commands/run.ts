@@ -14,6 +14,15 @@ import { err, note, out, warn } from "../io.js";
 import { EXIT_INTERRUPTED, EXIT_OK, UsageError } from "../errors.js";
 import { intOption, numericsOption, workersOption } from "../options.js";
 import { listenForStop, type StopSignals } from "../signals.js";
+import { applyOverrides, decodeOverrides, parseOverride, seedOverride } from "../../runtime/overrides.js";
+
+/** `--sweep <id>:<index>` (written by gps sweep, not by people). */
+function sweepOption(value: string | undefined): { id: string; index: number } | undefined {
+  if (value === undefined) return undefined;
+  const m = /^([\w.-]+):(\d+)$/.exec(value);
+  if (!m) throw new UsageError(`--sweep must be <sweep id>:<index>, got "${value}"`);
+  return { id: m[1], index: Number(m[2]) };
+}
 
 /** The run being written, for error messages (a refused write says how to resume it). */
 export let activeRun: string | undefined;
@@ -21,6 +30,10 @@ export let activeRun: string | undefined;
 export interface RunOptions {
   readonly store: string;
   readonly seed?: string;
+  /** `--set path=value`, repeatable (src/runtime/overrides.ts). */
+  readonly set?: readonly string[];
+  /** `--sweep <id>:<index>`: the run is that sweep's run (set by gps sweep). */
+  readonly sweep?: string;
   readonly workers?: string;
   readonly numerics?: string;
   readonly stopAfterStage?: string;
@@ -93,11 +106,13 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
   const seed = intOption(o.seed, "seed");
   const stopAfterStage = intOption(o.stopAfterStage, "stop-after-stage");
   if (seed !== undefined && seed > 0xffffffff) throw new UsageError("--seed must be below 2^32");
-  let experiment = await loadExperimentFile(file);
-  if (seed !== undefined) experiment = { ...experiment, seed };
+  // --seed N is the override seed=N, applied first; then each --set in order.
+  const overrides = [...(seed !== undefined ? [seedOverride(seed)] : []), ...(o.set ?? []).map(parseOverride)];
+  const sweep = sweepOption(o.sweep);
+  const experiment = applyOverrides(await loadExperimentFile(file), overrides);
   const stop = stopSignals();
   try {
-    const started = startRun(experiment, { store: o.store, source: file, stopAfterStage, seedOverride: seed, workers, numerics, stop: stop.signals });
+    const started = startRun(experiment, { store: o.store, source: file, stopAfterStage, seedOverride: seed, overrides, sweep, workers, numerics, stop: stop.signals });
     if (!o.json) out.write(`${started.run.dir}\n`);
     return await drive(started, o, stop);
   } finally {
@@ -119,7 +134,9 @@ export async function resumeCommand(dir: string, o: ResumeOptions): Promise<numb
       meta.sourceHash === undefined ? "the run recorded no content hash for it" : hash === meta.sourceHash ? "unchanged since the run started" : "changed since the run started";
     note(`comparing with ${meta.source} (${since})`);
     currentExperiment = await loadExperimentFile(meta.source);
-    if (meta.seedOverride !== undefined) currentExperiment = { ...currentExperiment, seed: meta.seedOverride };
+    // The run's overrides, re-applied to the file as it reads now (older runs: only a --seed).
+    if (meta.overrides !== undefined) currentExperiment = applyOverrides(currentExperiment, decodeOverrides(meta.overrides));
+    else if (meta.seedOverride !== undefined) currentExperiment = { ...currentExperiment, seed: meta.seedOverride };
   } else if (meta.source) {
     note(`${meta.source} is gone; resuming with the experiment stored in the run`);
   }
