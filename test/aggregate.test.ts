@@ -161,7 +161,7 @@ describe("tolerant readers of run.json's sweep and overrides", () => {
   });
 });
 
-describe("gps compare of a sweep (run.json's sweep and overrides, as gps sweep records them)", () => {
+describe("gps compare of a sweep made by gps sweep", () => {
   it("groups the sweep's runs by the override that differs, aggregates seeds, and names the groups", async () => {
     const { mkdtempSync, cpSync, readFileSync, writeFileSync, readdirSync, rmSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
@@ -170,23 +170,19 @@ describe("gps compare of a sweep (run.json's sweep and overrides, as gps sweep r
     const dir = mkdtempSync(join(tmpdir(), "gps-agg-"));
     try {
       const store = join(dir, "store");
-      const made = await gps(["run", "test/fixtures/experiments/small.ts", "--store", store, "--no-report", "--workers", "1"]);
-      expect(made.status, made.stderr).toBe(0);
-      const [base] = readdirSync(store);
-      const variants: [string, number, string][] = [["a-00000000-001", 1, "1"], ["a-00000000-002", 2, "1"], ["a-00000000-003", 1, "2"]];
-      for (const [name, seed, x] of variants) {
-        cpSync(join(store, base), join(store, name), { recursive: true });
-        const meta = JSON.parse(readFileSync(join(store, name, "run.json"), "utf8"));
-        writeFileSync(join(store, name, "run.json"), JSON.stringify({ ...meta, seedOverride: seed, sweep: "sw-7", overrides: { "pipeline.1.iterations": x, seed: String(seed) } }));
-      }
+      // A real sweep: seeds 1..2 × two repeat counts, two runs at once.
+      const swept = await gps(["sweep", "test/fixtures/experiments/small.ts", "--seeds", "1..2", "--grid", "pipeline[1].times=2,3", "--jobs", "2", "--store", store]);
+      expect(swept.status, swept.stderr).toBe(0);
+      const id = /^sweep (\S+):/m.exec(swept.stdout)?.[1];
+      expect(id).toBeDefined();
       const svg = join(dir, "sweep.svg");
-      const r = await gps(["compare", "sw-7", "--store", store, "--out", svg]);
+      const r = await gps(["compare", id!, "--store", store, "--out", svg]);
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/3 runs/);
+      expect(r.stdout).toMatch(/4 runs/);
       const doc = readFileSync(svg, "utf8");
-      expect(doc).toContain("small (pipeline.1.iterations=1): mean of 2 seeds, 95% CI");
-      expect(doc).toContain("small (pipeline.1.iterations=2)");
-      expect([...doc.matchAll(/class="ci-band"/g)].length).toBe(1);
+      expect(doc).toContain("small (pipeline[1].times=2): mean of 2 seeds, 95% CI");
+      expect(doc).toContain("small (pipeline[1].times=3): mean of 2 seeds, 95% CI");
+      expect([...doc.matchAll(/class="ci-band"/g)].length).toBe(2);
       const unknown = await gps(["compare", "sw-8", "--store", store, "--out", svg]);
       expect(unknown.status).toBe(2);
       expect(unknown.stderr).toMatch(/sw-8 is not a run directory, a store directory or a sweep id/);
