@@ -163,7 +163,7 @@ describe("tolerant readers of run.json's sweep and overrides", () => {
 
 describe("gps compare of a sweep made by gps sweep", () => {
   it("groups the sweep's runs by the override that differs, aggregates seeds, and names the groups", async () => {
-    const { mkdtempSync, cpSync, readFileSync, writeFileSync, readdirSync, rmSync } = await import("node:fs");
+    const { mkdtempSync, readFileSync, rmSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
     const { gps } = await import("./helpers/cli.js");
