@@ -14,6 +14,7 @@ import {
   CorruptCheckpointError,
   ExperimentTamperedError,
   NotARunError,
+  RunNameTakenError,
   StoreFormatError,
   StoreWriteError,
 } from "../runtime/store.js";
@@ -45,6 +46,7 @@ const BAD_INPUT: readonly (abstract new (...args: never[]) => Error)[] = [
   CorruptCheckpointError,
   CheckpointNotFoundError,
   NotARunError,
+  RunNameTakenError,
   StoreFormatError,
   ExportRequestError,
   ResumeError,

@@ -57,6 +57,7 @@ function program(status: { code: number }): Command {
     .option("--workers <n>", "threads for independent work, 1…64 (default: the cores)")
     .option("--numerics <kind>", `policy kernels: ${NUMERICS.join(" or ")} (default: batched)`)
     .option("--stop-after-stage <k>", "stop after stage K (resume later)")
+    .option("--name <name>", "the run directory's name in the store (refused if taken) in place of <name>-<hash8>-<NNN>")
     .option("--json", "one JSON event per line", false)
     .option("--no-report", "do not write the report when the pipeline completes")
     .action((file: string, o) => set(runCommand(file, o)));

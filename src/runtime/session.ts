@@ -118,7 +118,7 @@ function tracked(run: RunHandle, lock: RunLock, stop: StopRequest | undefined, e
 /** Create a run directory for the experiment and run it from stage 0. */
 export function startRun(
   experiment: Experiment,
-  options: { store: string; source?: string; stopAfterStage?: number; seedOverride?: number; workers?: number; numerics?: Numerics; stop?: StopRequest },
+  options: { store: string; source?: string; stopAfterStage?: number; seedOverride?: number; workers?: number; numerics?: Numerics; stop?: StopRequest; runName?: string },
 ): StartedRun {
   // Resolve, then plan: a bad or misordered pipeline fails here, before anything is written.
   const { experiment: resolved, task } = planExperiment(resolveExperiment(experiment), options.source);
@@ -135,6 +135,7 @@ export function startRun(
     sourceHash,
     provenance: currentProvenance(),
     status: statusRecord("running", -1),
+    ...(options.runName !== undefined ? { name: options.runName } : {}),
   });
   // The directory is new (claimed by mkdir), so the lock is free.
   const lock = acquireRunLock(run.dir);
