@@ -23,6 +23,7 @@ import { RunBusyError } from "../runtime/lock.js";
 import { UnfollowableChangeError } from "../runtime/force.js";
 import { FootprintError } from "../runtime/bounds.js";
 import { NonFiniteStageError } from "../runtime/finite.js";
+import { QueueRequestError, QueueUnreachableError } from "../queue/errors.js";
 
 /** A bad command line found by our own checks (commander finds the rest). */
 export class UsageError extends Error {
@@ -52,6 +53,8 @@ const BAD_INPUT: readonly (abstract new (...args: never[]) => Error)[] = [
   ResumeError,
   RunBusyError,
   FootprintError,
+  QueueRequestError,
+  QueueUnreachableError,
 ];
 
 export function exitStatusOf(e: unknown): number {

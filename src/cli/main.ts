@@ -13,6 +13,8 @@ import { errorMessage, exitStatusOf, EXIT_BAD_INPUT } from "./errors.js";
 import { activeRun, resumeCommand, runCommand } from "./commands/run.js";
 import { compareCommand, diffCommand, exportCommand, listCommand, reportCommand, showCommand } from "./commands/inspect.js";
 import { preload } from "../sim/mujoco.js";
+// The queue commands load BullMQ and ioredis on use only, not on every gps start.
+const queueCommands = (): Promise<typeof import("./commands/worker.js")> => import("./commands/worker.js");
 
 const ABOUT = `A run is named by its directory (gps run prints it). --json prints
 machine-readable output (for run/resume: one event per line). run and resume
@@ -123,6 +125,37 @@ function program(status: { code: number }): Command {
     .option("--metric <name>", "sampleCost or cost", "sampleCost")
     .option("--title <text>", "the figure's title")
     .action((dirs: string[], o) => set(compareCommand(dirs, o)));
+
+  gps
+    .command("worker")
+    .summary("take runs from a job queue (Redis) and run them, each in a child process (docs/queue.md)")
+    .requiredOption("--queue <url>", "the Redis URL, redis://HOST:PORT")
+    .option("--store <dir>", "the store the jobs were enqueued for (shared by every machine)", DEFAULT_STORE_DIR)
+    .option("--queue-name <name>", "the BullMQ queue", "gps")
+    .option("--jobs <n>", "runs at once, one process each (default 1)")
+    .option("--lock-ms <ms>", "job lock duration and stalled-job check interval (default 30000): a lost worker's job moves on after about this long")
+    .option("--no-report", "do not write each run's report when it completes")
+    .action(async (o) => set((await queueCommands()).workerCommand(o)));
+
+  gps
+    .command("enqueue")
+    .summary("put runs of an experiment file on a job queue for gps worker")
+    .argument("<experiment>", "the experiment file (its absolute path must be the same on every worker)")
+    .requiredOption("--queue <url>", "the Redis URL, redis://HOST:PORT")
+    .option("--store <dir>", "the store the runs go into", DEFAULT_STORE_DIR)
+    .option("--queue-name <name>", "the BullMQ queue", "gps")
+    .option("--seeds <list>", "one run per seed: A..B or a,b,c (default: one run, the file's seed)")
+    .option("--sweep-id <id>", "job ids and run directories are <id>-<NNN> (default: a hash of the runs)")
+    .option("--json", "machine-readable output", false)
+    .action(async (file: string, o) => set((await queueCommands()).enqueueCommand(file, o)));
+
+  gps
+    .command("queue-status")
+    .summary("a job queue's waiting, active, delayed, completed and failed counts")
+    .requiredOption("--queue <url>", "the Redis URL, redis://HOST:PORT")
+    .option("--queue-name <name>", "the BullMQ queue", "gps")
+    .option("--json", "machine-readable output", false)
+    .action(async (o) => set((await queueCommands()).queueStatusCommand(o)));
 
   return gps;
 }
