@@ -31,7 +31,7 @@ import { connectRedis } from "./connection.js";
 import { DEFAULT_QUEUE_NAME, QUEUE_NAME } from "./enqueue.js";
 import { QueueRequestError } from "./errors.js";
 import { decodeJobData, JobDataError, type JobData, type Override } from "./job.js";
-import { ensureStoreIdentity, type StoreIdentity } from "./store-identity.js";
+import { ensureStoreIdentity, readStoreIdentity, type StoreIdentity } from "./store-identity.js";
 
 /** Default BullMQ lock duration and stalled-check interval. */
 export const DEFAULT_LOCK_MS = 30_000;
@@ -88,11 +88,13 @@ export async function startWorker(options: WorkerOptions): Promise<QueueWorker> 
   if (!Number.isSafeInteger(lockMs) || lockMs < 1000) throw new QueueRequestError(`the lock duration must be an integer ≥ 1000 ms, got ${lockMs}`);
   const store = resolve(options.store);
   if (!existsSync(store)) throw new QueueRequestError(`store not found: ${store} (on a worker machine, the shared store's mount point)`);
-  const identity = ensureStoreIdentity(store);
+  readStoreIdentity(store); // a malformed store.json: refused before connecting
   const log = options.log ?? (() => undefined);
   const graceMs = options.redisGraceMs ?? Math.min(lockMs, 10_000);
 
   const redis: Redis = await connectRedis(options.url, { blocking: true });
+  // Written (when new) only once Redis answered: an unreachable Redis writes nothing.
+  const identity = ensureStoreIdentity(store);
   const children = new Set<ChildProcess>();
   let stopping: Stopping | null = null;
   let aborted = false;
