@@ -37,6 +37,21 @@ import { ensureStoreIdentity, readStoreIdentity, type StoreIdentity } from "./st
 export const DEFAULT_LOCK_MS = 30_000;
 /** A directory claimed for a run but never given its run.json, older than this, was left by a killed `gps run`. */
 export const INCOMPLETE_RUN_DIR_MS = 60_000;
+/** How long a stopping worker waits for BullMQ once its runs have stopped. */
+const CLOSE_GRACE_MS = 5000;
+/** How long putting a job back may take (Redis may be gone). */
+const PUT_BACK_MS = 3000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms).unref());
+}
+
+/** `p`, or a rejection after `ms`. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const GPS_BIN = resolve(HERE, "../../bin/gps.js");
@@ -110,7 +125,7 @@ export async function startWorker(options: WorkerOptions): Promise<QueueWorker> 
     }
     const refuse = async (why: string): Promise<never> => {
       log(`job ${job.id}: refused: ${why}`);
-      await job.moveToWait(token);
+      await within(job.moveToWait(token), PUT_BACK_MS, "putting the job back");
       shutdown({ status: 2, why: `refused job ${job.id}: ${why}` });
       throw new WaitingError();
     };
@@ -119,7 +134,7 @@ export async function startWorker(options: WorkerOptions): Promise<QueueWorker> 
     }
     if (data.overrides.length > 0 && !options.overrideArgs) await refuse("it has overrides, which this worker cannot apply yet");
     if (stopping) {
-      await job.moveToWait(token);
+      await within(job.moveToWait(token), PUT_BACK_MS, "putting the job back");
       throw new WaitingError();
     }
     const runDir = join(store, data.runName);
@@ -138,11 +153,13 @@ export async function startWorker(options: WorkerOptions): Promise<QueueWorker> 
     }
     const tail = outcome.stderr.trim().split("\n").slice(-5).join(" | ");
     if (outcome.code === 130 || outcome.signal === "SIGINT") {
-      log(`job ${job.id}: stopped after a stage; back to waiting`);
       if ((stopping as Stopping | null)?.status !== 1) {
-        await job.moveToWait(token); // Redis lost: it cannot; BullMQ's stalled check hands the job on later
+        log(`job ${job.id}: stopped after a stage; back to waiting`);
+        await within(job.moveToWait(token), PUT_BACK_MS, "putting the job back");
         throw new WaitingError();
       }
+      // Redis lost: the job cannot be put back; once Redis is back, its lock expires and BullMQ's stalled check hands it on.
+      log(`job ${job.id}: stopped after a stage (Redis lost: the job stays active until its lock expires)`);
       throw new Error(`interrupted: ${tail}`);
     }
     if (outcome.code === 2 && /run is busy/.test(outcome.stderr)) throw new Error(`the run is busy (retried later): ${tail}`);
@@ -240,7 +257,12 @@ export async function startWorker(options: WorkerOptions): Promise<QueueWorker> 
     maxStalledCount: 3,
     autorun: false,
   });
-  worker.on("error", (e) => log(`queue: ${e.message}`));
+  // Each distinct error once per outage (a lost Redis repeats its error on every reconnection).
+  let lastError = "";
+  worker.on("error", (e) => {
+    if (e.message !== lastError) log(`queue: ${e.message}`);
+    lastError = e.message;
+  });
   worker.on("failed", (job, e) => job && log(`job ${job.id}: failed (attempt ${job.attemptsMade}): ${e.message}`));
 
   // A lost Redis: after the grace period, stop the runs after their stage.
@@ -250,6 +272,7 @@ export async function startWorker(options: WorkerOptions): Promise<QueueWorker> 
     lostTimer = setTimeout(() => shutdown({ status: 1, why: `lost Redis at ${options.url} for ${graceMs} ms: the runs stopped after their current stage; restart the workers (or enqueue again) once it is back` }), graceMs);
   });
   redis.on("ready", () => {
+    lastError = "";
     clearTimeout(lostTimer);
     lostTimer = undefined;
   });
@@ -266,14 +289,16 @@ export async function startWorker(options: WorkerOptions): Promise<QueueWorker> 
     stopping = why;
     clearTimeout(lostTimer);
     for (const c of children) c.kill("SIGINT");
-    const closing =
-      why.status === 1
-        ? waitChildren().then(() => worker.close(true))
-        : worker.close(); // waits for the active jobs, whose children stop after their stage
+    // Graceful: wait for the active jobs, whose children stop after their stage
+    // (and put their jobs back). Redis lost: no job can be put back; do not wait for it.
+    const closing = why.status === 1 ? waitChildren().then(() => worker.close(true)) : worker.close();
     void closing
       .catch(() => undefined)
       .then(waitChildren)
-      .then(() => redis.quit().catch(() => redis.disconnect()))
+      // Once the children are gone, BullMQ gets a few seconds to finish talking to Redis (it may be gone).
+      .then(() => Promise.race([closing.catch(() => undefined), delay(CLOSE_GRACE_MS)]))
+      .then(() => Promise.race([redis.quit().catch(() => undefined), delay(1000)]))
+      .then(() => redis.disconnect())
       .finally(() => {
         log(`stopped: ${why.why}`);
         resolveDone(why.status);

@@ -36,7 +36,10 @@ export async function workerCommand(o: WorkerCommandOptions): Promise<number> {
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
   try {
-    return await worker.done;
+    const code = await worker.done;
+    // Stopped: if a connection BullMQ still retries (Redis lost) keeps the process alive, end it.
+    setTimeout(() => process.exit(code), 2000).unref();
+    return code;
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
