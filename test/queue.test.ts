@@ -164,6 +164,43 @@ describe.skipIf(!redisServer)("job queue on Redis (BullMQ)", () => {
     console.log(`queue sweep: references ${((tRefs - t0) / 1000).toFixed(1)} s, queue ${((Date.now() - tRefs) / 1000).toFixed(1)} s; ${victim} killed after ${killedAt} checkpoints\nworker A:\n${a.timeline}worker B:\n${b.timeline}`);
   }, 170_000);
 
+  it("Redis lost mid-run: the runs stop after their stage, the worker exits 1; enqueueing again on a new Redis resumes them", async () => {
+    const port = await freePort();
+    const lostUrl = `redis://127.0.0.1:${port}`;
+    const startRedis = (): ChildProcess => {
+      const r = spawn(redisServer, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"], { stdio: "ignore" });
+      procs.push(r);
+      return r;
+    };
+    let r = startRedis();
+    await until("the second redis-server", 10_000, async () => (await queueCounts(lostUrl).then(() => true).catch(() => undefined)));
+    const store = dir();
+    const enqueue = (): Promise<unknown> => enqueueRuns(lostUrl, { store, requests: [{ experimentSource: LONG, seed: 5, sweepId: "lost" }] });
+    await enqueue();
+    const w = startGps(["worker", "--queue", lostUrl, "--store", store, "--lock-ms", "1000", "--no-report"]);
+    procs.push(w.child);
+    await until("a checkpoint of lost-000", 30_000, () => (existsSync(join(store, "lost-000", "checkpoints", "stage-000002.json")) ? true : undefined));
+    r.kill("SIGKILL");
+    const t = Date.now();
+    expect((await w.exited).code, w.timeline).toBe(1);
+    expect(Date.now() - t).toBeLessThan(15_000);
+    expect(w.stderr).toContain(`lost Redis at ${lostUrl}`);
+    const stopped = await gps(["show", join(store, "lost-000"), "--json"]);
+    expect(JSON.parse(stopped.stdout)).toMatchObject({ status: "stopped (interrupted)" });
+    expect(existsSync(join(store, "lost-000", "lock"))).toBe(false);
+    // A new, empty Redis: the same job again, and a worker resumes the run.
+    r = startRedis();
+    await until("the restarted redis-server", 10_000, async () => (await queueCounts(lostUrl).then(() => true).catch(() => undefined)));
+    await enqueue();
+    const w2 = startGps(["worker", "--queue", lostUrl, "--store", store, "--lock-ms", "1000", "--no-report"]);
+    procs.push(w2.child);
+    await until("the resumed run to complete", 60_000, async () => ((await queueCounts(lostUrl)).completed === 1 ? true : undefined));
+    expect(w2.stderr).toContain(`job lost-000: gps resume ${join(store, "lost-000")}`);
+    w2.child.kill("SIGINT");
+    expect((await w2.exited).code).toBe(130);
+    expect((await digests(join(store, "lost-000"))).length).toBe(32);
+  }, 120_000);
+
   it("an unreachable Redis is exit 2 within seconds, naming the URL; nothing is written", async () => {
     const port = await freePort();
     const store = join(dir(), "store");
