@@ -11,13 +11,15 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digests, gps, REPO } from "./helpers/cli.js";
 import { enqueueRuns, queueCounts } from "../src/queue/enqueue.js";
 import { decodeJobData, defaultSweepId, jobIdOf } from "../src/queue/job.js";
 import { QueueRequestError } from "../src/queue/errors.js";
 import { parseSeeds } from "../src/cli/commands/worker.js";
+import { createRun, RunNameTakenError } from "../src/runtime/store.js";
+import { ensureStoreIdentity, readStoreIdentity, storeIdOf } from "../src/queue/store-identity.js";
 
 const LONG = resolve(REPO, "test/fixtures/experiments/long.ts");
 const redisServer = spawnSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).stdout.trim();
@@ -267,6 +269,32 @@ describe("job data and ids (pure)", () => {
     expect(defaultSweepId("id", reqs)).toBe(defaultSweepId("id", [{ experimentSource: "/x/e.ts", seed: 1 }]));
     expect(defaultSweepId("id", reqs)).not.toBe(defaultSweepId("id2", reqs));
     expect(defaultSweepId("id", reqs)).toMatch(/^q-[0-9a-f]{12}$/);
+  });
+  it("creates a run under a given name once (gps run --name)", () => {
+    const store = mkdtempSync(join(tmpdir(), "gps-queue-name-"));
+    try {
+      const run = createRun(store, { a: 1 }, "0123456789abcdef", "x", undefined, { name: "sweep-000" });
+      expect(run.dir).toBe(join(store, "sweep-000"));
+      expect(() => createRun(store, { a: 1 }, "0123456789abcdef", "x", undefined, { name: "sweep-000" })).toThrow(RunNameTakenError);
+      expect(() => createRun(store, { a: 1 }, "0123456789abcdef", "x", undefined, { name: "../escape" })).toThrow(TypeError);
+      expect(() => createRun(store, { a: 1 }, "0123456789abcdef", "x", undefined, { name: ".hidden" })).toThrow(TypeError);
+      expect(readdirSync(store)).toEqual(["sweep-000"]);
+    } finally {
+      rmSync(store, { recursive: true, force: true });
+    }
+  });
+  it("gives a store one identity, derived from its path and creation time", () => {
+    const store = join(mkdtempSync(join(tmpdir(), "gps-queue-id-")), "s");
+    try {
+      expect(readStoreIdentity(store)).toBeNull();
+      const at = new Date("2026-01-02T03:04:05.000Z");
+      const a = ensureStoreIdentity(store, () => at);
+      expect(a).toEqual({ format: 1, id: storeIdOf(store, at.toISOString()), path: store, createdAt: at.toISOString() });
+      expect(ensureStoreIdentity(store, () => new Date())).toEqual(a); // written once
+      expect(storeIdOf(store, at.toISOString())).not.toBe(storeIdOf(`${store}2`, at.toISOString()));
+    } finally {
+      rmSync(dirname(store), { recursive: true, force: true });
+    }
   });
   it("parses --seeds", () => {
     expect(parseSeeds("1..4")).toEqual([1, 2, 3, 4]);

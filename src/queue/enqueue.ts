@@ -56,11 +56,17 @@ export interface EnqueuedJob {
 /** Retries of a run whose child failed (crash, busy run): with exponential backoff from 2 s. */
 export const JOB_OPTIONS: JobsOptions = { attempts: 5, backoff: { type: "exponential", delay: 2000 }, removeOnComplete: false, removeOnFail: false };
 
-async function defaultCheck(request: RunRequest): Promise<void> {
-  await preload();
-  let experiment = await loadExperimentFile(request.experimentSource);
-  if (request.seed !== undefined) experiment = { ...experiment, seed: request.seed };
-  checkConditions(experiment, undefined, request.experimentSource);
+/** The default check: each file loaded once per call, each request (its seed applied) planned. */
+function defaultCheck(): (request: RunRequest) => Promise<void> {
+  const loaded = new Map<string, ReturnType<typeof loadExperimentFile>>();
+  return async (request) => {
+    await preload();
+    let load = loaded.get(request.experimentSource);
+    if (!load) loaded.set(request.experimentSource, (load = loadExperimentFile(request.experimentSource)));
+    let experiment = await load;
+    if (request.seed !== undefined) experiment = { ...experiment, seed: request.seed };
+    checkConditions(experiment, undefined, request.experimentSource);
+  };
 }
 
 /** The requests' own checks (pure): throws QueueRequestError naming the request. */
@@ -87,7 +93,7 @@ export function checkRequests(requests: readonly RunRequest[], options: { allowO
 export async function enqueueRuns(url: string, options: EnqueueOptions): Promise<EnqueuedJob[]> {
   const queueName = options.queueName ?? DEFAULT_QUEUE_NAME;
   checkRequests(options.requests, { allowOverrides: options.allowOverrides, queueName });
-  const check = options.check ?? defaultCheck;
+  const check = options.check ?? defaultCheck();
   for (const r of options.requests) await check(r);
   const redis = await connectRedis(url, { blocking: false });
   const queue = new Queue(queueName, { connection: redis });

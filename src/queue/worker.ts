@@ -263,6 +263,7 @@ export async function startWorker(options: WorkerOptions): Promise<QueueWorker> 
     if (e.message !== lastError) log(`queue: ${e.message}`);
     lastError = e.message;
   });
+  worker.on("stalled", (jobId) => log(`job ${jobId}: stalled (its worker stopped renewing the lock): back to waiting`));
   worker.on("failed", (job, e) => job && log(`job ${job.id}: failed (attempt ${job.attemptsMade}): ${e.message}`));
 
   // A lost Redis: after the grace period, stop the runs after their stage.
