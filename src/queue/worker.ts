@@ -162,7 +162,9 @@ export async function startWorker(options: WorkerOptions): Promise<QueueWorker> 
       log(`job ${job.id}: stopped after a stage (Redis lost: the job stays active until its lock expires)`);
       throw new Error(`interrupted: ${tail}`);
     }
-    if (outcome.code === 2 && /run is busy/.test(outcome.stderr)) throw new Error(`the run is busy (retried later): ${tail}`);
+    // Another process writes the run, or created it a moment ago (a job handed on while its first
+    // worker still runs it): retried with backoff, by which time it can be resumed.
+    if (outcome.code === 2 && /run is busy|a run directory named \S+ already exists/.test(outcome.stderr)) throw new Error(`the run is busy (retried later): ${tail}`);
     if (outcome.code === 2 || outcome.code === 3) throw new UnrecoverableError(`gps ${args[0]} exited with ${outcome.code}: ${tail}`);
     throw new Error(`gps ${args[0]} ${outcome.signal ? `was killed by ${outcome.signal}` : `exited with ${outcome.code}`}: ${tail}`);
   };
