@@ -109,7 +109,13 @@ export async function startWorker(options: WorkerOptions): Promise<QueueWorker> 
 
   const redis: Redis = await connectRedis(options.url, { blocking: true });
   // Written (when new) only once Redis answered: an unreachable Redis writes nothing.
-  const identity = ensureStoreIdentity(store);
+  let identity: StoreIdentity;
+  try {
+    identity = ensureStoreIdentity(store);
+  } catch (e) {
+    redis.disconnect();
+    throw e;
+  }
   const children = new Set<ChildProcess>();
   let stopping: Stopping | null = null;
   let aborted = false;
