@@ -14,6 +14,7 @@ import {
   CorruptCheckpointError,
   ExperimentTamperedError,
   NotARunError,
+  RunNameTakenError,
   StoreFormatError,
   StoreWriteError,
 } from "../runtime/store.js";
@@ -24,6 +25,7 @@ import { FootprintError } from "../runtime/bounds.js";
 import { NonFiniteStageError } from "../runtime/finite.js";
 import { SweepRequestError } from "../runtime/sweep.js";
 import { ListRequestError } from "../runtime/runs-table.js";
+import { QueueRequestError, QueueUnreachableError } from "../queue/errors.js";
 
 /** A bad command line found by our own checks (commander finds the rest). */
 export class UsageError extends Error {
@@ -47,6 +49,7 @@ const BAD_INPUT: readonly (abstract new (...args: never[]) => Error)[] = [
   CorruptCheckpointError,
   CheckpointNotFoundError,
   NotARunError,
+  RunNameTakenError,
   StoreFormatError,
   ExportRequestError,
   ResumeError,
@@ -54,6 +57,8 @@ const BAD_INPUT: readonly (abstract new (...args: never[]) => Error)[] = [
   FootprintError,
   SweepRequestError,
   ListRequestError,
+  QueueRequestError,
+  QueueUnreachableError,
 ];
 
 export function exitStatusOf(e: unknown): number {

@@ -16,6 +16,8 @@ import { listCommand } from "./commands/list.js";
 import { indexCommand, serveCommand } from "./commands/view.js";
 import { preload } from "../sim/mujoco.js";
 import { sweepCommand } from "./commands/sweep.js";
+// The queue commands load BullMQ and ioredis on use only, not on every gps start.
+const queueCommands = (): Promise<typeof import("./commands/worker.js")> => import("./commands/worker.js");
 
 const ABOUT = `A run is named by its directory (gps run prints it). --json prints
 machine-readable output (for run/resume: one event per line). run and resume
@@ -65,6 +67,7 @@ function program(status: { code: number }): Command {
     .option("--workers <n>", "threads for independent work, 1…64 (default: the cores)")
     .option("--numerics <kind>", `policy kernels: ${NUMERICS.join(" or ")} (default: batched)`)
     .option("--stop-after-stage <k>", "stop after stage K (resume later)")
+    .option("--name <name>", "the run directory's name in the store (refused if taken) in place of <name>-<hash8>-<NNN>")
     .option("--json", "one JSON event per line", false)
     .option("--no-report", "do not write the report when the pipeline completes")
     .action((file: string, o) => set(runCommand(file, o)));
@@ -79,6 +82,9 @@ function program(status: { code: number }): Command {
     .option("--jobs <n>", "runs at once, each a process with --workers 1 (default: the cores)")
     .option("--store <dir>", "the store the runs and sweeps/<id>.json go into", DEFAULT_STORE_DIR)
     .option("--resume <sweep>", "finish a sweep's runs that are not complete (its id or manifest file)")
+    .option("--queue <url>", "enqueue the runs on a job queue in Redis (redis://HOST:PORT) for gps worker, instead of running them here (docs/queue.md)")
+    .option("--queue-name <name>", "the BullMQ queue (with --queue)", "gps")
+    .option("--sweep-id <id>", "with --queue: job ids and run directories are <id>-<NNN> (default: a hash of the runs, so enqueueing again adds nothing)")
     .option("--json", "one JSON line per finished run", false)
     .option("--no-report", "the runs do not write their reports")
     .action((file: string | undefined, o) => set(sweepCommand(file, o)));
@@ -161,6 +167,37 @@ function program(status: { code: number }): Command {
     .option("--store <dir>", "the store", DEFAULT_STORE_DIR)
     .option("--out <dir>", "the directory to write (outside the store)")
     .action((o) => set(indexCommand(o)));
+
+  gps
+    .command("worker")
+    .summary("take runs from a job queue (Redis) and run them, each in a child process (docs/queue.md)")
+    .requiredOption("--queue <url>", "the Redis URL, redis://HOST:PORT")
+    .option("--store <dir>", "the store the jobs were enqueued for (shared by every machine)", DEFAULT_STORE_DIR)
+    .option("--queue-name <name>", "the BullMQ queue", "gps")
+    .option("--jobs <n>", "runs at once, one process each (default 1)")
+    .option("--lock-ms <ms>", "job lock duration and stalled-job check interval (default 30000): a lost worker's job moves on after about this long")
+    .option("--no-report", "do not write each run's report when it completes")
+    .action(async (o) => set((await queueCommands()).workerCommand(o)));
+
+  gps
+    .command("enqueue")
+    .summary("put runs of an experiment file on a job queue for gps worker")
+    .argument("<experiment>", "the experiment file (its absolute path must be the same on every worker)")
+    .requiredOption("--queue <url>", "the Redis URL, redis://HOST:PORT")
+    .option("--store <dir>", "the store the runs go into", DEFAULT_STORE_DIR)
+    .option("--queue-name <name>", "the BullMQ queue", "gps")
+    .option("--seeds <list>", "one run per seed: A..B or a,b,c (default: one run, the file's seed)")
+    .option("--sweep-id <id>", "job ids and run directories are <id>-<NNN> (default: a hash of the runs)")
+    .option("--json", "machine-readable output", false)
+    .action(async (file: string, o) => set((await queueCommands()).enqueueCommand(file, o)));
+
+  gps
+    .command("queue-status")
+    .summary("a job queue's waiting, active, delayed, completed and failed counts")
+    .requiredOption("--queue <url>", "the Redis URL, redis://HOST:PORT")
+    .option("--queue-name <name>", "the BullMQ queue", "gps")
+    .option("--json", "machine-readable output", false)
+    .action(async (o) => set((await queueCommands()).queueStatusCommand(o)));
 
   return gps;
 }

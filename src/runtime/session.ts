@@ -130,6 +130,8 @@ export function startRun(
     workers?: number;
     numerics?: Numerics;
     stop?: StopRequest;
+    /** The run directory's name in place of <name>-<hash8>-<NNN> (the job queue's deterministic runs). */
+    runName?: string;
   },
 ): StartedRun {
   // Resolve, then plan: a bad or misordered pipeline fails here, before anything is written.
@@ -149,6 +151,7 @@ export function startRun(
     sourceHash,
     provenance: currentProvenance(),
     status: statusRecord("running", -1),
+    ...(options.runName !== undefined ? { name: options.runName } : {}),
   });
   // The directory is new (claimed by mkdir), so the lock is free.
   const lock = acquireRunLock(run.dir);

@@ -301,7 +301,16 @@ export interface CreateRunOptions {
   readonly sweep?: RunMeta["sweep"];
   /** Recorded as run.json's `provenance`. */
   readonly provenance?: Provenance;
+  /**
+   * The run directory's name in place of `<name>-<hash8>-<NNN>` (a job queue
+   * derives it from the job, so that a later worker finds the run). Claimed
+   * with mkdir: a name that exists is refused (RunNameTakenError).
+   */
+  readonly name?: string;
 }
+
+/** A name given for a run directory: letters, digits, `.`, `_`, `-`, not starting with `.` or `-`, at most 200 characters. */
+export const RUN_DIR_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,199}$/;
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -331,6 +340,14 @@ export class NotARunError extends StoreError {
   constructor(message: string, file: string) {
     super(message, file);
     this.name = "NotARunError";
+  }
+}
+
+/** A run directory name given for a new run (`gps run --name`) that is already taken: bad input, nothing written. */
+export class RunNameTakenError extends StoreError {
+  constructor(dir: string) {
+    super(`a run directory named ${basename(dir)} already exists: ${dir} (gps resume ${dir} continues it)`, dir);
+    this.name = "RunNameTakenError";
   }
 }
 
@@ -700,10 +717,22 @@ export function createRun(
   const store = resolve(storeDir);
   mkdirSync(store, { recursive: true });
 
+  if (options.name !== undefined && !RUN_DIR_NAME.test(options.name)) {
+    throw new TypeError(`createRun: name must match ${RUN_DIR_NAME}, got ${JSON.stringify(options.name)}`);
+  }
   const prefix = `${safeName(experimentName)}-${experimentHash.slice(0, 8)}-`;
   const taken = new Set(readdirSync(store));
   let dir = "";
-  for (let n = 1; ; n++) {
+  if (options.name !== undefined) {
+    dir = join(store, options.name);
+    try {
+      mkdirSync(dir); // claims the name atomically
+    } catch (e) {
+      if (errCode(e) === "EEXIST") throw new RunNameTakenError(dir);
+      throw e;
+    }
+  }
+  for (let n = 1; dir === ""; n++) {
     const name = prefix + String(n).padStart(3, "0");
     if (taken.has(name)) continue;
     try {

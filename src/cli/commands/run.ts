@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { lastValueFrom, tap } from "rxjs";
 import type { RunEvent } from "../../runtime/interpreter.js";
 import { loadExperimentFile, resumeRun, startRun, type StartedRun } from "../../runtime/session.js";
-import { openRun, readRunMeta } from "../../runtime/store.js";
+import { openRun, readRunMeta, RUN_DIR_NAME } from "../../runtime/store.js";
 import { describeFootprint, isLargeFootprint } from "../../runtime/bounds.js";
 import { fileSha256 } from "../../runtime/provenance.js";
 import { tryWriteRunStatus } from "../../runtime/run-status.js";
@@ -37,6 +37,7 @@ export interface RunOptions {
   readonly workers?: string;
   readonly numerics?: string;
   readonly stopAfterStage?: string;
+  readonly name?: string;
   readonly json: boolean;
   readonly report: boolean;
 }
@@ -106,13 +107,14 @@ export async function runCommand(file: string, o: RunOptions): Promise<number> {
   const seed = intOption(o.seed, "seed");
   const stopAfterStage = intOption(o.stopAfterStage, "stop-after-stage");
   if (seed !== undefined && seed > 0xffffffff) throw new UsageError("--seed must be below 2^32");
+  if (o.name !== undefined && !RUN_DIR_NAME.test(o.name)) throw new UsageError(`--name must be letters, digits, '.', '_' or '-' (not first '.' or '-'), at most 200: got ${JSON.stringify(o.name)}`);
   // --seed N is the override seed=N, applied first; then each --set in order.
   const overrides = [...(seed !== undefined ? [seedOverride(seed)] : []), ...(o.set ?? []).map(parseOverride)];
   const sweep = sweepOption(o.sweep);
   const experiment = applyOverrides(await loadExperimentFile(file), overrides);
   const stop = stopSignals();
   try {
-    const started = startRun(experiment, { store: o.store, source: file, stopAfterStage, seedOverride: seed, overrides, sweep, workers, numerics, stop: stop.signals });
+    const started = startRun(experiment, { store: o.store, source: file, stopAfterStage, seedOverride: seed, overrides, sweep, workers, numerics, stop: stop.signals, runName: o.name });
     if (!o.json) out.write(`${started.run.dir}\n`);
     return await drive(started, o, stop);
   } finally {

@@ -31,6 +31,10 @@ export interface SweepOptions {
   readonly resume?: string;
   readonly report: boolean;
   readonly json: boolean;
+  /** Enqueue the runs on this Redis job queue (gps worker runs them) instead of running them here. */
+  readonly queue?: string;
+  readonly queueName?: string;
+  readonly sweepId?: string;
 }
 
 function jobsOption(value: string | undefined): number {
@@ -60,6 +64,7 @@ export async function sweepCommand(file: string | undefined, o: SweepOptions): P
     const { experiment: resolved, task } = planExperiment(resolveExperiment(e), file);
     checkFootprint(resolved, task, limits);
   }
+  if (o.queue !== undefined) return enqueueSweep(file, request, o);
   const createdAt = new Date().toISOString();
   const source = resolve(file);
   const store = resolve(o.store);
@@ -71,6 +76,32 @@ export async function sweepCommand(file: string | undefined, o: SweepOptions): P
   if (o.json) out.write(`${JSON.stringify({ type: "sweep-started", id, manifest: mf, runs: manifest.runs.length, jobs })}\n`);
   else out.write(`sweep ${id}: ${manifest.runs.length} runs, ${jobs} at once\nmanifest ${mf}\n`);
   return drive(manifest, jobs, false, o.json);
+}
+
+/**
+ * The sweep's runs as jobs on a Redis queue (src/queue/): the same expansion as a
+ * local sweep, every run already checked above; a worker applies each run's
+ * overrides with `gps run --set` and tags it with the sweep. The queue module
+ * loads here only (BullMQ is not needed by a local sweep).
+ */
+async function enqueueSweep(file: string, request: Parameters<typeof expandSweep>[0], o: SweepOptions): Promise<number> {
+  if (o.jobs !== undefined) throw new UsageError("--jobs sets how many runs this machine runs at once; with --queue each gps worker sets its own (gps worker --jobs N)");
+  const { enqueueRuns } = await import("../../queue/index.js");
+  const source = resolve(file);
+  const requests = expandSweep(request).map((r) => ({
+    experimentSource: source,
+    ...(r.seed === null ? {} : { seed: r.seed }),
+    overrides: r.overrides,
+    label: r.label,
+    ...(o.sweepId === undefined ? {} : { sweepId: o.sweepId }),
+  }));
+  const jobs = await enqueueRuns(o.queue!, { queueName: o.queueName, store: o.store, requests, allowOverrides: true });
+  if (o.json) out.write(`${JSON.stringify({ type: "sweep-enqueued", queue: o.queue, jobs })}\n`);
+  else {
+    out.write(`enqueued ${jobs.filter((j) => j.outcome !== "exists").length} of ${jobs.length} runs on ${o.queue} (run them with: gps worker --queue ${o.queue} --store ${o.store})\n`);
+    for (const j of jobs) out.write(`  ${j.jobId}  ${j.outcome.padEnd(7)}  ${j.runDir}\n`);
+  }
+  return EXIT_OK;
 }
 
 interface Row {
