@@ -718,7 +718,7 @@ async function main(): Promise<void> {
   );
 
   table(
-    "7. A sweep of 4 swimmer runs (swimmer-ilqg, 20 iterations, seeds 1..4), each its own process with --workers 1",
+    "7. A sweep of 4 swimmer runs (swimmer-ilqg as written, 60 iterations, seeds 1..4), each its own process with --workers 1",
     ["", "value"],
     [
       ["--jobs 1 (ms)", fmtNum(sweep.jobs1Ms)],
