@@ -8,6 +8,10 @@
  *   daggerIteration          "DAgger" (Ross et al. 2011): samples of the current
  *                            π_θ, every visited state labelled with the expert's
  *                            action, the aggregated data refitted
+ *   costWeightedRegression   cost-weighted regression (Peters & Schaal 2007;
+ *                            Kober & Peters 2009): samples of the current π_θ,
+ *                            weighted by exp(−cost/τ), μ refitted to them by
+ *                            weighted maximum likelihood
  *
  * "Single example" needs no stage of its own: pretrainPolicy({ from: "example" })
  * then non-guided, unregularized isgpsIteration (experiments/isgps-variants.ts).
@@ -27,12 +31,16 @@ import { costStats, drawPolicyBatches, fallCount } from "./isgps-stages.js";
 import { policyRows } from "./rollouts.js";
 import { observerFor } from "./observation.js";
 import { internalError, mlpOf, type PolicyState, type RunState, type StageEnv } from "./state.js";
+import { minimizeLbfgs } from "../optim/lbfgs.js";
+import type { MlpPolicy } from "../policy/mlp.js";
+import type { PolicyKernels } from "./kernels.js";
 
 /** The per-row score-function gradient (the reference the batched kernel is tested against) lives with the IS objective now. */
 export { scoreFunctionGradient };
 
 type PolicyGradientSpec = ResolvedStageSpec<"policyGradientIteration">;
 type DaggerSpec = ResolvedStageSpec<"daggerIteration">;
+type CwrSpec = ResolvedStageSpec<"costWeightedRegression">;
 
 /** Adam's moments for the policy-gradient baseline, carried in the run state. */
 export type { PolicyGradientState } from "./state.js";
@@ -184,6 +192,123 @@ export const daggerIteration = function* (env: StageEnv, spec: DaggerSpec, state
       datasetSamples: set.count,
       negLogLikelihood0: fit0,
       negLogLikelihood: fit.f,
+      lbfgsIterations: fit.iterations,
+      lbfgsEvaluations: fit.evaluations,
+    },
+  };
+};
+
+/**
+ * Cost-weighted regression's weights (count, summing to 1): within each
+ * condition c, w_i ∝ exp(−(S_i − min_c S)/τ_c), computed in log space and
+ * normalized to 1/C, so every condition weighs the same however its costs
+ * compare with the others'. τ_c is `temperature`, or with "auto" the (population)
+ * standard deviation of condition c's costs; a condition whose costs are all
+ * equal (τ_c = 0) weighs its samples uniformly. A non-finite cost weighs 0.
+ */
+export function costWeights(costs: readonly number[], conditions: readonly number[], temperature: number | "auto"): { weights: Float64Array; temperatures: number[] } {
+  const n = costs.length;
+  const weights = new Float64Array(n);
+  const groups = [...new Set(conditions)].sort((a, b) => a - b);
+  const temperatures: number[] = [];
+  for (const c of groups) {
+    const idx: number[] = [];
+    for (let i = 0; i < n; i++) if (conditions[i] === c && Number.isFinite(costs[i])) idx.push(i);
+    if (idx.length === 0) throw internalError(`costWeightedRegression: every sample of condition ${c} has a non-finite cost`);
+    let min = Infinity;
+    let m = 0;
+    for (const i of idx) {
+      min = Math.min(min, costs[i]);
+      m += costs[i];
+    }
+    m /= idx.length;
+    let tau: number;
+    if (temperature === "auto") {
+      let v = 0;
+      for (const i of idx) v += (costs[i] - m) ** 2;
+      tau = Math.sqrt(v / idx.length);
+    } else tau = temperature;
+    temperatures.push(tau);
+    // log w_i = −(S_i − min S)/τ ≤ 0, the best sample's 0: Σ exp ≥ 1, no underflow of the sum.
+    const logw = idx.map((i) => (tau > 0 ? -(costs[i] - min) / tau : 0));
+    let sum = 0;
+    for (const l of logw) sum += Math.exp(l);
+    const logZ = Math.log(sum) + Math.log(groups.length);
+    idx.forEach((i, k) => (weights[i] = Math.exp(logw[k] - logZ)));
+  }
+  return { weights, temperatures };
+}
+
+/**
+ * The weighted negative log-likelihood −Σ_i w_i (1/T) Σ_t log π_θ(u_it | x_it) and its
+ * gradient (σ's block zero: σ stays as in θ0), for LBFGS.
+ */
+export function weightedNegLogLikelihood(kernels: PolicyKernels, policy: MlpPolicy, set: IsSampleSet, weights: Float64Array): (theta: Float64Array, gradOut: Float64Array) => number {
+  const T = set.T;
+  const coeff = new Float64Array(set.count * T);
+  for (let i = 0; i < set.count; i++) coeff.fill(weights[i] / T, i * T, (i + 1) * T);
+  const L = parameterLayout(policy);
+  return (theta, gradOut) => {
+    const lp = kernels.stepLogProbs(policy, theta, set);
+    let f = 0;
+    for (let k = 0; k < lp.length; k++) if (coeff[k] !== 0) f -= coeff[k] * lp[k];
+    kernels.scoreGradient(policy, theta, set, coeff, gradOut);
+    for (let k = 0; k < gradOut.length; k++) gradOut[k] = -gradOut[k];
+    gradOut.fill(0, L.logStd, L.logStd + policy.nOut);
+    return f;
+  };
+}
+
+/** The samples of a set with a positive weight, as a set of their own (and their weights). */
+function weightedSubset(set: IsSampleSet, weights: Float64Array): { set: IsSampleSet; weights: Float64Array } {
+  const keep: number[] = [];
+  for (let i = 0; i < set.count; i++) if (weights[i] > 0) keep.push(i);
+  const { T, nx, nu } = set;
+  const count = keep.length;
+  const xs = new Float64Array(count * (T + 1) * nx);
+  const us = new Float64Array(count * T * nu);
+  const rewards = new Float64Array(count * T);
+  keep.forEach((i, r) => {
+    xs.set(set.xs.subarray(i * (T + 1) * nx, (i + 1) * (T + 1) * nx), r * (T + 1) * nx);
+    us.set(set.us.subarray(i * T * nu, (i + 1) * T * nu), r * T * nu);
+    rewards.set(set.rewards.subarray(i * T, (i + 1) * T), r * T);
+  });
+  return { set: { T, nx, nu, count, xs, us, rewards, logQ: new Float64Array(count * T) }, weights: Float64Array.from(keep, (i) => weights[i]) };
+}
+
+/**
+ * One iteration of cost-weighted regression: `samples` rollouts of the current
+ * stochastic π_θ from every condition, weights from their total costs
+ * (`costWeights`), μ refitted by weighted maximum likelihood from the current θ
+ * (σ fixed). No pool: each iteration sees its own samples only.
+ */
+export const costWeightedRegression = function* (env: StageEnv, spec: CwrSpec, state: RunState) {
+  const policyState = policyOf(state, "costWeightedRegression");
+  const policy = mlpOf(policyState);
+  const sampler = new Sampler(state.rng);
+  const C = state.conditions.length;
+  const drawn = drawPolicyBatches(env, state, policyState.theta, -1, spec.samples * C, sampler);
+  const set = batchesAsSet(env, drawn);
+  yield { fraction: 0.4, message: `weighting ${set.count} samples of π_θ` };
+  const { costs } = costStats(drawn, env.horizon);
+  const conditions = drawn.flatMap((b) => Array.from({ length: b.count }, () => b.condition));
+  const { weights, temperatures } = costWeights(costs, conditions, spec.temperature);
+  let sumSq = 0;
+  for (const w of weights) sumSq += w * w;
+  const sub = weightedSubset(set, weights);
+  const kernels = kernelsOf(env);
+  const objective = weightedNegLogLikelihood(kernels, policy, sub.set, sub.weights);
+  const fit = minimizeLbfgs(objective, policyState.theta, { maxIterations: spec.maxIterations });
+  const nextPolicy: PolicyState = { ...policyState, theta: fit.x };
+  return {
+    state: { ...state, rng: sampler.state(), policy: nextPolicy },
+    metrics: {
+      ...iterationMetrics(env, state, nextPolicy, drawn),
+      effectiveSampleSize: 1 / sumSq,
+      temperature: temperatures.reduce((a, b) => a + b, 0) / temperatures.length,
+      weightedSamples: sub.set.count,
+      weightedLoss0: fit.history[0],
+      weightedLoss: fit.f,
       lbfgsIterations: fit.iterations,
       lbfgsEvaluations: fit.evaluations,
     },

@@ -12,7 +12,7 @@
 import { stageCodecs, stageDefaults, type StageKind } from "../dsl/experiment.js";
 import { stageContracts, type StageContract } from "../dsl/plan.js";
 import type { ResolvedStageSpec } from "../dsl/resolve.js";
-import { daggerIteration, policyGradientIteration } from "./baselines.js";
+import { costWeightedRegression, daggerIteration, policyGradientIteration } from "./baselines.js";
 import { demonstrate } from "./demonstrate.js";
 import { diagnoseTrajectories } from "./diagnose.js";
 import { fitTheta, optimizeQ, updateLambda } from "./cgps-stages.js";
@@ -51,6 +51,7 @@ export const stageRegistry = {
   adaptGuiding: entry("adaptGuiding", adaptGuiding),
   policyGradientIteration: entry("policyGradientIteration", policyGradientIteration),
   daggerIteration: entry("daggerIteration", daggerIteration),
+  costWeightedRegression: entry("costWeightedRegression", costWeightedRegression),
   evaluate: entry("evaluate", evaluate),
   diagnoseTrajectories: entry("diagnoseTrajectories", diagnoseTrajectories),
 } satisfies { readonly [K in StageKind]: StageEntry<K> };

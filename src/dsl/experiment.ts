@@ -402,6 +402,37 @@ const DaggerIterationCodec = t.intersection(
 /** daggerIteration's defaults, declared once. */
 export const daggerIterationDefaults: DefaultsOf<t.TypeOf<typeof DaggerIterationCodec>, "samples"> = { samples: 10 };
 
+/**
+ * Cost-weighted regression (Peters & Schaal 2007; Kober & Peters 2009), a
+ * reward-weighted-regression baseline: `samples` rollouts of the current
+ * stochastic π_θ per condition, each weighted by exp(−(S_i − min S)/τ) of its
+ * total cost S_i (normalized per condition), μ refitted by weighted maximum
+ * likelihood on every visited (x_t, u_t) (`maxIterations` LBFGS iterations from
+ * the current θ; σ stays as it is). `temperature` τ: a positive number, or
+ * "auto" (default): the standard deviation of the condition's batch of costs,
+ * so the weights do not depend on the cost's scale.
+ */
+const CostWeightedRegressionCodec = t.intersection(
+  [
+    strict({ kind: t.literal("costWeightedRegression") }),
+    strictPartial({
+      /** Rollouts of π_θ per training condition per iteration (default 1000, the 2014 paper's). */
+      samples: PositiveInt,
+      /** τ > 0, or "auto": the std of each condition's batch of total costs (default "auto"). */
+      temperature: t.union([Positive, t.literal("auto")]),
+      /** LBFGS iterations of the weighted fit (default 50). */
+      maxIterations: PositiveInt,
+    }),
+  ],
+  "costWeightedRegression",
+);
+/** costWeightedRegression's defaults, declared once. */
+export const costWeightedRegressionDefaults: DefaultsOf<t.TypeOf<typeof CostWeightedRegressionCodec>, "samples" | "temperature" | "maxIterations"> = {
+  samples: 1000,
+  temperature: "auto",
+  maxIterations: 50,
+};
+
 /** Importance-sampled GPS, lines 6–12: optimize Φ on the active set, sample π_θk, accept or reject. */
 const IsgpsIterationCodec = t.intersection(
   [
@@ -527,6 +558,7 @@ export const stageCodecs = {
   adaptGuiding: AdaptGuidingCodec,
   policyGradientIteration: PolicyGradientIterationCodec,
   daggerIteration: DaggerIterationCodec,
+  costWeightedRegression: CostWeightedRegressionCodec,
   evaluate: EvaluateCodec,
   diagnoseTrajectories: DiagnoseTrajectoriesCodec,
 } as const;
@@ -546,6 +578,7 @@ export const stageDefaults = {
   adaptGuiding: adaptGuidingDefaults,
   policyGradientIteration: policyGradientIterationDefaults,
   daggerIteration: daggerIterationDefaults,
+  costWeightedRegression: costWeightedRegressionDefaults,
   evaluate: evaluateDefaults,
   diagnoseTrajectories: diagnoseTrajectoriesDefaults,
 } as const;
@@ -566,6 +599,7 @@ export const StageSpecCodec = t.union(
     AdaptGuidingCodec,
     PolicyGradientIterationCodec,
     DaggerIterationCodec,
+    CostWeightedRegressionCodec,
     EvaluateCodec,
     DiagnoseTrajectoriesCodec,
   ],
@@ -633,6 +667,7 @@ type IsgpsIterationStage = Extract<StageSpec, { kind: "isgpsIteration" }>;
 type AdaptWrStage = Extract<StageSpec, { kind: "adaptWr" }>;
 type PolicyGradientStage = Extract<StageSpec, { kind: "policyGradientIteration" }>;
 type DaggerStage = Extract<StageSpec, { kind: "daggerIteration" }>;
+type CwrStage = Extract<StageSpec, { kind: "costWeightedRegression" }>;
 
 export const policy = {
   mlp: (o: { hidden: number; initLogStd?: number; ignoreInputs?: string[]; observation?: "state" | "groundRelativeHeight" }): PolicySpec => ({ kind: "mlp", ...o }),
@@ -649,6 +684,7 @@ export const stage = {
   adaptGuiding: (o: { iterations: number; weight?: number }): StageSpec => ({ kind: "adaptGuiding", ...o }),
   policyGradientIteration: (o: Without<PolicyGradientStage, "kind">): PolicyGradientStage => ({ kind: "policyGradientIteration", ...o }),
   daggerIteration: (o: Without<DaggerStage, "kind">): DaggerStage => ({ kind: "daggerIteration", ...o }),
+  costWeightedRegression: (o: Without<CwrStage, "kind"> = {}): CwrStage => ({ kind: "costWeightedRegression", ...o }),
   demonstrate: (o: { controller: DemoController }): StageSpec => ({ kind: "demonstrate", ...o }),
   initializeTrajectories: (o: Without<InitStage, "kind" | "method"> & { method?: InitStage["method"] }): InitStage => ({
     kind: "initializeTrajectories",

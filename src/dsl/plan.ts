@@ -161,6 +161,7 @@ export const stageContracts: { readonly [K in StageKind]: StageContract<K> } = {
   adaptGuiding: { needs: () => [{ slot: "policy" }, { slot: "trajectory" }], effect: () => ({ provides: [] }) },
   policyGradientIteration: { needs: () => [{ slot: "policy" }], effect: () => ({ provides: [] }) },
   daggerIteration: { needs: () => [{ slot: "policy" }, { slot: "guidingSamples", because: "its expert" }], effect: () => ({ provides: [] }) },
+  costWeightedRegression: { needs: () => [{ slot: "policy" }], effect: () => ({ provides: ["policy"] }) },
   evaluate: {
     needs: (spec) => {
       const because = `controller "${spec.controller}"`;

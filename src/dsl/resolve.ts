@@ -20,6 +20,7 @@ import {
   adaptGuidingDefaults,
   adaptWrDefaults,
   daggerIterationDefaults,
+  costWeightedRegressionDefaults,
   diagnoseTrajectoriesDefaults,
   evaluateDefaults,
   fitThetaDefaults,
@@ -65,6 +66,7 @@ export interface ResolvedStageSpecs {
   readonly adaptGuiding: Spec<"adaptGuiding"> & typeof adaptGuidingDefaults;
   readonly policyGradientIteration: Spec<"policyGradientIteration"> & typeof policyGradientIterationDefaults;
   readonly daggerIteration: Spec<"daggerIteration"> & typeof daggerIterationDefaults;
+  readonly costWeightedRegression: Spec<"costWeightedRegression"> & typeof costWeightedRegressionDefaults;
   readonly evaluate: Spec<"evaluate"> & typeof evaluateDefaults;
   readonly diagnoseTrajectories: Spec<"diagnoseTrajectories"> & typeof diagnoseTrajectoriesDefaults;
 }
@@ -120,6 +122,8 @@ export function resolveStage(spec: StageSpec): ResolvedStageSpec {
       return over(policyGradientIterationDefaults, spec);
     case "daggerIteration":
       return over(daggerIterationDefaults, spec);
+    case "costWeightedRegression":
+      return over(costWeightedRegressionDefaults, spec);
     case "evaluate":
       return over(evaluateDefaults, spec);
     case "diagnoseTrajectories":

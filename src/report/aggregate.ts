@@ -5,7 +5,8 @@
  *
  *  - A run's training stage kind is the one its curve is drawn against: the
  *    iteration counter of importance-sampled GPS or a prior method
- *    (isgpsIteration, policyGradientIteration, daggerIteration), of
+ *    (isgpsIteration, policyGradientIteration, daggerIteration,
+ *    costWeightedRegression), of
  *    constrained GPS (fitTheta: the policy's noise-free cost), or of iLQG
  *    (ilqgIteration). Evaluation stages are not training iterations: they are
  *    markers at the number of iterations done before them.
@@ -233,6 +234,7 @@ const KIND_TEXT: Record<string, string> = {
   isgpsIteration: "importance-sampled GPS iterations",
   policyGradientIteration: "policy-gradient iterations",
   daggerIteration: "DAgger iterations",
+  costWeightedRegression: "cost-weighted regression iterations",
   fitTheta: "constrained GPS iterations (fitTheta)",
   ilqgIteration: "iLQG iterations",
 };

@@ -9,7 +9,7 @@ import type { StageRecord } from "../runtime/store.js";
 import { linePlot, type LineSeries } from "./svg.js";
 
 /** Stage kinds that draw on-policy samples once an iteration: GPS's and the prior methods'. */
-export const POLICY_SEARCH_ITERATIONS: readonly string[] = ["isgpsIteration", "policyGradientIteration", "daggerIteration"];
+export const POLICY_SEARCH_ITERATIONS: readonly string[] = ["isgpsIteration", "policyGradientIteration", "daggerIteration", "costWeightedRegression"];
 
 type Numbers = Record<string, number>;
 const metricsOf = (r: StageRecord) => r.metrics as Numbers;
