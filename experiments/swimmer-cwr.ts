@@ -8,5 +8,6 @@ import { experiment, repeat, stage } from "../src/index.js";
 export default experiment({
   ...base,
   name: "swimmer-cwr",
-  pipeline: base.pipeline.map((p) => (p.kind === "repeat" ? repeat(80, [stage.costWeightedRegression()]) : p)),
+  // The policy-search loop only (iLQG's own iterations are a repeat too).
+  pipeline: base.pipeline.map((p) => (p.kind === "repeat" && p.body[0].kind === "isgpsIteration" ? repeat(80, [stage.costWeightedRegression()]) : p)),
 });

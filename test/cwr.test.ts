@@ -11,6 +11,8 @@ import { condition, experiment, ilqg, policy, repeat, stage, task } from "../src
 import { decodeExperiment } from "../src/dsl/validate.js";
 import { resolveExperiment } from "../src/dsl/resolve.js";
 import { startRun } from "../src/runtime/session.js";
+import { planExperiment } from "../src/dsl/plan.js";
+import swimmerCwr from "../experiments/swimmer-cwr.js";
 import { costWeights } from "../src/algorithms/baselines.js";
 import { parameterLayout } from "../src/policy/mlp.js";
 import { mlpOf } from "../src/algorithms/state.js";
@@ -70,6 +72,15 @@ describe("cost-weighted regression: the stage", () => {
       expect(() => decodeExperiment(bad)).toThrow(new RegExp(`pipeline\\[5\\]\\.temperature: expected PositiveNumber, got ${temperature}`));
     }
     expect(() => decodeExperiment({ ...cwr, pipeline: [stage.costWeightedRegression({ temperature: 2.5 })] })).not.toThrow();
+  });
+
+  it("experiments/swimmer-cwr.ts plans: swimmer-isgps's iLQG and pretraining, then 80 CWR iterations", () => {
+    expect(() => planExperiment(resolveExperiment(swimmerCwr))).not.toThrow();
+    const loop = swimmerCwr.pipeline.filter((p) => p.kind === "repeat");
+    expect(loop.map((p) => (p.kind === "repeat" ? [p.times, p.body[0].kind] : []))).toEqual([
+      [60, "ilqgIteration"],
+      [80, "costWeightedRegression"],
+    ]);
   });
 
   it("refuses to run before any policy, at plan time", () => {
