@@ -30,8 +30,9 @@ import { guidingMeans, isGuidingSource, observedStates, type IsgpsBatch, type Is
 import { costStats, drawPolicyBatches, fallCount } from "./isgps-stages.js";
 import { policyRows } from "./rollouts.js";
 import { observerFor } from "./observation.js";
-import { internalError, mlpOf, type PolicyState, type RunState, type StageEnv } from "./state.js";
+import { internalError, mlpOf, type PolicyState, type RunState, type StageEnv, type StageOutcome, type StageProgress } from "./state.js";
 import { minimizeLbfgs } from "../optim/lbfgs.js";
+import { cholesky } from "../linalg/dense.js";
 import type { MlpPolicy } from "../policy/mlp.js";
 import type { PolicyKernels } from "./kernels.js";
 
@@ -163,13 +164,142 @@ function expertLabels(env: StageEnv, expert: Exclude<IsgpsSource, { kind: "polic
   return v;
 }
 
+/** The index of condition c's expert among the sources (see expertOf). */
+function expertIndex(isgps: IsgpsState, c: number): number {
+  for (let k = isgps.sources.length - 1; k >= 0; k--) {
+    const s = isgps.sources[k];
+    if (isGuidingSource(s) && s.condition === c) return k;
+  }
+  return -1;
+}
+
+/**
+ * Weighted DAgger's per-step weights (count·T over the rows of `rows`, in
+ * order): w_it ∝ N(x_it; x̄_t, S_t), with x̄_t and S_t the state marginal of
+ * the row's condition at step t (`marginals[c]`: (T+1)·nx means and
+ * (T+1)·nx·nx covariances). Log densities by Cholesky; normalized in log space
+ * (the max subtracted, so the sum is ≥ 1 and cannot underflow) within each
+ * (condition, step), so each condition's step sums to 1/(C·T) and all weights to 1.
+ * A covariance that is not positive definite gets a growing ridge until it is.
+ * Returns the weights and each (condition, step) group's effective sample size.
+ */
+export function trajectoryWeights(
+  rows: readonly { condition: number; xs: Float64Array; offset: number }[],
+  marginals: ReadonlyMap<number, { mean: Float64Array; cov: Float64Array }>,
+  T: number,
+  nx: number,
+): { weights: Float64Array; ess: number[] } {
+  const n = rows.length;
+  const logw = new Float64Array(n * T);
+  const conds = [...new Set(rows.map((r) => r.condition))].sort((a, b) => a - b);
+  const L = new Float64Array(nx * nx);
+  const d = new Float64Array(nx);
+  for (const c of conds) {
+    const m = marginals.get(c);
+    if (!m) throw internalError(`daggerIteration: condition ${c} has no state marginal`);
+    for (let t = 0; t < T; t++) {
+      let ridge = 0;
+      for (;;) {
+        L.set(m.cov.subarray(t * nx * nx, (t + 1) * nx * nx));
+        for (let j = 0; j < nx; j++) L[j * nx + j] += ridge;
+        if (cholesky(L, nx)) break;
+        ridge = ridge === 0 ? 1e-10 : ridge * 10;
+        if (ridge > 1e10) throw internalError(`daggerIteration: condition ${c}'s state covariance at t=${t} is not positive definite`);
+      }
+      let logDet = 0;
+      for (let j = 0; j < nx; j++) logDet += 2 * Math.log(L[j * nx + j]);
+      rows.forEach((r, i) => {
+        if (r.condition !== c) return;
+        const o = r.offset + t * nx;
+        for (let j = 0; j < nx; j++) d[j] = r.xs[o + j] - m.mean[t * nx + j];
+        // Forward substitution L z = d; ‖z‖² = dᵀ S⁻¹ d.
+        let q = 0;
+        for (let j = 0; j < nx; j++) {
+          let v = d[j];
+          for (let k = 0; k < j; k++) v -= L[j * nx + k] * d[k];
+          d[j] = v / L[j * nx + j];
+          q += d[j] * d[j];
+        }
+        logw[i * T + t] = -0.5 * (q + logDet + nx * Math.log(2 * Math.PI));
+      });
+    }
+  }
+  const weights = new Float64Array(n * T);
+  const ess: number[] = [];
+  for (const c of conds) {
+    const idx: number[] = [];
+    rows.forEach((r, i) => r.condition === c && idx.push(i));
+    for (let t = 0; t < T; t++) {
+      let max = -Infinity;
+      for (const i of idx) if (logw[i * T + t] > max) max = logw[i * T + t];
+      let sum = 0;
+      for (const i of idx) sum += Math.exp(logw[i * T + t] - max);
+      let sumSq = 0;
+      for (const i of idx) {
+        const w = Math.exp(logw[i * T + t] - max) / sum;
+        sumSq += w * w;
+        weights[i * T + t] = w / (conds.length * T);
+      }
+      ess.push(1 / sumSq);
+    }
+  }
+  return { weights, ess };
+}
+
+/**
+ * Condition c's trajectory distribution's state marginal for weighted DAgger:
+ * x̄_t the DDP controller's nominal, S_t the empirical second moment about x̄_t
+ * of q's own (guiding) samples at step t, plus a ridge of 1e-6·(1 + tr S_t / nx)
+ * (x_0 is deterministic, so S_0 would be 0).
+ */
+function stateMarginal(isgps: IsgpsState, c: number, T: number, nx: number): { mean: Float64Array; cov: Float64Array } {
+  const k = expertIndex(isgps, c);
+  const expert = isgps.sources[k];
+  if (!expert || expert.kind !== "guiding") {
+    throw internalError(`daggerIteration: weighting "trajectory" needs condition ${c}'s expert to be a trajectory distribution (DDP's), not a demonstration`);
+  }
+  const mean = expert.controller.xbar;
+  const cov = new Float64Array((T + 1) * nx * nx);
+  let count = 0;
+  for (const b of isgps.batches) {
+    if (b.source !== k || b.restart) continue;
+    for (let i = 0; i < b.count; i++) {
+      for (let t = 0; t <= T; t++) {
+        const o = (i * (T + 1) + t) * nx;
+        for (let a = 0; a < nx; a++) {
+          const da = b.xs[o + a] - mean[t * nx + a];
+          for (let e = 0; e <= a; e++) cov[t * nx * nx + a * nx + e] += da * (b.xs[o + e] - mean[t * nx + e]);
+        }
+      }
+    }
+    count += b.count;
+  }
+  if (count === 0) throw internalError(`daggerIteration: condition ${c}'s trajectory distribution has no samples`);
+  for (let t = 0; t <= T; t++) {
+    const o = t * nx * nx;
+    let tr = 0;
+    for (let a = 0; a < nx; a++) {
+      for (let e = 0; e <= a; e++) {
+        const v = cov[o + a * nx + e] / count;
+        cov[o + a * nx + e] = v;
+        cov[o + e * nx + a] = v;
+      }
+      tr += cov[o + a * nx + a];
+    }
+    const ridge = 1e-6 * (1 + tr / nx);
+    for (let a = 0; a < nx; a++) cov[o + a * nx + a] += ridge;
+  }
+  return { mean, cov };
+}
+
 /**
  * One DAgger iteration with β = 0 (the expert's own data is the guiding samples
  * that pretrained π_θ): samples of the current π_θ join the pool; every sample in
  * the pool (guiding samples included) is labelled with its condition's expert
- * action at each visited state; μ is refitted to all of it.
+ * action at each visited state; μ is refitted to all of it — with `weighting`
+ * "trajectory", by weighted maximum likelihood with `trajectoryWeights`.
  */
-export const daggerIteration = function* (env: StageEnv, spec: DaggerSpec, state: RunState) {
+export const daggerIteration = function* (env: StageEnv, spec: DaggerSpec, state: RunState): Generator<StageProgress, StageOutcome, void> {
   const policyState = policyOf(state, "daggerIteration");
   if (!state.isgps) throw internalError("daggerIteration needs guiding samples (its expert and first data): run guidingSamples and pretrainPolicy before it");
   const isgps = state.isgps;
@@ -182,6 +312,30 @@ export const daggerIteration = function* (env: StageEnv, spec: DaggerSpec, state
   const labels = data.map((b) => expertLabels(env, expertOf(isgps, b.condition), b));
   const set = batchesAsSet(env, data, labels);
   yield { fraction: 0.3, message: `refitting on ${set.count} labelled rollouts` };
+  if (spec.weighting === "trajectory") {
+    const T = env.horizon;
+    const { nx } = env.worlds[0].task;
+    const conds = [...new Set(data.map((b) => b.condition))];
+    const marginals = new Map(conds.map((c) => [c, stateMarginal(isgps, c, T, nx)] as const));
+    const rows = data.flatMap((b) => Array.from({ length: b.count }, (_, i) => ({ condition: b.condition, xs: b.xs, offset: i * (T + 1) * nx })));
+    const { weights, ess } = trajectoryWeights(rows, marginals, T, nx);
+    const kernels = kernelsOf(env);
+    const fit = minimizeLbfgs(stepWeightedNegLogLikelihood(kernels, policy, set, weights), policyState.theta, { maxIterations: spec.maxIterations });
+    const nextPolicy: PolicyState = { ...policyState, theta: fit.x };
+    return {
+      state: { ...state, rng: sampler.state(), policy: nextPolicy, isgps: { ...isgps, sources, batches } },
+      metrics: {
+        ...iterationMetrics(env, state, nextPolicy, drawn),
+        datasetSamples: set.count,
+        effectiveSampleSize: ess.reduce((a, b) => a + b, 0) / ess.length,
+        effectiveSampleSizeMin: Math.min(...ess),
+        weightedLoss0: fit.history[0],
+        weightedLoss: fit.f,
+        lbfgsIterations: fit.iterations,
+        lbfgsEvaluations: fit.evaluations,
+      },
+    };
+  }
   const all = Array.from({ length: set.count }, (_, i) => i);
   const { f0: fit0, fit } = fitMaxLikelihood(kernelsOf(env), policy, set, all, { learnStd: false }, policyState.theta, spec.maxIterations);
   const nextPolicy: PolicyState = { ...policyState, theta: fit.x };
@@ -247,6 +401,11 @@ export function weightedNegLogLikelihood(kernels: PolicyKernels, policy: MlpPoli
   const T = set.T;
   const coeff = new Float64Array(set.count * T);
   for (let i = 0; i < set.count; i++) coeff.fill(weights[i] / T, i * T, (i + 1) * T);
+  return stepWeightedNegLogLikelihood(kernels, policy, set, coeff);
+}
+
+/** As weightedNegLogLikelihood with one weight per sample and step (count·T): −Σ_it c_it log π_θ(u_it | x_it). */
+export function stepWeightedNegLogLikelihood(kernels: PolicyKernels, policy: MlpPolicy, set: IsSampleSet, coeff: Float64Array): (theta: Float64Array, gradOut: Float64Array) => number {
   const L = parameterLayout(policy);
   return (theta, gradOut) => {
     const lp = kernels.stepLogProbs(policy, theta, set);

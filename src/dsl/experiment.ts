@@ -394,13 +394,20 @@ export const policyGradientIterationDefaults: DefaultsOf<t.TypeOf<typeof PolicyG
  * condition's guiding distribution's mean: DDP's time-indexed controller, or the
  * demonstration controller), aggregated with all earlier data, μ refitted by
  * maximum likelihood (`maxIterations` LBFGS iterations from the current θ).
+ * `weighting` "trajectory": the 2014 paper's weighted DAgger — each labelled
+ * state x_t of condition i weighted by its density under the condition's
+ * trajectory distribution's state marginal at step t (docs/isgps.md); needs a
+ * DDP trajectory distribution. "none" (default): every state weighs the same.
  */
 const DaggerIterationCodec = t.intersection(
-  [strict({ kind: t.literal("daggerIteration"), maxIterations: PositiveInt }), strictPartial({ samples: PositiveInt })],
+  [
+    strict({ kind: t.literal("daggerIteration"), maxIterations: PositiveInt }),
+    strictPartial({ samples: PositiveInt, weighting: t.union([t.literal("none"), t.literal("trajectory")]) }),
+  ],
   "daggerIteration",
 );
 /** daggerIteration's defaults, declared once. */
-export const daggerIterationDefaults: DefaultsOf<t.TypeOf<typeof DaggerIterationCodec>, "samples"> = { samples: 10 };
+export const daggerIterationDefaults: DefaultsOf<t.TypeOf<typeof DaggerIterationCodec>, "samples" | "weighting"> = { samples: 10, weighting: "none" };
 
 /**
  * Cost-weighted regression (Peters & Schaal 2007; Kober & Peters 2009), a

@@ -30,6 +30,7 @@ export type Slot =
   | "policy"
   | "lambda"
   | "guidingSamples"
+  | "trajectoryExpert"
   | "isgpsPool"
   | "isgpsOutcome";
 
@@ -42,6 +43,7 @@ export const slotDescriptions: { readonly [S in Slot]: { readonly noun: string; 
   policy: { noun: "a policy", providers: "fitTheta or pretrainPolicy" },
   lambda: { noun: "the dual variables λ", providers: "updateLambda" },
   guidingSamples: { noun: "guiding samples", providers: "guidingSamples" },
+  trajectoryExpert: { noun: "guiding samples drawn from the trajectory distributions (a demonstration expert has no state marginal)", providers: 'guidingSamples from "trajectory"' },
   isgpsPool: { noun: "an importance-sampled GPS sample pool", providers: "guidingSamples or pretrainPolicy" },
   isgpsOutcome: { noun: "the outcome of an isgpsIteration", providers: "isgpsIteration" },
 };
@@ -145,7 +147,8 @@ export const stageContracts: { readonly [K in StageKind]: StageContract<K> } = {
   updateLambda: { needs: () => [{ slot: "policy" }, { slot: "trajectory" }], effect: () => ({ provides: ["lambda"] }) },
   guidingSamples: {
     needs: (spec) => (spec.from === "trajectory" ? [{ slot: "trajectory", because: 'from "trajectory"' }] : [{ slot: "recordedDemonstration", because: 'from "demonstration"' }]),
-    effect: () => ({ provides: ["guidingSamples", "isgpsPool"] }),
+    // The newest guiding samples are the experts: from a demonstration, no trajectory distribution is.
+    effect: (spec) => (spec.from === "trajectory" ? { provides: ["guidingSamples", "isgpsPool", "trajectoryExpert"] } : { removes: ["trajectoryExpert"], provides: ["guidingSamples", "isgpsPool"] }),
   },
   pretrainPolicy: {
     needs: (spec) =>
@@ -160,7 +163,14 @@ export const stageContracts: { readonly [K in StageKind]: StageContract<K> } = {
   adaptWr: { needs: () => [{ slot: "isgpsOutcome" }, { slot: "policy" }], effect: () => ({ provides: [] }) },
   adaptGuiding: { needs: () => [{ slot: "policy" }, { slot: "trajectory" }], effect: () => ({ provides: [] }) },
   policyGradientIteration: { needs: () => [{ slot: "policy" }], effect: () => ({ provides: [] }) },
-  daggerIteration: { needs: () => [{ slot: "policy" }, { slot: "guidingSamples", because: "its expert" }], effect: () => ({ provides: [] }) },
+  daggerIteration: {
+    needs: (spec) => [
+      { slot: "policy" },
+      { slot: "guidingSamples", because: "its expert" },
+      ...(spec.weighting === "trajectory" ? [{ slot: "trajectoryExpert" as const, because: 'weighting "trajectory"' }] : []),
+    ],
+    effect: () => ({ provides: [] }),
+  },
   costWeightedRegression: { needs: () => [{ slot: "policy" }], effect: () => ({ provides: ["policy"] }) },
   evaluate: {
     needs: (spec) => {
@@ -244,7 +254,8 @@ function pipelineProblems(context: PlanContext): string[] {
       const next = new Set(slots);
       for (const s of effect.removes ?? []) {
         next.delete(s);
-        removedBy.set(s, where);
+        // Only a replaced recorded demonstration has its own explanation.
+        if (s === "recordedDemonstration") removedBy.set(s, where);
       }
       for (const s of effect.provides) {
         next.add(s);
