@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { condition, experiment, ilqg, policy, repeat, stage, task } from "../src/index.js";
+import { experiment, ilqg, repeat, stage } from "../src/index.js";
 import { decodeExperiment } from "../src/dsl/validate.js";
 import { resolveExperiment } from "../src/dsl/resolve.js";
 import { startRun } from "../src/runtime/session.js";
@@ -16,7 +16,7 @@ import swimmerCwr from "../experiments/swimmer-cwr.js";
 import { costWeights } from "../src/algorithms/baselines.js";
 import { parameterLayout } from "../src/policy/mlp.js";
 import { mlpOf } from "../src/algorithms/state.js";
-import { digestsResumedAfter, finishedOf, stateAt } from "./helpers/runs.js";
+import { digestsResumedAfter, finishedOf, smallPretrained, stateAt } from "./helpers/runs.js";
 
 const roots: string[] = [];
 afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -29,19 +29,7 @@ const store = () => {
 const SAMPLES = 20;
 
 /** iLQG (stages 0–3), 10 guiding samples per condition (4), pretraining (5), 3 × CWR (6–8). */
-const cwr = experiment({
-  name: "cwr-small",
-  seed: 4,
-  task: task.swimmer({ horizon: 20 }),
-  conditions: [condition.rest(), condition.state([0, 0, 0.3, 0.2, -0.2], [0, 0, 0, 0, 0])],
-  policy: policy.mlp({ hidden: 5, ignoreInputs: ["qpos.rootx", "qpos.rooty"] }),
-  pipeline: [
-    ...ilqg({ from: { kind: "random", std: 1 }, iterations: 3 }),
-    stage.guidingSamples({ samples: 10 }),
-    stage.pretrainPolicy({ maxIterations: 20, samples: 4 }),
-    repeat(3, [stage.costWeightedRegression({ samples: SAMPLES, maxIterations: 10 })]),
-  ],
-});
+const cwr = smallPretrained("cwr-small", 4, repeat(3, [stage.costWeightedRegression({ samples: SAMPLES, maxIterations: 10 })]));
 
 describe("cost-weighted regression: weights", () => {
   it("normalizes per condition in log space: each condition weighs 1/C, the best sample most, huge costs without overflow", () => {

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { condition, experiment, ilqg, mapStages, policy, repeat, stage, task } from "../src/index.js";
+import { experiment, mapStages, repeat, stage } from "../src/index.js";
 import { resolveExperiment } from "../src/dsl/resolve.js";
 import { decodeExperiment } from "../src/dsl/validate.js";
 import { planExperiment } from "../src/dsl/plan.js";
@@ -16,7 +16,7 @@ import { startRun } from "../src/runtime/session.js";
 import { trajectoryWeights } from "../src/algorithms/baselines.js";
 import swimmerDaggerWeighted from "../experiments/swimmer-dagger-weighted.js";
 import walkerDemoDagger from "../experiments/walker-isgps-demo-dagger.js";
-import { digestsResumedAfter, finishedOf } from "./helpers/runs.js";
+import { digestsResumedAfter, finishedOf, smallPretrained } from "./helpers/runs.js";
 
 const roots: string[] = [];
 afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -28,19 +28,8 @@ const store = () => {
 
 /** iLQG (stages 0–3), 10 guiding samples per condition (4), pretraining (5), 2 × DAgger (6–7). */
 const small = (weighting?: "none" | "trajectory") =>
-  experiment({
-    name: "wdagger-small",
-    seed: 6,
-    task: task.swimmer({ horizon: 20 }),
-    conditions: [condition.rest(), condition.state([0, 0, 0.3, 0.2, -0.2], [0, 0, 0, 0, 0])],
-    policy: policy.mlp({ hidden: 5, ignoreInputs: ["qpos.rootx", "qpos.rooty"] }),
-    pipeline: [
-      ...ilqg({ from: { kind: "random", std: 1 }, iterations: 3 }),
-      stage.guidingSamples({ samples: 10 }),
-      stage.pretrainPolicy({ maxIterations: 20, samples: 4 }),
-      repeat(2, [stage.daggerIteration({ maxIterations: 10, samples: 4, ...(weighting ? { weighting } : {}) })]),
-    ],
-  });
+  smallPretrained("wdagger-small", 6, repeat(2, [stage.daggerIteration({ maxIterations: 10, samples: 4, ...(weighting ? { weighting } : {}) })]));
+
 
 describe("weighted DAgger: weights", () => {
   const T = 3;

@@ -312,6 +312,9 @@ export const daggerIteration = function* (env: StageEnv, spec: DaggerSpec, state
   const labels = data.map((b) => expertLabels(env, expertOf(isgps, b.condition), b));
   const set = batchesAsSet(env, data, labels);
   yield { fraction: 0.3, message: `refitting on ${set.count} labelled rollouts` };
+  // The fit and what it reports: weighted by the trajectory distribution's state marginal, or plain maximum likelihood.
+  let fit: ReturnType<typeof minimizeLbfgs>;
+  let fitMetrics: Record<string, number>;
   if (spec.weighting === "trajectory") {
     const T = env.horizon;
     const { nx } = env.worlds[0].task;
@@ -319,33 +322,21 @@ export const daggerIteration = function* (env: StageEnv, spec: DaggerSpec, state
     const marginals = new Map(conds.map((c) => [c, stateMarginal(isgps, c, T, nx)] as const));
     const rows = data.flatMap((b) => Array.from({ length: b.count }, (_, i) => ({ condition: b.condition, xs: b.xs, offset: i * (T + 1) * nx })));
     const { weights, ess } = trajectoryWeights(rows, marginals, T, nx);
-    const kernels = kernelsOf(env);
-    const fit = minimizeLbfgs(stepWeightedNegLogLikelihood(kernels, policy, set, weights), policyState.theta, { maxIterations: spec.maxIterations });
-    const nextPolicy: PolicyState = { ...policyState, theta: fit.x };
-    return {
-      state: { ...state, rng: sampler.state(), policy: nextPolicy, isgps: { ...isgps, sources, batches } },
-      metrics: {
-        ...iterationMetrics(env, state, nextPolicy, drawn),
-        datasetSamples: set.count,
-        effectiveSampleSize: ess.reduce((a, b) => a + b, 0) / ess.length,
-        effectiveSampleSizeMin: Math.min(...ess),
-        weightedLoss0: fit.history[0],
-        weightedLoss: fit.f,
-        lbfgsIterations: fit.iterations,
-        lbfgsEvaluations: fit.evaluations,
-      },
-    };
+    fit = minimizeLbfgs(stepWeightedNegLogLikelihood(kernelsOf(env), policy, set, weights), policyState.theta, { maxIterations: spec.maxIterations });
+    fitMetrics = { effectiveSampleSize: ess.reduce((x, y) => x + y, 0) / ess.length, effectiveSampleSizeMin: Math.min(...ess), weightedLoss0: fit.history[0], weightedLoss: fit.f };
+  } else {
+    const all = Array.from({ length: set.count }, (_, i) => i);
+    const plain = fitMaxLikelihood(kernelsOf(env), policy, set, all, { learnStd: false }, policyState.theta, spec.maxIterations);
+    fit = plain.fit;
+    fitMetrics = { negLogLikelihood0: plain.f0, negLogLikelihood: fit.f };
   }
-  const all = Array.from({ length: set.count }, (_, i) => i);
-  const { f0: fit0, fit } = fitMaxLikelihood(kernelsOf(env), policy, set, all, { learnStd: false }, policyState.theta, spec.maxIterations);
   const nextPolicy: PolicyState = { ...policyState, theta: fit.x };
   return {
     state: { ...state, rng: sampler.state(), policy: nextPolicy, isgps: { ...isgps, sources, batches } },
     metrics: {
       ...iterationMetrics(env, state, nextPolicy, drawn),
       datasetSamples: set.count,
-      negLogLikelihood0: fit0,
-      negLogLikelihood: fit.f,
+      ...fitMetrics,
       lbfgsIterations: fit.iterations,
       lbfgsEvaluations: fit.evaluations,
     },

@@ -1,12 +1,12 @@
 /**
  * Running experiments in tests: the finished stages of a run, a run stopped and
- * resumed, the run state a checkpoint holds, and the small importance-sampled
- * GPS experiment the ISGPS and prior-method tests share.
+ * resumed, the run state a checkpoint holds, and the small experiments the
+ * ISGPS and prior-method tests share.
  */
 import { decodeRunState } from "../../src/algorithms/run-state.js";
 import { lastValueFrom, toArray, type Observable } from "rxjs";
 import { condition, experiment, ilqg, policy, repeat, stage, task } from "../../src/index.js";
-import type { Experiment } from "../../src/dsl/experiment.js";
+import type { Experiment, PipelineItem } from "../../src/dsl/experiment.js";
 import type { RunState } from "../../src/algorithms/state.js";
 import type { RunEvent } from "../../src/runtime/interpreter.js";
 import { resumeRun, startRun } from "../../src/runtime/session.js";
@@ -51,5 +51,22 @@ export function smallIsgps(name: string, seed: number): Experiment {
       repeat(3, [stage.isgpsIteration({ maxIterations: 5, samples: 4, activeSamples: 48 }), stage.adaptWr()]),
       stage.evaluate({ noise: false, controller: "policy" }),
     ],
+  });
+}
+
+/**
+ * A pretrained policy on a 20-step swimmer, two conditions, then `loop`: iLQG
+ * (stages 0–3), 10 guiding samples per condition (4), pretraining (5), the loop
+ * from stage 6. The prior-method tests (cost-weighted regression, weighted DAgger)
+ * put their own stage in the loop.
+ */
+export function smallPretrained(name: string, seed: number, loop: PipelineItem): Experiment {
+  return experiment({
+    name,
+    seed,
+    task: task.swimmer({ horizon: 20 }),
+    conditions: [condition.rest(), condition.state([0, 0, 0.3, 0.2, -0.2], [0, 0, 0, 0, 0])],
+    policy: policy.mlp({ hidden: 5, ignoreInputs: ["qpos.rootx", "qpos.rooty"] }),
+    pipeline: [...ilqg({ from: { kind: "random", std: 1 }, iterations: 3 }), stage.guidingSamples({ samples: 10 }), stage.pretrainPolicy({ maxIterations: 20, samples: 4 }), loop],
   });
 }
