@@ -6,10 +6,10 @@
  * internal function name.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { hostname, tmpdir } from "node:os";
-import { join, relative } from "node:path";
-import { REPO, gps, runTo } from "./helpers/cli.js";
+import { join } from "node:path";
+import { REPO, gps, runTo, snapshot } from "./helpers/cli.js";
 
 const FIX = join(REPO, "test/fixtures/experiments");
 const SMALL = join(FIX, "small.ts");
@@ -19,18 +19,6 @@ let base: string;
 /** name → directory of the prepared runs and non-runs. */
 const dirs: Record<string, string> = {};
 
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(dir, p)] = readFileSync(p).toString("base64");
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), "gps-bad-input-"));

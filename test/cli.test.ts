@@ -12,11 +12,11 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import loadMujoco from "mujoco-js";
 import type { MainModule } from "mujoco-js";
 import { openRun, stageRecords } from "../src/runtime/store.js";
-import { REPO, digests, gps, gpsJson, runTo, show, type DiffJson, type KillOptions, type ShowJson } from "./helpers/cli.js";
+import { REPO, digests, gps, gpsJson, runTo, show, type DiffJson, type KillOptions, type ShowJson, snapshot } from "./helpers/cli.js";
 
 const FIX = join(REPO, "test/fixtures/experiments");
 const SMALL = join(FIX, "small.ts"); // stages 0 init, 1–4 ilqgIteration, 5 evaluate (noisy)
@@ -32,19 +32,6 @@ function tmp(tag: string): string {
   return d;
 }
 
-/** Every file under `dir` (relative path → bytes as base64), to prove nothing changed. */
-function snapshot(dir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const walk = (d: string): void => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else out[relative(dir, p)] = readFileSync(p).toString("base64");
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 const ckpt = (run: string, index: number, sub = ""): string => join(run, "checkpoints", sub, `stage-${String(index).padStart(6, "0")}.json`);
 

@@ -3,7 +3,8 @@
  * repository root, in a child process, with stdout and stderr captured.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { dirname, resolve } from "node:path";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The repository root (where bin/gps.js is); the CLI runs with this as cwd. */
@@ -140,4 +141,18 @@ export async function runTo(file: string, store: string, extra: readonly string[
   const r = await gps(["run", file, "--store", store, ...extra]);
   if (r.status !== 0) throw new Error(`gps run ${file} exited ${r.status ?? r.signal}:\n${r.stderr}`);
   return r.stdout.split("\n")[0];
+}
+
+/** Every file under `dir` (relative path → bytes as base64), to prove nothing changed. */
+export function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[relative(dir, p)] = readFileSync(p).toString("base64");
+    }
+  };
+  walk(dir);
+  return out;
 }
