@@ -4,7 +4,7 @@
  *    against Riccati recursions written out here on ml-matrix;
  *  - ilqgIteration's `linearizer` argument;
  *  - the Simulator's `contactOverride`, `contactCount` and `controlLimits` on the walker;
- *  - the experiment checks of a fitted linearization (session checkConditions and the codec).
+ *  - the experiment checks of a fitted linearization (the plan, src/dsl/plan.ts, and the codec).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Matrix, inverse } from "ml-matrix";
@@ -15,7 +15,8 @@ import { createSimulator, Simulator } from "../src/sim/mujoco.js";
 import { taskFor } from "../src/tasks/index.js";
 import { WALKER_CTRL_RANGE } from "../src/tasks/walker.js";
 import { condition, experiment, ilqg, stage, task as taskSpec, type Experiment } from "../src/index.js";
-import { checkConditions } from "../src/runtime/session.js";
+import { planExperiment } from "../src/dsl/plan.js";
+import { resolveExperiment } from "../src/dsl/resolve.js";
 import { decodeExperiment, ExperimentValidationError } from "../src/dsl/validate.js";
 import { relErrAtLeastUnit as relErr } from "./helpers/compare.js";
 
@@ -346,7 +347,7 @@ describe("experiment checks of a fitted linearization", () => {
     });
   const problemsOf = (e: Experiment): string[] => {
     try {
-      checkConditions(e, taskFor(e.task));
+      planExperiment(resolveExperiment(e));
     } catch (err) {
       expect(err).toBeInstanceOf(ExperimentValidationError);
       return [...(err as ExperimentValidationError).problems];
@@ -372,7 +373,7 @@ describe("experiment checks of a fitted linearization", () => {
     ]) {
       const e = walkerExperiment({ linearization });
       expect(decodeExperiment(e)).toEqual(e); // the codec accepts it: only the task knows nx, nu
-      expect(() => checkConditions(e, taskFor(e.task))).toThrow(ExperimentValidationError);
+      expect(() => planExperiment(resolveExperiment(e))).toThrow(ExperimentValidationError);
       const problems = problemsOf(e);
       expect(problems).toHaveLength(1);
       expect(problems[0]).toMatch(/^pipeline\[1\] initializeTrajectories \(stage 1\)\.linearization\.rollouts: /);

@@ -7,7 +7,9 @@
 import { existsSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
 import { Queue, type JobsOptions } from "bullmq";
-import { checkConditions, loadExperimentFile } from "../runtime/session.js";
+import { loadExperimentFile } from "../runtime/session.js";
+import { planExperiment } from "../dsl/plan.js";
+import { resolveExperiment } from "../dsl/resolve.js";
 import { preload } from "../sim/mujoco.js";
 import { connectRedis } from "./connection.js";
 import { QueueRequestError } from "./errors.js";
@@ -65,7 +67,7 @@ function defaultCheck(): (request: RunRequest) => Promise<void> {
     if (!load) loaded.set(request.experimentSource, (load = loadExperimentFile(request.experimentSource)));
     let experiment = await load;
     if (request.seed !== undefined) experiment = { ...experiment, seed: request.seed };
-    checkConditions(experiment, undefined, request.experimentSource);
+    planExperiment(resolveExperiment(experiment), request.experimentSource);
   };
 }
 

@@ -12,7 +12,6 @@ import { decodeExperiment, ExperimentValidationError } from "../dsl/validate.js"
 import { decodeRunState } from "../algorithms/run-state.js";
 import { planExperiment } from "../dsl/plan.js";
 import { resolveExperiment, type ResolvedExperiment } from "../dsl/resolve.js";
-import type { Task } from "../tasks/types.js";
 import { canonicalJson, decodeValue, diffValues, encodeValue, sha256Hex, type JsonValue, type ValueChange } from "./canonical.js";
 import { interpret, type RunEvent } from "./interpreter.js";
 import { withModelFiles } from "./model-files.js";
@@ -159,15 +158,6 @@ export function startRun(
     interpret({ experiment: resolved, run, startStage: 0, stopAfterStage: options.stopAfterStage, workers: options.workers, numerics, shouldStop }),
   );
   return { run, startStage: 0, lock, footprint, events };
-}
-
-/**
- * What the codec cannot check without the task, and the pipeline's order:
- * the plan of the resolved experiment (src/dsl/plan.ts). Throws an
- * ExperimentValidationError naming each problem's field or pipeline place.
- */
-export function checkConditions(experiment: Experiment, _task?: Task, source?: string): void {
-  planExperiment(resolveExperiment(experiment), source);
 }
 
 export interface ResumeOptions {
