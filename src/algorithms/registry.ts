@@ -17,6 +17,7 @@ import { demonstrate } from "./demonstrate.js";
 import { diagnoseTrajectories } from "./diagnose.js";
 import { fitTheta, optimizeQ, updateLambda } from "./cgps-stages.js";
 import { evaluate } from "./evaluate.js";
+import { variationalEStep } from "./vgps-stages.js";
 import { adaptGuiding } from "./isgps-adaptive.js";
 import { adaptWr, guidingSamples, isgpsIteration, pretrainPolicy } from "./isgps-stages.js";
 import { ilqgIterationStage, initializeTrajectories } from "./ilqg-stages.js";
@@ -52,6 +53,7 @@ export const stageRegistry = {
   policyGradientIteration: entry("policyGradientIteration", policyGradientIteration),
   daggerIteration: entry("daggerIteration", daggerIteration),
   costWeightedRegression: entry("costWeightedRegression", costWeightedRegression),
+  variationalEStep: entry("variationalEStep", variationalEStep),
   evaluate: entry("evaluate", evaluate),
   diagnoseTrajectories: entry("diagnoseTrajectories", diagnoseTrajectories),
 } satisfies { readonly [K in StageKind]: StageEntry<K> };

@@ -483,6 +483,22 @@ const AdaptGuidingCodec = t.intersection(
 /** adaptGuiding's defaults, declared once. */
 export const adaptGuidingDefaults: DefaultsOf<t.TypeOf<typeof AdaptGuidingCodec>, "weight"> = { weight: 1 };
 
+/**
+ * Variational GPS (Levine & Koltun, NIPS 2013), the E-step: on every condition,
+ * `iterations` max-entropy iLQG iterations from the current q on the cost
+ * augmented with the policy, ℓ(x, u) − policyWeight·log π_θ(u|x), then q's gains
+ * and covariance recomputed at the final nominal (q ← the I-projection of
+ * exp(−ℓ)·π_θ). Before the first fit there is no policy: plain iLQG on ℓ.
+ * The M-step is fitTheta (maximum likelihood of π_θ on samples of q), with no
+ * updateLambda in the loop; docs/vgps.md.
+ */
+const VariationalEStepCodec = t.intersection(
+  [strict({ kind: t.literal("variationalEStep") }), strictPartial({ iterations: PositiveInt, policyWeight: Positive })],
+  "variationalEStep",
+);
+/** variationalEStep's defaults, declared once. */
+export const variationalEStepDefaults: DefaultsOf<t.TypeOf<typeof VariationalEStepCodec>, "iterations" | "policyWeight"> = { iterations: 1, policyWeight: 1 };
+
 /** Record a demonstration per condition by running a hand-crafted controller. */
 const DemonstrateCodec = strict({ kind: t.literal("demonstrate"), controller: DemoControllerCodec }, "demonstrate");
 
@@ -566,6 +582,7 @@ export const stageCodecs = {
   policyGradientIteration: PolicyGradientIterationCodec,
   daggerIteration: DaggerIterationCodec,
   costWeightedRegression: CostWeightedRegressionCodec,
+  variationalEStep: VariationalEStepCodec,
   evaluate: EvaluateCodec,
   diagnoseTrajectories: DiagnoseTrajectoriesCodec,
 } as const;
@@ -586,6 +603,7 @@ export const stageDefaults = {
   policyGradientIteration: policyGradientIterationDefaults,
   daggerIteration: daggerIterationDefaults,
   costWeightedRegression: costWeightedRegressionDefaults,
+  variationalEStep: variationalEStepDefaults,
   evaluate: evaluateDefaults,
   diagnoseTrajectories: diagnoseTrajectoriesDefaults,
 } as const;
@@ -607,6 +625,7 @@ export const StageSpecCodec = t.union(
     PolicyGradientIterationCodec,
     DaggerIterationCodec,
     CostWeightedRegressionCodec,
+    VariationalEStepCodec,
     EvaluateCodec,
     DiagnoseTrajectoriesCodec,
   ],
@@ -675,6 +694,7 @@ type AdaptWrStage = Extract<StageSpec, { kind: "adaptWr" }>;
 type PolicyGradientStage = Extract<StageSpec, { kind: "policyGradientIteration" }>;
 type DaggerStage = Extract<StageSpec, { kind: "daggerIteration" }>;
 type CwrStage = Extract<StageSpec, { kind: "costWeightedRegression" }>;
+type VariationalEStage = Extract<StageSpec, { kind: "variationalEStep" }>;
 
 export const policy = {
   mlp: (o: { hidden: number; initLogStd?: number; ignoreInputs?: string[]; observation?: "state" | "groundRelativeHeight" }): PolicySpec => ({ kind: "mlp", ...o }),
@@ -692,6 +712,7 @@ export const stage = {
   policyGradientIteration: (o: Without<PolicyGradientStage, "kind">): PolicyGradientStage => ({ kind: "policyGradientIteration", ...o }),
   daggerIteration: (o: Without<DaggerStage, "kind">): DaggerStage => ({ kind: "daggerIteration", ...o }),
   costWeightedRegression: (o: Without<CwrStage, "kind"> = {}): CwrStage => ({ kind: "costWeightedRegression", ...o }),
+  variationalEStep: (o: Without<VariationalEStage, "kind"> = {}): VariationalEStage => ({ kind: "variationalEStep", ...o }),
   demonstrate: (o: { controller: DemoController }): StageSpec => ({ kind: "demonstrate", ...o }),
   initializeTrajectories: (o: Without<InitStage, "kind" | "method"> & { method?: InitStage["method"] }): InitStage => ({
     kind: "initializeTrajectories",

@@ -21,6 +21,7 @@ import {
   adaptWrDefaults,
   daggerIterationDefaults,
   costWeightedRegressionDefaults,
+  variationalEStepDefaults,
   diagnoseTrajectoriesDefaults,
   evaluateDefaults,
   fitThetaDefaults,
@@ -67,6 +68,7 @@ export interface ResolvedStageSpecs {
   readonly policyGradientIteration: Spec<"policyGradientIteration"> & typeof policyGradientIterationDefaults;
   readonly daggerIteration: Spec<"daggerIteration"> & typeof daggerIterationDefaults;
   readonly costWeightedRegression: Spec<"costWeightedRegression"> & typeof costWeightedRegressionDefaults;
+  readonly variationalEStep: Spec<"variationalEStep"> & typeof variationalEStepDefaults;
   readonly evaluate: Spec<"evaluate"> & typeof evaluateDefaults;
   readonly diagnoseTrajectories: Spec<"diagnoseTrajectories"> & typeof diagnoseTrajectoriesDefaults;
 }
@@ -124,6 +126,8 @@ export function resolveStage(spec: StageSpec): ResolvedStageSpec {
       return over(daggerIterationDefaults, spec);
     case "costWeightedRegression":
       return over(costWeightedRegressionDefaults, spec);
+    case "variationalEStep":
+      return over(variationalEStepDefaults, spec);
     case "evaluate":
       return over(evaluateDefaults, spec);
     case "diagnoseTrajectories":

@@ -1,0 +1,160 @@
+/**
+ * Variational GPS (Levine & Koltun, NIPS 2013): the E-step stage against the
+ * closed form of its covariance (q's action precision is Q_uu plus the
+ * policy's), the E-step without a policy against plain iLQG, the M-step's
+ * agreement, its options' decoding and plan-time refusals, and a
+ * bit-identical resume.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { condition, experiment, ilqg, policy, repeat, stage, task } from "../src/index.js";
+import { decodeExperiment } from "../src/dsl/validate.js";
+import { resolveExperiment } from "../src/dsl/resolve.js";
+import { planExperiment } from "../src/dsl/plan.js";
+import { startRun } from "../src/runtime/session.js";
+import { parameterLayout } from "../src/policy/mlp.js";
+import { mlpOf } from "../src/algorithms/state.js";
+import { cholesky } from "../src/linalg/dense.js";
+import swimmerVgps from "../experiments/swimmer-vgps-10.js";
+import swimmerCgps from "../experiments/swimmer-cgps-10.js";
+import { digestsResumedAfter, finishedOf, stateAt } from "./helpers/runs.js";
+
+const roots: string[] = [];
+afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const store = () => {
+  const d = mkdtempSync(join(tmpdir(), "gps-vgps-"));
+  roots.push(d);
+  return d;
+};
+
+/** iLQG (stages 0–3), then 3 × [E-step, M-step] (4–9), the policy alone (10). */
+const small = experiment({
+  name: "vgps-small",
+  seed: 3,
+  task: task.swimmer({ horizon: 20 }),
+  conditions: [condition.rest(), condition.state([0, 0, 0.3, 0.2, -0.2], [0, 0, 0, 0, 0])],
+  policy: policy.mlp({ hidden: 5, ignoreInputs: ["qpos.rootx", "qpos.rooty"] }),
+  pipeline: [
+    ...ilqg({ from: { kind: "random", std: 1 }, iterations: 3 }),
+    repeat(3, [stage.variationalEStep({ iterations: 2 }), stage.fitTheta({ maxIterations: 30, samples: 5 })]),
+    stage.evaluate({ noise: false, controller: "policy" }),
+  ],
+});
+
+/** Is the symmetric n×n matrix A (row-major) positive semi-definite (up to tol)? */
+function isPsd(A: Float64Array, n: number, tol: number): boolean {
+  const B = Float64Array.from(A);
+  for (let i = 0; i < n; i++) B[i * n + i] += tol;
+  return cholesky(B, n);
+}
+
+/** The inverse of the symmetric positive definite n×n matrix A by Gauss–Jordan (small n, tests only). */
+function inverse(A: Float64Array, n: number): Float64Array {
+  const M = Float64Array.from(A);
+  const I = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) I[i * n + i] = 1;
+  for (let c = 0; c < n; c++) {
+    const p = M[c * n + c];
+    for (let j = 0; j < n; j++) {
+      M[c * n + j] /= p;
+      I[c * n + j] /= p;
+    }
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = M[r * n + c];
+      for (let j = 0; j < n; j++) {
+        M[r * n + j] -= f * M[c * n + j];
+        I[r * n + j] -= f * I[c * n + j];
+      }
+    }
+  }
+  return I;
+}
+
+describe("variational GPS: the stage's options and plan", () => {
+  it("defaults, unknown options and bad values refused at decode with the field path", () => {
+    const r = resolveExperiment(decodeExperiment(small));
+    const e = r.pipeline[2];
+    expect(e.kind === "repeat" && e.body[0]).toEqual({ kind: "variationalEStep", iterations: 2, policyWeight: 1 });
+    const one = resolveExperiment(decodeExperiment({ ...small, pipeline: [...small.pipeline.slice(0, 2), stage.variationalEStep()] }));
+    expect(one.pipeline[2]).toEqual({ kind: "variationalEStep", iterations: 1, policyWeight: 1 });
+    const at = (s: unknown) => ({ ...small, pipeline: [...small.pipeline.slice(0, 2), s] });
+    expect(() => decodeExperiment(at({ kind: "variationalEStep", policyWeight: 0 }))).toThrow(/pipeline\[2\]\.policyWeight: expected PositiveNumber, got 0/);
+    expect(() => decodeExperiment(at({ kind: "variationalEStep", iterations: 0 }))).toThrow(/pipeline\[2\]\.iterations/);
+    expect(() => decodeExperiment(at({ kind: "variationalEStep", temperature: 1 }))).toThrow(/pipeline\[2\]\.temperature: unknown field/);
+  });
+
+  it("needs a trajectory distribution, and the plain state as the policy's input, at plan time", () => {
+    const before = experiment({ ...small, name: "vgps-first", pipeline: [stage.variationalEStep()] });
+    expect(() => startRun(before, { store: store() })).toThrow(/pipeline\[0\] variationalEStep \(stage 0\): needs every condition's trajectory distribution, and no earlier stage provides it/);
+    const relative = experiment({ ...small, name: "vgps-relative", task: task.walker({ horizon: 20 }), conditions: [condition.rest()], policy: policy.mlp({ hidden: 5, observation: "groundRelativeHeight" }) });
+    expect(() => planExperiment(resolveExperiment(relative))).toThrow(/policy\.observation: the E-step differentiates −log π_θ\(u\|x\) in the state x/);
+  });
+
+  it("experiments/swimmer-vgps-10.ts is swimmer-cgps-10.ts with the E-step for optimizeQ and no dual step", () => {
+    expect(() => planExperiment(resolveExperiment(swimmerVgps))).not.toThrow();
+    const loop = (e: typeof swimmerCgps) => e.pipeline.find((p) => p.kind === "repeat" && p.times === 100);
+    const v = loop(swimmerVgps);
+    const c = loop(swimmerCgps);
+    expect(v?.kind === "repeat" && v.body.map((s) => s.kind)).toEqual(["variationalEStep", "fitTheta"]);
+    expect(v?.kind === "repeat" && c?.kind === "repeat" && v.body[1]).toEqual(c?.kind === "repeat" && c.body[1]);
+    expect({ ...swimmerVgps, name: "", pipeline: [] }).toEqual({ ...swimmerCgps, name: "", pipeline: [] });
+  });
+});
+
+describe("variational GPS: the E-step and M-step", () => {
+  it("runs, resumes bit-identically, and its q is never wider than the policy (precision Q_uu + Σ_π⁻¹)", async () => {
+    const s = store();
+    const run = startRun(small, { store: s });
+    const finished = await finishedOf(run.events);
+    expect(finished.map((f) => f.kind)).toEqual([
+      "initializeTrajectories", "ilqgIteration", "ilqgIteration", "ilqgIteration",
+      "variationalEStep", "fitTheta", "variationalEStep", "fitTheta", "variationalEStep", "fitTheta", "evaluate",
+    ]);
+    // The first E-step has no policy: its metrics carry no policy term.
+    expect(finished[4].metrics.policyNll).toBeUndefined();
+    expect(typeof finished[6].metrics.policyNll).toBe("number");
+    // The M-step brings π toward q: KL(π‖q) falls from the first fit to the last.
+    expect(finished[9].metrics.kl as number).toBeLessThan(finished[5].metrics.kl as number);
+
+    // Closed form: after an E-step with a policy, q's action covariance Σ_q satisfies
+    // Σ_q⁻¹ = Q̃_uu + Σ_π⁻¹ with Q̃_uu ⪰ 0, so Σ_q⁻¹ − Σ_π⁻¹ ⪰ 0 at every step.
+    const st = stateAt(run.run, 6);
+    const p = stateAt(run.run, 5).policy!;
+    const { logStd } = parameterLayout(mlpOf(p));
+    const nu = 2;
+    for (const c of st.conditions) {
+      const q = c.trajectory!;
+      for (let t = 0; t < q.T; t++) {
+        const prec = inverse(q.cov.subarray(t * nu * nu, (t + 1) * nu * nu), nu);
+        for (let j = 0; j < nu; j++) prec[j * nu + j] -= Math.exp(-2 * p.theta[logStd + j]);
+        expect(isPsd(prec, nu, 1e-8 * (1 + Math.abs(prec[0]) + Math.abs(prec[3])))).toBe(true);
+      }
+    }
+
+    // Stopped after the first E-step with a policy and resumed: the same digests.
+    const straight = finished.map((f) => f.digest);
+    expect(await digestsResumedAfter(small, store(), 6)).toEqual(straight);
+    expect(await digestsResumedAfter(small, store(), 5)).toEqual(straight);
+  });
+
+  it("before the first fit, the E-step is plain iLQG on ℓ: the same nominal as ilqgIteration", async () => {
+    const head = [...ilqg({ from: { kind: "random", std: 1 }, iterations: 3 })];
+    const viaE = experiment({ ...small, name: "vgps-e", pipeline: [...head, stage.variationalEStep({ iterations: 2 })] });
+    const viaIlqg = experiment({ ...small, name: "vgps-ilqg", pipeline: [...head, stage.ilqgIteration(), stage.ilqgIteration()] });
+    const a = startRun(viaE, { store: store() });
+    const b = startRun(viaIlqg, { store: store() });
+    const fa = await finishedOf(a.events);
+    const fb = await finishedOf(b.events);
+    const qa = stateAt(a.run, fa.length - 1).conditions;
+    const qb = stateAt(b.run, fb.length - 1).conditions;
+    qa.forEach((c, i) => {
+      expect(Array.from(c.trajectory!.xbar)).toEqual(Array.from(qb[i].trajectory!.xbar));
+      expect(Array.from(c.trajectory!.ubar)).toEqual(Array.from(qb[i].trajectory!.ubar));
+      expect(c.trajectory!.cost).toBe(qb[i].trajectory!.cost);
+    });
+    expect(fa[fa.length - 1].metrics.cost).toBe(fb[fb.length - 1].metrics.cost);
+  });
+});
