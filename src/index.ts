@@ -20,6 +20,7 @@ export {
   type PipelineItem,
   type TaskSpec,
   type TerrainSpec,
+  type PushSpec,
   type Condition,
   type Demonstration,
   type Linearization,

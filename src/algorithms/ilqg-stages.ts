@@ -113,7 +113,8 @@ export const initializeTrajectories = function* (env: StageEnv, spec: InitSpec, 
   return { state: next, metrics: trajectoryMetrics(env, conditions) };
 };
 
-export const ilqgIterationStage = function* (env: StageEnv, _spec: ResolvedStageSpec<"ilqgIteration">, state: RunState) {
+export const ilqgIterationStage = function* (env: StageEnv, spec: ResolvedStageSpec<"ilqgIteration">, state: RunState) {
+  const chosen = spec.conditions ? new Set(spec.conditions) : null;
   const sampler = new Sampler(state.rng);
   const conditions: ConditionState[] = [];
   const accepted: number[] = [];
@@ -123,6 +124,11 @@ export const ilqgIterationStage = function* (env: StageEnv, _spec: ResolvedStage
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
     if (!c.trajectory || !c.settings) throw internalError("ilqgIteration needs initializeTrajectories before it");
+    // Conditions left out keep their q (and report no step).
+    if (chosen && !chosen.has(i)) {
+      conditions.push(c);
+      continue;
+    }
     const { task } = env.worlds[i];
     const { linearizer, dispose } = linearizerFor(env, env.worlds[i], c.linearization, c.trajectory.K, c.motorNoise, sampler);
     let result;
@@ -136,7 +142,9 @@ export const ilqgIterationStage = function* (env: StageEnv, _spec: ResolvedStage
     accepted.push(info.accepted ? 1 : 0);
     alphas.push(info.alpha);
     mus.push(info.mu);
-    if (c.settings.gainMu !== undefined) gainMus.push(info.gainMu ?? Number.NaN);
+    // −1: no μ up to μ_max made Q̃_uu positive definite at the new nominal, so q kept the step's own gains
+    // (gainsAt reports that as NaN; a metric must be finite to be checkpointed). A rejected step: −1 as well.
+    if (c.settings.gainMu !== undefined) gainMus.push(info.gainMu !== undefined && Number.isFinite(info.gainMu) ? info.gainMu : -1);
     yield {
       fraction: (i + 1) / state.conditions.length,
       message: `condition ${i + 1}/${state.conditions.length} cost ${info.cost.toFixed(2)}${info.accepted ? "" : " (rejected)"}`,
@@ -146,7 +154,8 @@ export const ilqgIterationStage = function* (env: StageEnv, _spec: ResolvedStage
   return {
     // Only a fitted linearization draws from the generator; otherwise rng stays as it was.
     state: { ...state, rng: state.conditions.some((c) => c.linearization?.kind === "fitted") ? sampler.state() : state.rng, conditions },
-    metrics: { ...trajectoryMetrics(env, conditions), accepted, alpha: alphas, mu: mus, ...(gainMus.length ? { gainMu: gainMus } : {}) },
+    // accepted, alpha, mu (and gainMu): one entry per condition iterated, in order (`conditions` lists them when not all are).
+    metrics: { ...trajectoryMetrics(env, conditions), accepted, alpha: alphas, mu: mus, ...(gainMus.length ? { gainMu: gainMus } : {}), ...(spec.conditions ? { conditions: [...spec.conditions] } : {}) },
   };
 };
 

@@ -286,7 +286,8 @@ const InitializeTrajectoriesCodec = t.intersection(
   "initializeTrajectories",
 );
 
-const IlqgIterationCodec = strict({ kind: t.literal("ilqgIteration") }, "ilqgIteration");
+/** One iLQG iteration on every condition, or on the listed ones only (e.g. only those whose start needs more optimization). */
+const IlqgIterationCodec = t.intersection([strict({ kind: t.literal("ilqgIteration") }), strictPartial({ conditions: t.array(NonNegativeInt) })], "ilqgIteration");
 
 /** Constrained GPS (2014): the trajectory step (Algorithm 2) on every condition. */
 const OptimizeQCodec = t.intersection(
@@ -719,7 +720,7 @@ export const stage = {
     method: "ilqg",
     ...o,
   }),
-  ilqgIteration: (): StageSpec => ({ kind: "ilqgIteration" }),
+  ilqgIteration: (o: { conditions?: number[] } = {}): StageSpec => ({ kind: "ilqgIteration", ...o }),
   evaluate: (o: Without<EvalStage, "kind">): EvalStage => ({ kind: "evaluate", ...o }),
   diagnoseTrajectories: (o: Without<Extract<StageSpec, { kind: "diagnoseTrajectories" }>, "kind"> = {}): StageSpec => ({ kind: "diagnoseTrajectories", ...o }),
 };

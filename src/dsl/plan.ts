@@ -136,7 +136,12 @@ export const stageContracts: { readonly [K in StageKind]: StageContract<K> } = {
       return problems;
     },
   },
-  ilqgIteration: { needs: () => [{ slot: "trajectory" }], effect: () => ({ provides: [] }) },
+  ilqgIteration: {
+    needs: () => [{ slot: "trajectory" }],
+    effect: () => ({ provides: [] }),
+    check: (spec, { experiment }) =>
+      (spec.conditions ?? []).flatMap((i, k) => (i >= experiment.conditions.length ? [`conditions[${k}]: ${i} is not a condition (the experiment has ${experiment.conditions.length})`] : [])),
+  },
   optimizeQ: {
     needs: () => [{ slot: "trajectory" }],
     effect: () => ({ provides: [] }),

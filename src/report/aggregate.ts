@@ -17,7 +17,7 @@
  */
 import { Sampler, seedGenerator } from "../random/generator.js";
 import type { StageRecord } from "../runtime/store.js";
-import { learningCurveData, POLICY_SEARCH_ITERATIONS } from "./learning-curves.js";
+import { learningCurveData, POLICY_SEARCH_ITERATIONS, TRAJECTORY_STEPS } from "./learning-curves.js";
 import { el, linePlot, marker, paletteColor, pointsAttr, type LegendItem, type LineSeries, type PlotFrame } from "./svg.js";
 
 /** What the curves read of a stage: the log's fields (a StageRecord or a stages.jsonl entry). */
@@ -81,7 +81,8 @@ function referencesOf(records: readonly StageLike[], kind: string): Reference[] 
     if (d.band) out.push({ label: "guiding samples: mean ± 2 std", ...d.band });
     return out;
   }
-  const first = records.find((r) => r.kind === (kind === "fitTheta" ? "optimizeQ" : kind));
+  // A fitTheta loop starts at its first trajectory step: constrained GPS's optimizeQ or variational GPS's E-step.
+  const first = records.find((r) => (kind === "fitTheta" ? TRAJECTORY_STEPS.includes(r.kind) : r.kind === kind));
   if (!first) return [];
   const v = lastCostBefore(records, first.index, ["initializeTrajectories", "ilqgIteration"]);
   return v === null ? [] : [{ label: "initial trajectory", value: v }];

@@ -11,6 +11,9 @@ import { linePlot, type LineSeries } from "./svg.js";
 /** Stage kinds that draw on-policy samples once an iteration: GPS's and the prior methods'. */
 export const POLICY_SEARCH_ITERATIONS: readonly string[] = ["isgpsIteration", "policyGradientIteration", "daggerIteration", "costWeightedRegression"];
 
+/** The trajectory steps that alternate with fitTheta: constrained GPS's, and variational GPS's E-step. */
+export const TRAJECTORY_STEPS: readonly string[] = ["optimizeQ", "variationalEStep"];
+
 type Numbers = Record<string, number>;
 const metricsOf = (r: StageRecord) => r.metrics as Numbers;
 

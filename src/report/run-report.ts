@@ -27,7 +27,7 @@ import { CorruptCheckpointError, listCheckpointIndices, readCheckpointPart, read
 import { bodyTrajectory, rootTrajectoryPlot, stickFigureAnimation, stickFigurePanels, stickFigureStrip, gaitTaskOf, type GroundPoint, type RootSeries } from "./gait.js";
 import { trajectoryDiagnosticsPlot } from "./trajectory-diagnostics.js";
 import { esc, linePlot, type LineSeries } from "./svg.js";
-import { learningCurvePlot, POLICY_SEARCH_ITERATIONS } from "./learning-curves.js";
+import { learningCurvePlot, POLICY_SEARCH_ITERATIONS, TRAJECTORY_STEPS } from "./learning-curves.js";
 import { aggregateGroup, aggregatePlot, runCurve } from "./aggregate.js";
 
 export interface ReportResult {
@@ -203,13 +203,13 @@ function costCurve(records: readonly Record_[], name: string): string {
  * The learning curve of guided policy search: the policy's noise-free cost
  * (mean over training conditions, and per condition) after every fitTheta,
  * against the cost of the initial trajectory distribution (its last
- * initializeTrajectories or ilqgIteration stage before the first optimizeQ)
+ * initializeTrajectories or ilqgIteration stage before the first trajectory step, optimizeQ or variationalEStep)
  * as a reference line.
  */
 function learningCurve(records: readonly Record_[], name: string): string | null {
   const fits = records.filter((r) => r.kind === "fitTheta");
   if (fits.length === 0) return null;
-  const firstQ = records.find((r) => r.kind === "optimizeQ");
+  const firstQ = records.find((r) => TRAJECTORY_STEPS.includes(r.kind));
   // The trajectory distributions' own stages (not a policy test that may run in between).
   const before = records.filter(
     (r) => firstQ && r.index < firstQ.index && (r.kind === "initializeTrajectories" || r.kind === "ilqgIteration") && typeof (r.metrics as Record<string, unknown>).cost === "number",
@@ -231,14 +231,14 @@ function learningCurve(records: readonly Record_[], name: string): string | null
  * Policy tests past the training horizon (evaluate stages with `horizon`)
  * between guided-policy-search iterations: the distance the policy alone
  * walks from each start, and how many starts it walks without falling.
- * Iteration 0 is a test before the first optimizeQ.
+ * Iteration 0 is a test before the first trajectory step.
  */
 function longHorizonCurve(records: readonly Record_[], name: string): string | null {
   const points: { iteration: number; distances: number[]; walked: number; horizon: number }[] = [];
   let fits = 0;
   let sawQ = false;
   for (const r of records) {
-    if (r.kind === "optimizeQ") sawQ = true;
+    if (TRAJECTORY_STEPS.includes(r.kind)) sawQ = true;
     if (r.kind === "fitTheta" && sawQ) fits++;
     const m = r.metrics as Record<string, unknown>;
     if (r.kind !== "evaluate" || typeof m.horizon !== "number" || !Array.isArray(m.distances)) continue;

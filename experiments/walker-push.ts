@@ -1,0 +1,48 @@
+// Push recovery (2014 paper §4.3, Figures 4–5): walking policies with 50 hidden units
+// trained on strong horizontal pushes (250–500 N for 100 ms) delivered at different
+// points of the gait, then tested on pushes they never saw.
+//
+// - Training conditions: the constrained-GPS walker recipe's ten 1 s starts along the
+//   smoothed SIMBICON walk from rest (experiments/cgps-walker.ts; they teach the gait),
+//   plus one condition per training push: a start at a phase of SIMBICON's steady gait
+//   cycle (initial states from an example gait cycle, as the paper) pushed 0.2 s
+//   into its 1 s trajectory. q_i starts from SIMBICON's own feedback along its
+//   recorded response to that push.
+// - Test (pushTests): the policy alone walks from rest and is pushed once, by each of
+//   four pushes of other magnitudes, directions and gait phases (onsets between 1.15
+//   and 2.6 s of the walk); recovered = no fall within 5 s after the push.
+import { condition, task, type Condition, type PushSpec } from "../src/index.js";
+import { alongWalk, walkerPolicy } from "./cgps-walker.js";
+
+/** 100 steps of 0.01 s per training condition; the push 0.2 s in. */
+export const PUSH_ONSET = 0.2;
+
+/** The four training pushes, each at its own phase of the 8-phase gait cycle. */
+export const TRAINING_PUSHES: readonly { phase: number; push: PushSpec }[] = [
+  { phase: 0, push: { force: 250, direction: "backward", onset: PUSH_ONSET } },
+  { phase: 2, push: { force: 500, direction: "forward", onset: PUSH_ONSET } },
+  { phase: 4, push: { force: 400, direction: "backward", onset: PUSH_ONSET } },
+  { phase: 6, push: { force: 300, direction: "forward", onset: PUSH_ONSET } },
+];
+
+/** The four test pushes: other magnitudes and directions, at other points of the walk from rest. */
+export const TEST_PUSHES: readonly PushSpec[] = [
+  { force: 450, direction: "backward", onset: 1.15 },
+  { force: 275, direction: "forward", onset: 1.6 },
+  { force: 350, direction: "forward", onset: 2.05 },
+  { force: 500, direction: "backward", onset: 2.6 },
+];
+
+/** The recovery test's length: the last push's onset plus 5 s. */
+export const TEST_HORIZON = 760;
+
+/** The walking starts, then one gait-phase start per training push (the first `count`). */
+export function pushConditions(count: 1 | 4): Condition[] {
+  return [
+    ...alongWalk(),
+    ...TRAINING_PUSHES.slice(0, count).map(({ phase, push }) => ({ ...condition.gaitPhases("simbicon-smooth", 8)[phase], pushes: [push] })),
+  ];
+}
+
+export const pushTask = task.walker({ horizon: 100 });
+export const pushPolicy = walkerPolicy(50);
