@@ -162,8 +162,9 @@ describe("evaluate with test pushes", () => {
     const root = state.conditions[0].evaluation!.root;
     for (let t = 0; t <= 60; t++) expect([tests[1].xs[t * nx], tests[1].xs[t * nx + 1]]).toEqual([root[2 * t], root[2 * t + 1]]);
 
-    // Resumes bit-identically from after either earlier stage.
+    // Resumes bit-identically from after either earlier stage, and worker lanes (which rebuild the push worlds from their specs) agree.
     for (const stopAfter of [0, 1]) expect(await digestsResumedAfter(exp, tmp(), stopAfter)).toEqual(done.map((e) => e.digest));
+    expect((await finishedOf(startRun(exp, { store: tmp(), workers: 2 }).events)).map((e) => e.digest)).toEqual(done.map((e) => e.digest));
 
     const report = await writeRunReport(run.run, join(tmp(), "report"));
     expect(report.files).toContain("condition-0-push-0-strip.svg");
