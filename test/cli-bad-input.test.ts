@@ -68,6 +68,8 @@ const TABLE: readonly (readonly [string, readonly string[], number, RegExp])[] =
   ["an experiment the machine cannot hold", ["run", join(FIX, "huge.ts"), "--store", "{store}"], 2, /needs about [\d.]+ TiB of memory per checkpoint, more than this machine's .*estimated/],
   ["a misordered pipeline", ["run", join(FIX, "misordered.ts"), "--store", "{store}"], 2, /pipeline\[2\] evaluate \(stage 2\): controller "policy" needs a policy, and no earlier stage provides it/],
   ["a declared model's cost names a joint it lacks", ["run", join(FIX, "mjcf-typo.ts"), "--store", "{store}"], 2, /task\.cost\.terms\[0\]\.joint: the model has no joint named "hinj" \(its joints: slider, hinge\)/],
+  ["a push on a body the model lacks", ["run", join(FIX, "push-body-typo.ts"), "--store", "{store}"], 2, /task\.pushes\[0\]\.body: the walker has no body named "torsoo" \(its bodies: torso, right_thigh, right_shin, right_foot, left_thigh, left_shin, left_foot\)/],
+  ["a test push past the horizon", ["run", join(FIX, "push-late.ts"), "--store", "{store}"], 2, /pipeline\[1\] evaluate \(stage 1\)\.pushes\[0\]: the push acts from 0\.15 s to 0\.25 s \(control steps 15 to 25\), past the task's horizon of 20 steps/],
   ["a declared model MuJoCo cannot load", ["run", join(FIX, "mjcf-bad-xml.ts"), "--store", "{store}"], 2, /task\.xml: MuJoCo cannot load the model: mjXError/],
   ["--workers 0", ["run", SMALL, "--store", "{store}", "--workers", "0"], 2, /--workers must be an integer from 1 to 64, got "0"/],
   ["--seed not a number", ["run", SMALL, "--store", "{store}", "--seed", "abc"], 2, /--seed must be a non-negative integer, got "abc"/],

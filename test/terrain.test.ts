@@ -168,7 +168,7 @@ describe("terrain and pushes in the experiment spec", () => {
     const t = taskFor({ kind: "walker", horizon: 10, pushes: [{ force: 400, direction: "backward", onset: 0.25 }] }) as LeggedTask;
     expect(t.mjcf).toBe(walker.mjcf);
     expect(t.perturbations).toEqual([{ body: "torso", force: [-400, 0, 0], fromStep: 25, toStep: 35 }]);
-    expect(t.pushes).toEqual([{ force: 400, direction: "backward", onset: 0.25, duration: 0.1 }]);
+    expect(t.pushes).toEqual([{ force: 400, direction: "backward", onset: 0.25, duration: 0.1, body: "torso" }]);
     // The hopper's control period is 0.02 s: 0.1 s is 5 steps; times round to the nearest step.
     expect(pushPerturbations([{ force: 250, direction: "forward", onset: 0.1 }], 0.02)).toEqual([{ body: "torso", force: [250, 0, 0], fromStep: 5, toStep: 10 }]);
     expect(pushPerturbations([{ force: 1, direction: "forward", onset: 0.013, duration: 0.026 }], 0.01)[0]).toMatchObject({ fromStep: 1, toStep: 4 });

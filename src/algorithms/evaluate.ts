@@ -23,9 +23,21 @@ import type { Controller } from "../trajopt/types.js";
 import { runRollouts, type RolloutController, type RolloutGroup } from "./rollouts.js";
 
 import { observerFor } from "./observation.js";
-import { internalError, type EvaluationRecord, type RunState, type StageEnv, type World } from "./state.js";
+import { internalError, type EvaluationRecord, type PushTestRecord, type RunState, type StageEnv, type World } from "./state.js";
 import { tbdpController, tbdpLibrary, type TbdpLibrary } from "./tbdp.js";
-import { testTaskSpec } from "../dsl/experiment.js";
+import { pushTestTaskSpec, testTaskSpec, type PushSpec } from "../dsl/experiment.js";
+import { normalizePushes, pushWindow } from "../tasks/index.js";
+
+/** Seconds after a push's onset in which a rollout must not fall to have recovered (2014 paper §4.3). */
+export const RECOVERY_SECONDS = 5;
+
+/**
+ * Steps after the push's onset step that `recovered` looks at: 5 s at dt, or
+ * fewer where the rollout (T steps, states 0 … T) ends first.
+ */
+export function recoveryWindow(fromStep: number, T: number, dt: number): number {
+  return Math.max(0, Math.min(Math.round(RECOVERY_SECONDS / dt), T - fromStep));
+}
 
 type EvaluateSpec = ResolvedStageSpec<"evaluate">;
 
@@ -107,12 +119,18 @@ export const evaluate = function* (env: StageEnv, spec: EvaluateSpec, state: Run
   if (which === "trajectory" && T > env.horizon) {
     throw internalError(`evaluate horizon: ${T} steps is past the trajectory distributions' ${env.horizon}; use controller "policy" or "demonstration"`);
   }
-  // What to roll out where: each condition in its own world, or (test grounds) on every listed terrain.
-  const runs: { condition: number; world: World }[] = [];
+  // What to roll out where: each condition in its own world, on every listed terrain (test grounds), or with every listed push (test pushes).
+  const runs: { condition: number; world: World; push?: PushSpec }[] = [];
   const chosen = spec.conditions ?? state.conditions.map((_, i) => i);
   for (const i of chosen) {
     if (i >= state.conditions.length) throw internalError(`evaluate conditions: ${i} is not a condition (the experiment has ${state.conditions.length})`);
-    if (!spec.terrains) runs.push({ condition: i, world: env.worlds[i] });
+    if (spec.pushes) {
+      for (const push of spec.pushes) {
+        const world = env.testWorlds?.get(pushTestTaskSpec(env.experiment, i, push).key);
+        if (!world) throw internalError(`evaluate pushes: no world for condition ${i} with ${JSON.stringify(push)} (the interpreter creates them)`);
+        runs.push({ condition: i, world, push });
+      }
+    } else if (!spec.terrains) runs.push({ condition: i, world: env.worlds[i] });
     else {
       for (const terrain of spec.terrains) {
         const world = env.testWorlds?.get(testTaskSpec(env.experiment, i, terrain).key);
@@ -129,8 +147,10 @@ export const evaluate = function* (env: StageEnv, spec: EvaluateSpec, state: Run
   const rows = [];
   const fallCounts: number[] = [];
   const evaluations = new Map<number, EvaluationRecord | null>();
+  const pushTests = new Map<number, PushTestRecord[]>();
+  const recovery = { recovered: [] as number[], recoveryWindowSteps: [] as number[], pushOnsetSteps: [] as number[] };
   for (let r = 0; r < runs.length; r++) {
-    const { condition: i, world } = runs[r];
+    const { condition: i, world, push } = runs[r];
     const { task } = world;
     const row = { cost: 0, distance: 0, meanVelocity: 0, fallStep: null as number | null };
     let falls = 0;
@@ -149,18 +169,41 @@ export const evaluate = function* (env: StageEnv, spec: EvaluateSpec, state: Run
     }
     rows.push(row);
     fallCounts.push(falls);
-    if (!spec.terrains && !evaluations.has(i)) evaluations.set(i, evaluation);
-    const where = spec.terrains ? ` on ${JSON.stringify(task.terrain)}` : "";
+    let recovered: boolean | null = null;
+    if (push) {
+      const normalized = normalizePushes([push])[0];
+      const { fromStep, toStep } = pushWindow(normalized, task.dt);
+      const window = recoveryWindow(fromStep, T, task.dt);
+      // Recovered: no rollout fell before the window's end (one that fell before the push did not recover either).
+      recovered = row.fallStep === null || row.fallStep > fromStep + window;
+      recovery.recovered.push(recovered ? 1 : 0); // metrics are numbers: 1 recovered, 0 not
+      recovery.recoveryWindowSteps.push(window);
+      recovery.pushOnsetSteps.push(fromStep);
+      const list = pushTests.get(i) ?? [];
+      list.push({ push: normalized, controller: which, noise: spec.noise !== false, T, xs: rollouts[r][0].xs, fromStep, toStep, fallStep: evaluation?.fallStep ?? -1, recovered, recoveryWindowSteps: window, cost: row.cost, distance: row.distance });
+      pushTests.set(i, list);
+    }
+    if (!spec.terrains && !spec.pushes && !evaluations.has(i)) evaluations.set(i, evaluation);
+    const where = spec.terrains ? ` on ${JSON.stringify(task.terrain)}` : push ? ` pushed ${push.force} N ${push.direction} at ${push.onset} s` : "";
     yield {
       fraction: (r + 1) / runs.length,
-      message: `condition ${i + 1}/${state.conditions.length}${where} cost ${row.cost.toFixed(2)} distance ${row.distance.toFixed(2)} m${falls ? ` fell ${falls}/${samples}` : ""}`,
+      message: `condition ${i + 1}/${state.conditions.length}${where} cost ${row.cost.toFixed(2)} distance ${row.distance.toFixed(2)} m${falls ? ` fell ${falls}/${samples}` : ""}${recovered === null ? "" : recovered ? " recovered" : " did not recover"}`,
     };
   }
-  // The report draws each condition's first rollout in its own world; test grounds leave the drawing alone.
-  const conditions = state.conditions.map((c, i) => ({ ...c, evaluation: evaluations.get(i) ?? c.evaluation }));
+  // The report draws each condition's first rollout in its own world; test grounds and test pushes leave
+  // that drawing alone (test pushes keep their own records, for the report's push strips).
+  const conditions = state.conditions.map((c, i) => ({ ...c, evaluation: evaluations.get(i) ?? c.evaluation, ...(pushTests.has(i) ? { pushTests: pushTests.get(i) } : {}) }));
   return {
     state: { ...state, rng: sampler.state(), conditions },
-    // With terrains, the per-row lists run over (condition, terrain) pairs, terrains fastest.
-    metrics: { ...summarize(rows), samples, fallsPerCondition: fallCounts, ...(spec.horizon ? { horizon: T } : {}), ...(spec.conditions ? { conditions: [...chosen] } : {}), ...(spec.terrains ? { terrainsPerCondition: spec.terrains.length } : {}) },
+    // With terrains (pushes), the per-row lists run over (condition, terrain) ((condition, push)) pairs, terrains (pushes) fastest.
+    metrics: {
+      ...summarize(rows),
+      samples,
+      fallsPerCondition: fallCounts,
+      ...(spec.horizon ? { horizon: T } : {}),
+      ...(spec.conditions ? { conditions: [...chosen] } : {}),
+      ...(spec.terrains ? { terrainsPerCondition: spec.terrains.length } : {}),
+      ...(spec.pushes ? { pushesPerCondition: spec.pushes.length, recoveredCount: recovery.recovered.filter((v) => v === 1).length, ...recovery } : {}),
+    },
   };
 };

@@ -23,7 +23,7 @@
  */
 import * as t from "io-ts";
 import { isLeft } from "fp-ts/lib/Either.js";
-import { DemoControllerCodec, LinearizationCodec } from "../dsl/experiment.js";
+import { DemoControllerCodec, LinearizationCodec, PushSpecCodec } from "../dsl/experiment.js";
 import { formatErrors } from "../dsl/validate.js";
 import { decodeValue, type JsonValue } from "../runtime/canonical.js";
 import type { ConditionState, RunState } from "./state.js";
@@ -60,6 +60,24 @@ export const DemonstrationRecordCodec = t.union(
 
 const EvaluationRecordCodec = t.type({ controller: t.string, noise: t.boolean, root: Float64ArrayCodec, fallStep: t.number }, "EvaluationRecord");
 
+const PushTestRecordCodec = t.type(
+  {
+    push: PushSpecCodec,
+    controller: t.string,
+    noise: t.boolean,
+    T: t.number,
+    xs: Float64ArrayCodec,
+    fromStep: t.number,
+    toStep: t.number,
+    fallStep: t.number,
+    recovered: t.boolean,
+    recoveryWindowSteps: t.number,
+    cost: t.number,
+    distance: t.number,
+  },
+  "PushTestRecord",
+);
+
 export const ConditionStateCodec = t.intersection(
   [
     t.type({
@@ -71,7 +89,7 @@ export const ConditionStateCodec = t.intersection(
       motorNoise: nullable(Float64ArrayCodec),
       evaluation: nullable(EvaluationRecordCodec),
     }),
-    t.partial({ linearization: nullable(LinearizationCodec), lambda: nullable(Float64ArrayCodec), stateCovariance: nullable(Float64ArrayCodec) }),
+    t.partial({ linearization: nullable(LinearizationCodec), pushTests: nullable(t.array(PushTestRecordCodec)), lambda: nullable(Float64ArrayCodec), stateCovariance: nullable(Float64ArrayCodec) }),
   ],
   "ConditionState",
 );

@@ -7,7 +7,7 @@
  * it is written as a generator function that yields progress reports and
  * returns the next state with its metrics.
  */
-import type { DemoController, Experiment, Linearization, TaskSpec } from "../dsl/experiment.js";
+import type { DemoController, Experiment, Linearization, PushSpec, TaskSpec } from "../dsl/experiment.js";
 import type { ResolvedExperiment, ResolvedPolicySpec, ResolvedStageSpec } from "../dsl/resolve.js";
 import type { Compute } from "../parallel/compute.js";
 import type { Numerics } from "./kernels.js";
@@ -46,6 +46,8 @@ export interface ConditionState {
   readonly motorNoise: Float64Array | null;
   /** The last evaluate stage's first rollout of this condition. */
   readonly evaluation: EvaluationRecord | null;
+  /** The last evaluate stage with test pushes that rolled this condition out: one record per push. */
+  readonly pushTests?: readonly PushTestRecord[] | null;
   /** Constrained GPS: the dual variables λ_t (T), and q's state covariances S_t ((T+1)·n·n). */
   readonly lambda?: Float64Array | null;
   readonly stateCovariance?: Float64Array | null;
@@ -68,6 +70,28 @@ export interface EvaluationRecord {
   readonly root: Float64Array;
   /** First step at which it fell, −1 if it did not. */
   readonly fallStep: number;
+}
+
+/** One test push of an evaluate stage (`pushes`), from one condition: the first rollout, for the report's strip. */
+export interface PushTestRecord {
+  /** The push, defaults filled in (duration, body). */
+  readonly push: PushSpec;
+  readonly controller: string;
+  readonly noise: boolean;
+  /** Control steps rolled out; xs is (T+1)·nx states of the first rollout. */
+  readonly T: number;
+  readonly xs: Float64Array;
+  /** The push's control steps [fromStep, toStep). */
+  readonly fromStep: number;
+  readonly toStep: number;
+  /** First step at which the first rollout fell, −1 if it did not. */
+  readonly fallStep: number;
+  /** No rollout fell in steps 0 … fromStep + recoveryWindowSteps (5 s after the onset, or to the rollout's end). */
+  readonly recovered: boolean;
+  readonly recoveryWindowSteps: number;
+  /** Means over the rollouts. */
+  readonly cost: number;
+  readonly distance: number;
 }
 
 /** The policy-gradient baseline's Adam moments (src/algorithms/baselines.ts). */

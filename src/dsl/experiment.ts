@@ -70,7 +70,13 @@ export const TerrainSpecCodec = t.union(
 );
 export type TerrainSpec = t.TypeOf<typeof TerrainSpecCodec>;
 
-/** A horizontal push on the torso's centre of mass (2014 paper §4.3: 250–500 N for 100 ms). */
+const BodyName = t.refinement(t.string, (s) => s.length > 0, "BodyName");
+
+/**
+ * A horizontal push on a body's centre of mass, the torso's by default (2014
+ * paper §4.3: 250–500 N for 100 ms). The plan refuses a body the model lacks
+ * and a window [onset, onset + duration) past the rollout's horizon.
+ */
 export const PushSpecCodec = t.intersection(
   [
     strict({
@@ -81,8 +87,8 @@ export const PushSpecCodec = t.intersection(
       /** Start time in seconds from t = 0 of a rollout. */
       onset: NonNegative,
     }),
-    /** Seconds (default 0.1). */
-    strictPartial({ duration: Positive }),
+    /** duration: seconds (default 0.1); body: the body pushed, by its MJCF name (default "torso"). */
+    strictPartial({ duration: Positive, body: BodyName }),
   ],
   "Push",
 );
@@ -169,6 +175,15 @@ export function plainTaskSpec(task: TaskSpec): TaskSpec {
 /** Condition i's task on a test ground (evaluate's `terrains`), and a key naming it. */
 export function testTaskSpec(e: { task: TaskSpec; conditions: readonly Condition[] }, i: number, terrain: TerrainSpec): { spec: TaskSpec; key: string } {
   const spec: TaskSpec = { ...conditionTaskSpec(e, i), terrain };
+  return { spec, key: JSON.stringify(spec) };
+}
+
+/**
+ * Condition i's task with one test push (evaluate's `pushes`) in place of the
+ * condition's own pushes (its ground stays its own), and a key naming it.
+ */
+export function pushTestTaskSpec(e: { task: TaskSpec; conditions: readonly Condition[] }, i: number, push: PushSpec): { spec: TaskSpec; key: string } {
+  const spec: TaskSpec = { ...conditionTaskSpec(e, i), pushes: [push] };
   return { spec, key: JSON.stringify(spec) };
 }
 
@@ -531,6 +546,12 @@ const EvaluateCodec = t.intersection(
       horizon: Horizon,
       /** Roll out from these conditions only (indices; default all), e.g. from rest on test grounds. */
       conditions: t.array(NonNegativeInt),
+      /**
+       * Test pushes (hopper and walker): roll out from every chosen condition once per entry, each
+       * entry one push in place of the condition's own pushes (its ground stays its own), and record
+       * whether it recovered: no fall from the push's onset until 5 s after it (docs/experiments.md).
+       */
+      pushes: t.array(PushSpecCodec),
     }),
   ],
   "evaluate",

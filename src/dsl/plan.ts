@@ -15,10 +15,10 @@
  * pass already sees every slot the body provides (a body's effect on the
  * slots is (S \ removed) ∪ provided, which is idempotent).
  */
-import { conditionTaskSpec, countStages, isRepeat, MAX_HORIZON, type DemoController, type StageKind } from "./experiment.js";
+import { conditionTaskSpec, countStages, isRepeat, MAX_HORIZON, type DemoController, type PushSpec, type StageKind } from "./experiment.js";
 import type { ResolvedExperiment, ResolvedPipelineItem, ResolvedStageSpec } from "./resolve.js";
 import { ExperimentValidationError } from "./validate.js";
-import { taskFor } from "../tasks/index.js";
+import { mjcfBodyNames, PUSH_DEFAULT_DURATION, pushWindow, taskFor } from "../tasks/index.js";
 import type { Task } from "../tasks/types.js";
 
 /** What a stage can find in the run state, filled by an earlier stage. */
@@ -65,7 +65,7 @@ export interface SlotEffect {
 /** What the task tells the plan (the task's sizes and names; no model is built). */
 export interface PlanContext {
   readonly experiment: ResolvedExperiment;
-  readonly task: Pick<Task, "name" | "nx" | "nu" | "stateNames" | "stateLayout">;
+  readonly task: Pick<Task, "name" | "nx" | "nu" | "stateNames" | "stateLayout" | "mjcf" | "dt">;
 }
 
 export interface StageContract<K extends StageKind> {
@@ -198,7 +198,7 @@ export const stageContracts: { readonly [K in StageKind]: StageContract<K> } = {
       }
     },
     effect: () => ({ provides: [] }),
-    check: (spec, { experiment }) => {
+    check: (spec, { experiment, task }) => {
       const problems: string[] = [];
       if (spec.controller === "trajectory" && spec.horizon !== undefined && spec.horizon > experiment.task.horizon) {
         problems.push(`horizon: ${spec.horizon} steps is past the trajectory distributions' ${experiment.task.horizon}; use controller "policy" or "demonstration"`);
@@ -207,6 +207,15 @@ export const stageContracts: { readonly [K in StageKind]: StageContract<K> } = {
         if (i >= experiment.conditions.length) problems.push(`conditions[${k}]: ${i} is not a condition (the experiment has ${experiment.conditions.length})`);
       });
       if (spec.terrains && experiment.task.kind === "mjcf") problems.push("terrains: test grounds apply to the hopper and walker; a declared model has its ground in its MJCF");
+      if (spec.pushes) {
+        if (experiment.task.kind === "mjcf" || experiment.task.kind === "swimmer") problems.push(`pushes: test pushes apply to the hopper and walker, not ${experiment.task.kind === "mjcf" ? "a declared model" : "the swimmer"}`);
+        else if (spec.terrains) problems.push("pushes: test pushes and test grounds (terrains) in one evaluate stage are not supported; pushes act on each condition's own ground (one evaluate stage each)");
+        else if (spec.pushes.length === 0) problems.push("pushes: the list is empty (give at least one test push, or leave pushes out)");
+        else {
+          const horizon = spec.horizon ?? experiment.task.horizon;
+          problems.push(...pushProblems(spec.pushes, "pushes", task, horizon, spec.horizon !== undefined ? "the stage's horizon" : "the task's horizon"));
+        }
+      }
       return problems;
     },
   },
@@ -283,7 +292,7 @@ function pipelineProblems(context: PlanContext): string[] {
 
 /** Problems of the conditions and the policy that only the task reveals. */
 function experimentProblems({ experiment, task }: PlanContext): string[] {
-  const problems: string[] = [];
+  const problems: string[] = experiment.task.kind === "mjcf" ? [] : pushProblems(experiment.task.pushes, "task.pushes", task, experiment.task.horizon);
   const nq = task.stateLayout.qpos.length;
   const nv = task.stateLayout.qvel.length;
   experiment.conditions.forEach((c, i) => {
@@ -297,7 +306,8 @@ function experimentProblems({ experiment, task }: PlanContext): string[] {
     }
     if (c.terrain || c.pushes) {
       try {
-        taskFor(conditionTaskSpec(experiment, i));
+        const own = taskFor(conditionTaskSpec(experiment, i));
+        problems.push(...pushProblems(c.pushes, `conditions[${i}].pushes`, own, experiment.task.horizon));
       } catch (e) {
         problems.push(`conditions[${i}]: ${e instanceof Error ? e.message : String(e)}`);
       }
@@ -330,6 +340,26 @@ function crossStageProblems({ experiment }: PlanContext): string[] {
     });
   };
   walk(experiment.pipeline, "pipeline");
+  return problems;
+}
+
+/**
+ * Problems of pushes at `path` (e.g. "task.pushes") in `task`'s model rolled
+ * out for `horizon` steps: a body the model lacks (the message lists its
+ * bodies), a window [onset, onset + duration) that ends past the horizon.
+ */
+export function pushProblems(pushes: readonly PushSpec[] | undefined, path: string, task: Pick<Task, "name" | "mjcf" | "dt">, horizon: number, horizonWhat = "the task's horizon"): string[] {
+  if (!pushes?.length) return [];
+  const bodies = mjcfBodyNames(task.mjcf);
+  const problems: string[] = [];
+  pushes.forEach((p, k) => {
+    if (p.body !== undefined && !bodies.includes(p.body)) problems.push(`${path}[${k}].body: the ${task.name} has no body named "${p.body}" (its bodies: ${bodies.join(", ")})`);
+    const { fromStep, toStep } = pushWindow(p, task.dt);
+    if (toStep > horizon) {
+      const end = Number((p.onset + (p.duration ?? PUSH_DEFAULT_DURATION)).toFixed(6));
+      problems.push(`${path}[${k}]: the push acts from ${p.onset} s to ${end} s (control steps ${fromStep} to ${toStep}), past ${horizonWhat} of ${horizon} steps (${Number((horizon * task.dt).toFixed(6))} s at dt ${task.dt})`);
+    }
+  });
   return problems;
 }
 

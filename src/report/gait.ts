@@ -411,6 +411,13 @@ export interface StickFigureOptions {
   readonly colorBy?: "model" | "time";
   /** Strip only: stroke width as a fraction of the capsule diameter (default 1; 0.4 for the swimmer). */
   readonly linkWidth?: number;
+  /**
+   * Strip only: frames [from, to) drawn in `color` (default red) and always
+   * drawn at `from`, with an arrow pointing along ±x (`direction`) at the
+   * origin of `body` (default: the root body) in frame `from`, e.g. the
+   * control steps a push acts in and the push.
+   */
+  readonly highlight?: { readonly from: number; readonly to: number; readonly direction?: 1 | -1; readonly body?: string; readonly color?: string; readonly label?: string };
 }
 
 /** Viridis, truncated to its darker 85 % and reversed: u = 0 light green, u = 1 dark purple. */
@@ -435,7 +442,11 @@ function rampColor(u: number): string {
 export function stickFigureStrip(frames: BodyFrames, opts: StickFigureOptions): string {
   const F = frameCount(frames);
   const build = segmentBuilder(frames, opts.task, opts.segments);
-  const picked = pickFrames(F, opts.every, build);
+  const hl = opts.highlight;
+  const hlColor = hl?.color ?? "#d62728";
+  const inHighlight = (f: number) => hl !== undefined && f >= hl.from && f < Math.max(hl.to, hl.from + 1);
+  let picked = pickFrames(F, opts.every, build);
+  if (hl && hl.from >= 0 && hl.from < F && !picked.includes(hl.from) && segmentsFinite(build(hl.from))) picked = [...picked, hl.from].sort((a, b) => a - b);
   const v = verticalAxis(opts.task);
   const legged = isLegged(opts.task);
   const colorBy = opts.colorBy ?? (legged ? "model" : "time");
@@ -469,7 +480,8 @@ export function stickFigureStrip(frames: BodyFrames, opts: StickFigureOptions): 
   const t1 = opts.dt && n ? num(picked[n - 1] * opts.dt, 3) : "";
   const span = opts.dt && n ? `, t = ${t0}–${t1} s` : "";
   const shade = colorBy === "time" ? "colour: time" : "later frames darker";
-  const caption = `${n} frames, every ${every} steps${strideS}${span}; ${shade}; dot: root body; dashed: root path. Equal scales.`;
+  const hlNote = hl ? `; ${hl.label ?? "highlighted"}: frames ${hl.from}–${hl.to}${opts.dt ? ` (t = ${num(hl.from * opts.dt, 3)}–${num(hl.to * opts.dt, 3)} s)` : ""} in colour${hl.direction ? ", arrow: its direction" : ""}` : "";
+  const caption = `${n} frames, every ${every} steps${strideS}${span}; ${shade}${hlNote}; dot: root body; dashed: root path. Equal scales.`;
   const width = Math.max(plotW + left0 + right, 460, textWidth(caption, 11) + 16, textWidth(title, 15) + 40);
   // Centre the picture when the caption or title make the page wider than it.
   const left = left0 + Math.max(0, (width - (plotW + left0 + right)) / 2);
@@ -496,12 +508,31 @@ export function stickFigureStrip(frames: BodyFrames, opts: StickFigureOptions): 
   for (const run of finiteRuns(rootPts)) inner.push(polyline(run.map(([x, y]) => [px(x), py(y)] as const), { stroke: "#888888", "stroke-width": 1, "stroke-dasharray": "4 3" }));
   picked.forEach((f, i) => {
     const u = n > 1 ? i / (n - 1) : 1;
-    const segs = build(f).map((s) => ({ ...s, width: s.width === null ? null : s.width * linkWidth, color: colorBy === "time" ? rampColor(u) : s.color }));
-    const opacity = colorBy === "time" ? 0.9 : n > 1 ? 0.15 + 0.85 * u : 1;
+    const lit = inHighlight(f);
+    const segs = build(f).map((s) => ({ ...s, width: s.width === null ? null : s.width * linkWidth, color: lit ? hlColor : colorBy === "time" ? rampColor(u) : s.color }));
+    const opacity = lit ? 1 : colorBy === "time" ? 0.9 : n > 1 ? 0.15 + 0.85 * u : 1;
     const [rx, ry] = rootAt(f);
     const dot = Number.isFinite(rx) && Number.isFinite(ry) ? el("circle", { cx: px(rx), cy: py(ry), r: 2.5, fill: "#111" }) : "";
-    inner.push(el("g", { class: "frame", "data-frame": f, opacity: num(opacity, 3) }, segs.map((s) => segmentSvg(s, px, py, scale)).join("") + dot));
+    inner.push(el("g", { class: lit ? "frame highlight" : "frame", "data-frame": f, opacity: num(opacity, 3) }, segs.map((s) => segmentSvg(s, px, py, scale)).join("") + dot));
   });
+  if (hl?.direction && hl.from >= 0 && hl.from < F) {
+    // The arrow: 0.4 m long, its head 0.08 m short of the body's origin in the first highlighted frame.
+    const bi = Math.max(0, hl.body === undefined ? 0 : frames.names.indexOf(hl.body));
+    const bx = frames.positions[(hl.from * nb + bi) * 3];
+    const by = frames.positions[(hl.from * nb + bi) * 3 + v];
+    if (Number.isFinite(bx) && Number.isFinite(by)) {
+      const x2 = px(bx) - hl.direction * 0.08 * scale;
+      const x1 = x2 - hl.direction * 0.4 * scale;
+      const y = py(by);
+      const head = 14 * hl.direction;
+      inner.push(
+        el("g", { class: "push-arrow" }, [
+          el("line", { x1, y1: y, x2: x2 - head, y2: y, stroke: "#111", "stroke-width": 4 }),
+          el("path", { d: `M${num(x2)},${num(y)}L${num(x2 - head)},${num(y - 8)}L${num(x2 - head)},${num(y + 8)}Z`, fill: "#111" }),
+        ]),
+      );
+    }
+  }
   out.push(el("g", { "clip-path": "url(#strip-area)" }, inner.join("\n")));
   out.push(el("rect", { x: left, y: top, width: plotW, height: plotH, fill: "none", stroke: "#999" }));
   // Axes in metres.

@@ -7,6 +7,7 @@
  *   condition-<i>-<what>-strip.svg  chronophotograph of the planar links
  *   condition-<i>-<what>-panels.svg small multiples of the same frames
  *   condition-<i>-<what>.anim.svg   animation that plays in a browser
+ *   condition-<i>-push-<k>-strip.svg the response to test push k (evaluate with pushes)
  *
  * The gaits are the last good checkpoint's: each condition's recorded
  * demonstration and its trajectory distribution's nominal (noise-free) path.
@@ -17,8 +18,8 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { conditionTaskSpec, type Experiment } from "../dsl/experiment.js";
 import { decodeExperiment } from "../dsl/validate.js";
-import type { RunState } from "../algorithms/state.js";
-import { firstFall } from "../algorithms/evaluate.js";
+import type { PushTestRecord, RunState } from "../algorithms/state.js";
+import { firstFall, RECOVERY_SECONDS } from "../algorithms/evaluate.js";
 import { preload, Simulator } from "../sim/mujoco.js";
 import { taskFor } from "../tasks/index.js";
 import type { Task } from "../tasks/types.js";
@@ -118,6 +119,8 @@ export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "rep
           sims.set(task, sim);
         }
         sections.push(conditionPictures(i, task, sim, gaitsOf(state, i, task.nu), evaluationSeries(state, i, task.dt), write));
+        const pushTests = state.conditions[i].pushTests;
+        if (pushTests?.length) sections.push(pushPictures(i, task, sim, pushTests, write));
       }
     } finally {
       sims.forEach((s) => s.dispose());
@@ -170,6 +173,59 @@ function conditionPictures(
     write(`${base}.anim.svg`, stickFigureAnimation(frames, { task: kind, dt: task.dt, ground }));
     html += `<h3>${esc(g.label)}</h3>\n<figure><img src="${base}-strip.svg" alt="${esc(g.label)}"></figure>\n<figure><img src="${base}-panels.svg" alt="${esc(g.label)} panels"></figure>\n<p><a href="${base}.anim.svg">animation</a> (opens in a browser)</p>\n`;
   }
+  return html;
+}
+
+/** Seconds drawn before a push's onset and after it in a push strip. */
+const PUSH_STRIP_BEFORE = 0.5;
+const PUSH_STRIP_AFTER = 3;
+const PUSH_STRIP_AFTER_FALL = 0.3;
+
+/**
+ * The last test pushes of condition i (evaluate with `pushes`; 2014 paper,
+ * Figs. 4–5): a table (onset, force, direction, body, recovered, cost,
+ * distance) and a strip per push of the response from 0.5 s before the onset
+ * to 3 s after it (or 0.3 s after a fall), the push's steps in red, an arrow
+ * at the pushed body along the push.
+ */
+function pushPictures(i: number, task: Task, sim: Simulator, tests: readonly PushTestRecord[], write: (name: string, s: string) => void): string {
+  const kind = gaitTaskOf(task.name);
+  const rows = tests
+    .map((r, k) => {
+      const fell = r.fallStep >= 0 ? `${(r.fallStep * task.dt).toFixed(2)} s` : "no";
+      // A rollout shorter than onset + 5 s: recovered means no fall through its end.
+      const short = r.recovered && r.recoveryWindowSteps < Math.round(RECOVERY_SECONDS / task.dt) ? ` (to the rollout's end, ${(r.recoveryWindowSteps * task.dt).toFixed(2)} s after the push)` : "";
+      return `<tr><td>${k}</td><td>${r.push.onset} s</td><td>${r.push.force} N</td><td>${esc(r.push.direction)}</td><td>${esc(r.push.body ?? "torso")}</td><td>${Number(((r.push.duration ?? 0.1) * 1000).toFixed(3))} ms</td><td>${r.recovered ? "yes" : "no"}${short}</td><td>${fell}</td><td>${fmt(r.cost)}</td><td>${fmt(r.distance)}</td></tr>`;
+    })
+    .join("\n");
+  let html = `<h3>Condition ${i}: test pushes (${esc(tests[0].controller)}${tests[0].noise ? ", noisy" : ", noise-free"})</h3>
+<table><tr><th>push</th><th>onset</th><th>force</th><th>direction</th><th>body</th><th>duration</th><th>recovered</th><th>fell at</th><th>cost</th><th>distance (m)</th></tr>
+${rows}
+</table>
+<p>Recovered: no fall from the push's onset until ${RECOVERY_SECONDS} s after it (fell at: the first fall, the task's fall criteria).</p>\n`;
+  tests.forEach((r, k) => {
+    const from = Math.max(0, r.fromStep - Math.round(PUSH_STRIP_BEFORE / task.dt));
+    // To 3 s after the onset, or 0.3 s after a fall (a fallen walker's flailing hides the response).
+    const to = Math.min(r.T, r.fromStep + Math.round(PUSH_STRIP_AFTER / task.dt), r.fallStep >= 0 ? r.fallStep + Math.round(PUSH_STRIP_AFTER_FALL / task.dt) : Infinity);
+    const xs = r.xs.subarray(from * task.nx, (to + 1) * task.nx);
+    const frames = bodyTrajectory(sim, xs, to - from);
+    const every = Math.max(1, Math.round(0.1 / task.dt) * 2);
+    const label = `${r.push.force} N ${r.push.direction} at ${r.push.onset} s`;
+    const name = `condition-${i}-push-${k}-strip.svg`;
+    const title = `Condition ${i}: push ${k}, ${label} (${r.recovered ? "recovered" : "did not recover"}); t = ${(from * task.dt).toFixed(2)}–${(to * task.dt).toFixed(2)} s`;
+    write(
+      name,
+      stickFigureStrip(frames, {
+        task: kind,
+        every,
+        ground: groundPoints(task, [{ what: "trajectory", label, xs: r.xs, T: r.T }]),
+        dt: task.dt,
+        title,
+        highlight: { from: r.fromStep - from, to: r.toStep - from, direction: r.push.direction === "forward" ? 1 : -1, body: r.push.body, label: "the push" },
+      }),
+    );
+    html += `<figure><img src="${name}" alt="${esc(`push ${k}: ${label}`)}"><figcaption>Push ${k}: ${esc(label)} on the ${esc(r.push.body ?? "torso")}; frames during the push in red, the arrow its direction; frame numbers and times in the caption count from the strip's first frame.</figcaption></figure>\n`;
+  });
   return html;
 }
 

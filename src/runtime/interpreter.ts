@@ -8,7 +8,7 @@
  * themselves are pure functions of (state, generator state).
  */
 import { Observable } from "rxjs";
-import { conditionTaskSpec, plainTaskSpec, testTaskSpec, unrollPipeline, type Experiment, type StageKind, type TaskSpec } from "../dsl/experiment.js";
+import { conditionTaskSpec, plainTaskSpec, pushTestTaskSpec, testTaskSpec, unrollPipeline, type Experiment, type StageKind, type TaskSpec } from "../dsl/experiment.js";
 import { startStage } from "../algorithms/registry.js";
 import type { ResolvedExperiment } from "../dsl/resolve.js";
 import { initialRunState, type Metrics, type RunState, type StageEnv, type World } from "../algorithms/state.js";
@@ -90,15 +90,13 @@ export async function createWorlds(experiment: Experiment): Promise<{ worlds: Wo
   const worlds: World[] = [];
   for (let i = 0; i < experiment.conditions.length; i++) worlds.push(await world(conditionTaskSpec(experiment, i)));
   const plain = await world(plainTaskSpec(experiment.task));
-  // Test grounds of evaluate stages: every condition on every listed terrain.
+  // Test grounds and test pushes of evaluate stages: every condition on every listed terrain, with every listed push.
   const testWorlds = new Map<string, World>();
   for (const { spec } of unrollPipeline(experiment.pipeline)) {
-    if (spec.kind !== "evaluate" || !spec.terrains) continue;
+    if (spec.kind !== "evaluate" || (!spec.terrains && !spec.pushes)) continue;
     for (let i = 0; i < experiment.conditions.length; i++) {
-      for (const terrain of spec.terrains) {
-        const test = testTaskSpec(experiment, i, terrain);
-        if (!testWorlds.has(test.key)) testWorlds.set(test.key, await world(test.spec));
-      }
+      const tests = [...(spec.terrains ?? []).map((terrain) => testTaskSpec(experiment, i, terrain)), ...(spec.pushes ?? []).map((push) => pushTestTaskSpec(experiment, i, push))];
+      for (const test of tests) if (!testWorlds.has(test.key)) testWorlds.set(test.key, await world(test.spec));
     }
   }
   return { worlds, plain, testWorlds, dispose: () => sims.forEach((s) => s.dispose()) };

@@ -19,7 +19,7 @@ import { createHash } from "node:crypto";
 import { DeferredTag, digestOfEncoded, type JsonObject, type JsonValue } from "./canonical.js";
 
 /** Per-condition fields, each a slot over all conditions. */
-const CONDITION_SLOTS = ["x0", "trajectory", "settings", "tracking", "linearization", "demonstration", "motorNoise", "lambda", "stateCovariance", "evaluation"] as const;
+const CONDITION_SLOTS = ["x0", "trajectory", "settings", "tracking", "linearization", "demonstration", "motorNoise", "lambda", "stateCovariance", "evaluation", "pushTests"] as const;
 /** Top-level fields of the state, each a slot. */
 const STATE_SLOTS = ["rng", "policy", "gpsIteration", "isgps", "policyGradient"] as const;
 
@@ -42,6 +42,7 @@ export const SLOT_NAMES: Readonly<Record<SlotName, string>> = {
   lambda: "λ",
   stateCovariance: "state covariances",
   evaluation: "evaluations",
+  pushTests: "push tests",
 };
 
 const isObject = (v: JsonValue | undefined): v is JsonObject => typeof v === "object" && v !== null && !Array.isArray(v);

@@ -14,7 +14,7 @@ import { walker, walkerTask } from "./walker.js";
 
 export { TaskSpecError } from "./mjcf.js";
 export type { Task, LeggedTask, StateLayout, FallCriteria, Perturbation, GroundProfile } from "./types.js";
-export { groundProfile, groundHeight, groundSlope, groundOf, pushPerturbations, normalizeTerrain, normalizePushes } from "./terrain.js";
+export { groundProfile, groundHeight, groundSlope, groundOf, pushPerturbations, pushWindow, mjcfBodyNames, normalizeTerrain, normalizePushes, PUSH_DEFAULT_BODY, PUSH_DEFAULT_DURATION } from "./terrain.js";
 
 /** Tasks built from specs, by canonical key (kind + environment with defaults filled in). */
 const cache = new Map<string, Task>();

@@ -149,7 +149,7 @@ export interface LeggedEnvironment {
   readonly perturbations: readonly Perturbation[];
 }
 
-/** Resolve terrain and pushes for a legged task with control period dt (pushes act on the body "torso"). */
+/** Resolve terrain and pushes for a legged task with control period dt (a push acts on its `body`, the torso by default). */
 export function leggedEnvironment(options: EnvironmentOptions, dt: number): LeggedEnvironment {
   const terrain = normalizeTerrain(options.terrain);
   const ground = isFlatTerrain(terrain) ? null : groundProfile(terrain);
@@ -159,7 +159,7 @@ export function leggedEnvironment(options: EnvironmentOptions, dt: number): Legg
     groundHeight: ground ? (x: number) => groundHeight(ground, x) : () => 0,
     costGround: ground ? groundOf(ground) : undefined,
     pushes: normalizePushes(options.pushes),
-    perturbations: pushPerturbations(options.pushes, dt, "torso"),
+    perturbations: pushPerturbations(options.pushes, dt),
   };
 }
 

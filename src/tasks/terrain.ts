@@ -68,14 +68,27 @@ export function normalizeTerrain(spec: TerrainSpec | undefined): TerrainSpec {
   };
 }
 
-/** Pushes with the default duration filled in. */
+/** The body a push acts on when it names none (the root body of the hopper and walker). */
+export const PUSH_DEFAULT_BODY = "torso";
+
+/** Pushes with the defaults filled in (duration, body). */
 export function normalizePushes(pushes: readonly PushSpec[] | undefined): PushSpec[] {
   return (pushes ?? []).map((p) => ({
     force: p.force,
     direction: p.direction,
     onset: p.onset,
     duration: p.duration ?? PUSH_DEFAULT_DURATION,
+    body: p.body ?? PUSH_DEFAULT_BODY,
   }));
+}
+
+/**
+ * The control steps a push acts in at control period dt, [fromStep, toStep):
+ * fromStep = round(onset/dt), toStep = fromStep + max(1, round(duration/dt)).
+ */
+export function pushWindow(p: PushSpec, dt: number): { fromStep: number; toStep: number } {
+  const fromStep = Math.round(p.onset / dt);
+  return { fromStep, toStep: fromStep + Math.max(1, Math.round((p.duration ?? PUSH_DEFAULT_DURATION) / dt)) };
 }
 
 /** True for the plane z = 0 (no terrain, or kind "flat"). */
@@ -171,17 +184,22 @@ export function groundOf(profile: GroundProfile): Ground {
 }
 
 /**
- * Pushes as simulator perturbations on `body` (the torso): a horizontal force
- * of `force` newtons along ±x at the body's centre of mass. Times convert to
- * control steps at dt, rounded to the nearest step: fromStep = round(onset/dt),
- * toStep = fromStep + max(1, round(duration/dt)) (half-open; 0.1 s at dt 0.01
- * is 10 steps, at dt 0.02 5 steps).
+ * Pushes as simulator perturbations: a horizontal force of `force` newtons
+ * along ±x at the centre of mass of the push's `body` (`defaultBody` where it
+ * names none). Times convert to control steps at dt, rounded to the nearest
+ * step (`pushWindow`: half-open; 0.1 s at dt 0.01 is 10 steps, at dt 0.02 5 steps).
  */
-export function pushPerturbations(pushes: readonly PushSpec[] | undefined, dt: number, body = "torso"): Perturbation[] {
-  return normalizePushes(pushes).map((p) => {
-    const fromStep = Math.round(p.onset / dt);
-    const steps = Math.max(1, Math.round((p.duration ?? PUSH_DEFAULT_DURATION) / dt));
+export function pushPerturbations(pushes: readonly PushSpec[] | undefined, dt: number, defaultBody = PUSH_DEFAULT_BODY): Perturbation[] {
+  return (pushes ?? []).map((p) => {
+    const { fromStep, toStep } = pushWindow(p, dt);
     const fx = p.direction === "forward" ? p.force : -p.force;
-    return { body, force: [fx, 0, 0] as const, fromStep, toStep: fromStep + steps };
+    return { body: p.body ?? defaultBody, force: [fx, 0, 0] as const, fromStep, toStep };
   });
+}
+
+/** The names of the bodies an MJCF declares (`<body name="…">`), in document order. */
+export function mjcfBodyNames(xml: string): string[] {
+  const out: string[] = [];
+  for (const m of xml.matchAll(/<body\b[^>]*?\bname\s*=\s*"([^"]*)"/g)) out.push(m[1]);
+  return out;
 }
