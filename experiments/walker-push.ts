@@ -11,7 +11,7 @@
 // - Test (pushTests): the policy alone walks from rest and is pushed once, by each of
 //   four pushes of other magnitudes, directions and gait phases (onsets between 1.15
 //   and 2.6 s of the walk); recovered = no fall within 5 s after the push.
-import { condition, task, type Condition, type PushSpec } from "../src/index.js";
+import { condition, stage, task, type Condition, type PipelineItem, type PushSpec } from "../src/index.js";
 import { alongWalk, walkerPolicy } from "./cgps-walker.js";
 
 /** 100 steps of 0.01 s per training condition; the push 0.2 s in. */
@@ -46,3 +46,20 @@ export function pushConditions(count: 1 | 4): Condition[] {
 
 export const pushTask = task.walker({ horizon: 100 });
 export const pushPolicy = walkerPolicy(50);
+
+/**
+ * The push tests, the policy alone and noise-free: each training push from its own
+ * condition's start (5.2 s), then the four test pushes while walking from rest
+ * (TEST_HORIZON), and SIMBICON's own response to the test pushes for reference.
+ */
+export function pushTests(count: 1 | 4): PipelineItem[] {
+  const walking = alongWalk().length;
+  const onsetSteps = Math.round(PUSH_ONSET / 0.01);
+  return [
+    ...TRAINING_PUSHES.slice(0, count).map(({ push }, k) =>
+      stage.evaluate({ noise: false, controller: "policy", horizon: onsetSteps + 500, conditions: [walking + k], pushes: [push] }),
+    ),
+    stage.evaluate({ noise: false, controller: "policy", horizon: TEST_HORIZON, conditions: [0], pushes: [...TEST_PUSHES] }),
+    stage.evaluate({ noise: false, controller: "demonstration", horizon: TEST_HORIZON, conditions: [0], pushes: [...TEST_PUSHES] }),
+  ];
+}

@@ -15,8 +15,9 @@
 // use 10, and `--set policy.hidden=5` (or a sweep grid) gives the 5-unit runs —
 // the same experiment hash as fig1Experiment(task, method, 5) would have, since the
 // name does not carry the size.
-import { experiment, mapStages, policy, repeat, stage, type Experiment, type PipelineItem, type StageSpec } from "../../src/index.js";
+import { experiment, mapStages, policy, repeat, stage, type Experiment, type PipelineItem } from "../../src/index.js";
 import { isRepeat } from "../../src/dsl/experiment.js";
+import { variationalPipeline } from "../variational.js";
 import { walkerPolicy } from "../cgps-walker.js";
 import { dagger } from "../isgps-variants.js";
 import swimmerCgps from "../swimmer-cgps-10.js";
@@ -102,16 +103,6 @@ function cgps(task: Fig1Task, hidden: number): Experiment {
 }
 
 /**
- * Variational GPS's E-step, a PLACEHOLDER until the stage exists on main:
- * `stage.variationalEStep({ iterations, policyWeight })` (iLQG on ℓ − log π_θ; plain iLQG
- * before the first fitTheta). After merging, replace the body with
- * `stage.variationalEStep({ iterations: 2 })` and drop the cast; nothing else changes.
- */
-export function variationalEStepPlaceholder(): StageSpec {
-  return { kind: "variationalEStep", iterations: 2 } as unknown as StageSpec;
-}
-
-/**
  * Variational GPS from the CGPS value: each optimizeQ (q's step against the dual)
  * becomes the variational E-step and every updateLambda (the walker's λ start too)
  * goes: the loop is [E-step, fitTheta (the M-step, CGPS's), evaluations].
@@ -120,7 +111,7 @@ function vgps(base: Experiment): Experiment {
   return experiment({
     ...base,
     name: base.name.replace(/-cgps$/, "-vgps"),
-    pipeline: mapStages(base.pipeline, (s) => (s.kind === "optimizeQ" ? variationalEStepPlaceholder() : s.kind === "updateLambda" ? [] : s)),
+    pipeline: variationalPipeline(base.pipeline),
   });
 }
 
