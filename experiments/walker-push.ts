@@ -36,11 +36,22 @@ export const TEST_PUSHES: readonly PushSpec[] = [
 /** The recovery test's length: the last push's onset plus 5 s. */
 export const TEST_HORIZON = 760;
 
-/** The walking starts, then one gait-phase start per training push (the first `count`). */
-export function pushConditions(count: 1 | 4): Condition[] {
+/**
+ * The pushes scaled for our walker: SIMBICON (the demonstration every q starts from)
+ * recovers from 100 N pushes at every tested point of its walk, from 150–200 N at some,
+ * and from none of 250–500 N (docs/reproduction.md), so the "light" experiments
+ * scale the paper's forces by 0.4 (100–200 N): the same phases, directions and
+ * proportions.
+ */
+export const LIGHT = 0.4;
+
+const scaled = (p: PushSpec, scale: number): PushSpec => ({ ...p, force: p.force * scale });
+
+/** The walking starts, then one gait-phase start per training push (the first `count`), forces × scale. */
+export function pushConditions(count: 1 | 4, scale = 1): Condition[] {
   return [
     ...alongWalk(),
-    ...TRAINING_PUSHES.slice(0, count).map(({ phase, push }) => ({ ...condition.gaitPhases("simbicon-smooth", 8)[phase], pushes: [push] })),
+    ...TRAINING_PUSHES.slice(0, count).map(({ phase, push }) => ({ ...condition.gaitPhases("simbicon-smooth", 8)[phase], pushes: [scaled(push, scale)] })),
   ];
 }
 
@@ -52,14 +63,14 @@ export const pushPolicy = walkerPolicy(50);
  * condition's start (5.2 s), then the four test pushes while walking from rest
  * (TEST_HORIZON), and SIMBICON's own response to the test pushes for reference.
  */
-export function pushTests(count: 1 | 4): PipelineItem[] {
+export function pushTests(count: 1 | 4, scale = 1): PipelineItem[] {
   const walking = alongWalk().length;
   const onsetSteps = Math.round(PUSH_ONSET / 0.01);
   return [
     ...TRAINING_PUSHES.slice(0, count).map(({ push }, k) =>
-      stage.evaluate({ noise: false, controller: "policy", horizon: onsetSteps + 500, conditions: [walking + k], pushes: [push] }),
+      stage.evaluate({ noise: false, controller: "policy", horizon: onsetSteps + 500, conditions: [walking + k], pushes: [scaled(push, scale)] }),
     ),
-    stage.evaluate({ noise: false, controller: "policy", horizon: TEST_HORIZON, conditions: [0], pushes: [...TEST_PUSHES] }),
-    stage.evaluate({ noise: false, controller: "demonstration", horizon: TEST_HORIZON, conditions: [0], pushes: [...TEST_PUSHES] }),
+    stage.evaluate({ noise: false, controller: "policy", horizon: TEST_HORIZON, conditions: [0], pushes: TEST_PUSHES.map((p) => scaled(p, scale)) }),
+    stage.evaluate({ noise: false, controller: "demonstration", horizon: TEST_HORIZON, conditions: [0], pushes: TEST_PUSHES.map((p) => scaled(p, scale)) }),
   ];
 }

@@ -17,6 +17,7 @@ import { startRun } from "../src/runtime/session.js";
 import { parameterLayout } from "../src/policy/mlp.js";
 import { mlpOf } from "../src/algorithms/state.js";
 import { cholesky } from "../src/linalg/dense.js";
+import { likelihoodBatch, likelihoodLogStd } from "../src/algorithms/cgps-policy.js";
 import swimmerVgps from "../experiments/swimmer-vgps-10.js";
 import swimmerCgps from "../experiments/swimmer-cgps-10.js";
 import { digestsResumedAfter, finishedOf, stateAt } from "./helpers/runs.js";
@@ -38,7 +39,7 @@ const small = experiment({
   policy: policy.mlp({ hidden: 5, ignoreInputs: ["qpos.rootx", "qpos.rooty"] }),
   pipeline: [
     ...ilqg({ from: { kind: "random", std: 1 }, iterations: 3 }),
-    repeat(3, [stage.variationalEStep({ iterations: 2 }), stage.fitTheta({ maxIterations: 30, samples: 5 })]),
+    repeat(3, [stage.variationalEStep({ iterations: 2 }), stage.fitTheta({ maxIterations: 30, samples: 5, objective: "likelihood" })]),
     stage.evaluate({ noise: false, controller: "policy" }),
   ],
 });
@@ -99,8 +100,59 @@ describe("variational GPS: the stage's options and plan", () => {
     const v = loop(swimmerVgps);
     const c = loop(swimmerCgps);
     expect(v?.kind === "repeat" && v.body.map((s) => s.kind)).toEqual(["variationalEStep", "fitTheta"]);
-    expect(v?.kind === "repeat" && c?.kind === "repeat" && v.body[1]).toEqual(c?.kind === "repeat" && c.body[1]);
+    expect(v?.kind === "repeat" && c?.kind === "repeat" && v.body[1]).toEqual(c?.kind === "repeat" && { ...c.body[1], objective: "likelihood" });
     expect({ ...swimmerVgps, name: "", pipeline: [] }).toEqual({ ...swimmerCgps, name: "", pipeline: [] });
+  });
+});
+
+describe("variational GPS: the M-step's closed forms", () => {
+  // Rows of a toy batch: targets μ_q, the fitted means μ_θ, q's variances.
+  const m = 2;
+  const N = 5;
+  const targets = Float64Array.from([0.3, -1, 1.2, 0.4, -0.5, 2, 0.9, 0.1, 0, -0.7]);
+  const means = Float64Array.from([0.1, -0.8, 1, 0.9, -0.4, 1.5, 1.1, 0, 0.2, -0.6]);
+  const covDiag = Float64Array.from([0.04, 0.2, 0.05, 0.1, 0.03, 0.3, 0.06, 0.2, 0.05, 0.25]);
+  const batch = { n: 1, m, N, X: new Float64Array(N), targets, precisions: new Float64Array(N * m * m), weights: new Float64Array(N) };
+  /** −E_q[Σ_rows log π] up to constants, as a function of logσ_j: Σ_r ½((μ_q − μ_θ)² + A)/σ² + log σ. */
+  const negLogLik = (logStd: number[]) => {
+    let f = 0;
+    for (let r = 0; r < N; r++) {
+      for (let j = 0; j < m; j++) {
+        const e = targets[r * m + j] - means[r * m + j];
+        f += (0.5 * (e * e + covDiag[r * m + j])) / Math.exp(2 * logStd[j]) + logStd[j];
+      }
+    }
+    return f;
+  };
+
+  it("σ² = mean residual² + mean q variance maximizes E_q[log π] (zero gradient, a minimum of the negative)", () => {
+    const theta = new Float64Array(3);
+    const sigma2 = likelihoodLogStd(batch, means, covDiag, theta, 1);
+    const ls = [theta[1], theta[2]];
+    for (let j = 0; j < m; j++) {
+      expect(Math.exp(2 * ls[j])).toBeCloseTo(sigma2[j], 14);
+      const h = 1e-5;
+      const up = [...ls];
+      const down = [...ls];
+      up[j] += h;
+      down[j] -= h;
+      expect(Math.abs((negLogLik(up) - negLogLik(down)) / (2 * h))).toBeLessThan(1e-7);
+      for (const d of [-0.1, 0.1]) {
+        const moved = [...ls];
+        moved[j] += d;
+        expect(negLogLik(moved)).toBeGreaterThan(negLogLik(ls));
+      }
+    }
+    // Wider than q's own mean variance by exactly the mean squared residual.
+    expect(sigma2[0]).toBeCloseTo((0.04 + 0.05 + 0.03 + 0.06 + 0.05) / 5 + (0.04 + 0.04 + 0.01 + 0.04 + 0.04) / 5, 14);
+  });
+
+  it("the mean's least squares use π's own precision on every row, not q's, and no λ", () => {
+    const lb = likelihoodBatch({ ...batch, precisions: new Float64Array(N * m * m).fill(7), weights: new Float64Array(N).fill(0.5) }, [0.25, 4]);
+    for (let r = 0; r < N; r++) {
+      expect(Array.from(lb.precisions.subarray(r * 4, r * 4 + 4))).toEqual([4, 0, 0, 0.25]);
+      expect(lb.weights[r]).toBe(1);
+    }
   });
 });
 

@@ -517,3 +517,58 @@ export function costRamp(iteration: number, rampIterations = 50, factor = 10): n
   if (rampIterations === 0 || iteration >= rampIterations) return 1;
   return Math.pow(factor, iteration / rampIterations - 1);
 }
+
+// ---------------------------------------------------------------------------
+// 5. Variational GPS's M-step: maximum likelihood of π_θ under q
+
+/**
+ * The M-step of variational GPS, max E_q[Σ_t log π_θ(u_t|x_t)], as a policy-fit
+ * batch: with u ~ q(u|x) = N(μ_q(x), A_t) and π_θ = N(μ_θ(x), Σ_π),
+ *
+ *     E_q(u|x)[log π_θ(u|x)] = −½ (μ_q − μ_θ)ᵀ Σ_π⁻¹ (μ_q − μ_θ) − ½ tr(Σ_π⁻¹ A_t) − ½ log|Σ_π| + c,
+ *
+ * so the mean is least squares with π's own precision Σ_π⁻¹ = diag(1/σ²) (the current
+ * σ, `sigma2`; block-coordinate ascent: σ is then set by `likelihoodLogStd`) on every
+ * row alike — not q's precisions, and not λ.
+ */
+export function likelihoodBatch(batch: PolicyFitBatch, sigma2: ArrayLike<number>): PolicyFitBatch {
+  const { N, m } = batch;
+  const mm = m * m;
+  const precisions = new Float64Array(N * mm);
+  for (let r = 0; r < N; r++) for (let j = 0; j < m; j++) precisions[r * mm + j * m + j] = 1 / sigma2[j];
+  return { ...batch, precisions, weights: new Float64Array(N).fill(1) };
+}
+
+/**
+ * The σ that maximizes the same expectation given the fitted mean: per action j,
+ * σ_j² = mean over rows of (μ_q(x)_j − μ_θ(x)_j)² + (A_t)_jj. `means` holds μ_θ at
+ * the batch's rows (N·m), `covDiag` q's variances per row (N·m). Writes logStd into θ.
+ */
+export function likelihoodLogStd(batch: PolicyFitBatch, means: Float64Array, covDiag: Float64Array, theta: Float64Array, logStdOffset: number): Float64Array {
+  const { N, m, targets } = batch;
+  const sigma2 = new Float64Array(m);
+  for (let r = 0; r < N; r++) {
+    for (let j = 0; j < m; j++) {
+      const e = targets[r * m + j] - means[r * m + j];
+      sigma2[j] += e * e + covDiag[r * m + j];
+    }
+  }
+  for (let j = 0; j < m; j++) {
+    sigma2[j] /= N;
+    theta[logStdOffset + j] = 0.5 * Math.log(sigma2[j]);
+  }
+  return sigma2;
+}
+
+/** q's action variances (A_t)_jj per row of a policy-fit batch built from `conditions` (rows: condition, sample, t). */
+export function rowCovarianceDiagonals(conditions: readonly PolicyFitCondition[], m: number): Float64Array {
+  const N = conditions.reduce((s, c) => s + c.count * c.q.T, 0);
+  const out = new Float64Array(N * m);
+  let row = 0;
+  for (const { q, count } of conditions) {
+    for (let i = 0; i < count; i++) {
+      for (let t = 0; t < q.T; t++, row++) for (let j = 0; j < m; j++) out[row * m + j] = q.cov[t * m * m + j * m + j];
+    }
+  }
+  return out;
+}

@@ -17,7 +17,8 @@ import type { ResolvedStageSpec } from "../dsl/resolve.js";
 import { Sampler } from "../random/generator.js";
 import { allocPolicyLinearization, linearizePolicyMonteCarlo } from "../trajopt/policy-linearization.js";
 import type { MlpPolicy } from "../policy/mlp.js";
-import { costRamp, dualStep, expectedKl, fitPolicy, policyFitBatch, sampleTrainingStates, type PolicyFitBatch } from "./cgps-policy.js";
+import { costRamp, dualStep, expectedKl, fitPolicy, likelihoodBatch, likelihoodLogStd, policyFitBatch, rowCovarianceDiagonals, sampleTrainingStates, type PolicyFitBatch } from "./cgps-policy.js";
+import { parameterLayout } from "../policy/mlp.js";
 import { DEFAULT_NUMERICS, kernelsOf } from "./numerics.js";
 import { computeOf, dynamicsOf, policyRows, runRollouts, type RolloutGroup } from "./rollouts.js";
 import { bindWorld } from "./rollout-ops.js";
@@ -185,7 +186,16 @@ export const fitTheta = function* (env: StageEnv, spec: FitThetaSpec, state: Run
   yield { fraction: 0.1, message: `fitting θ to ${batch.N} states from ${sets.length} trajectory distributions` };
   const policy = mlpOf(p);
   const kernels = kernelsOf(env);
-  const fit = fitPolicy(policy, p.theta, batch, { maxIterations: spec.maxIterations, regularization: spec.regularization, kernels });
+  const likelihood = spec.objective === "likelihood";
+  const { logStd } = parameterLayout(policy);
+  // Variational GPS's M-step: π's own precision on every row (its current σ), then σ from the residuals.
+  const problem = likelihood ? likelihoodBatch(batch, Array.from({ length: batch.m }, (_, j) => Math.exp(2 * p.theta[logStd + j]))) : batch;
+  const fit = fitPolicy(policy, p.theta, problem, { maxIterations: spec.maxIterations, regularization: spec.regularization, kernels });
+  if (likelihood) {
+    const means = new Float64Array(batch.N * batch.m);
+    kernels.forward(policy, fit.theta, batch.X, batch.N, means);
+    likelihoodLogStd(batch, means, rowCovarianceDiagonals(sets, batch.m), fit.theta, logStd);
+  }
   const next: PolicyState = { ...p, theta: fit.theta };
   const kl = sets.map((s, i) => expectedKl(policy, fit.theta, s.q, s.states, s.count, s.q.T, observers[i], kernels).mean);
   // The policy alone, noise-free, on every training condition.

@@ -325,13 +325,24 @@ export const optimizeQDefaults: DefaultsOf<t.TypeOf<typeof OptimizeQCodec>, "lin
 const FitThetaCodec = t.intersection(
   [
     strict({ kind: t.literal("fitTheta"), maxIterations: PositiveInt }),
-    /** sampleNoise scales q's action noise when sampling training states (default 1: q itself). */
-    strictPartial({ samples: PositiveInt, regularization: NonNegative, sampleNoise: NonNegative }),
+    strictPartial({
+      samples: PositiveInt,
+      regularization: NonNegative,
+      /** sampleNoise scales q's action noise when sampling training states (default 1: q itself). */
+      sampleNoise: NonNegative,
+      /**
+       * "kl" (default): constrained GPS's policy step, min E_q[KL(π_θ‖q)] weighted by λ_t:
+       * μ by least squares with q's precisions, σ² the harmonic mean of q's variances.
+       * "likelihood": variational GPS's M-step, max E_q[log π_θ(u|x)]: μ by least squares
+       * with π's own precision, σ² the mean of q's variances plus the fit's squared residuals.
+       */
+      objective: t.keyof({ kl: null, likelihood: null }),
+    }),
   ],
   "fitTheta",
 );
 /** fitTheta's defaults, declared once. */
-export const fitThetaDefaults: DefaultsOf<t.TypeOf<typeof FitThetaCodec>, "samples" | "regularization" | "sampleNoise"> = { samples: 10, regularization: 1e-4, sampleNoise: 1 };
+export const fitThetaDefaults: DefaultsOf<t.TypeOf<typeof FitThetaCodec>, "samples" | "regularization" | "sampleNoise" | "objective"> = { samples: 10, regularization: 1e-4, sampleNoise: 1, objective: "kl" };
 
 /** Constrained GPS: the dual step λ_t ← max(0, λ_t + η·E[KL(π‖q)]) of equation (2). */
 const UpdateLambdaCodec = t.intersection(
