@@ -1,10 +1,10 @@
 // Constrained GPS on push recovery (2014 paper §4.3, Figs. 4–5): 50 hidden units, the
 // walking starts plus four pushed gait-phase starts (experiments/walker-push.ts), the
 // constrained-GPS walker recipe's loop (experiments/cgps-walker.ts) for 30 iterations,
-// then the push tests (walker-push.ts pushTests).
+// then the push tests (walker-push.ts withPushTests).
 import { experiment } from "../src/index.js";
 import { walkerCgpsPipeline } from "./cgps-walker.js";
-import { pushConditions, pushPolicy, pushTask, pushTests } from "./walker-push.js";
+import { pushConditions, pushPolicy, pushTask, withPushTests } from "./walker-push.js";
 
 export default experiment({
   name: "walker-push-cgps-4",
@@ -12,5 +12,5 @@ export default experiment({
   task: pushTask,
   conditions: pushConditions(4),
   policy: pushPolicy,
-  pipeline: [...walkerCgpsPipeline(30), ...pushTests(4)],
+  pipeline: withPushTests(walkerCgpsPipeline(30), 4),
 });

@@ -11,7 +11,7 @@
 // - Test (pushTests): the policy alone walks from rest and is pushed once, by each of
 //   four pushes of other magnitudes, directions and gait phases (onsets between 1.15
 //   and 2.6 s of the walk); recovered = no fall within 5 s after the push.
-import { condition, stage, task, type Condition, type PipelineItem, type PushSpec } from "../src/index.js";
+import { condition, mapStages, stage, task, type Condition, type PipelineItem, type PushSpec, type StageSpec } from "../src/index.js";
 import { alongWalk, walkerPolicy } from "./cgps-walker.js";
 
 /** 100 steps of 0.01 s per training condition; the push 0.2 s in. */
@@ -59,11 +59,12 @@ export const pushTask = task.walker({ horizon: 100 });
 export const pushPolicy = walkerPolicy(50);
 
 /**
- * The push tests, the policy alone and noise-free: each training push from its own
- * condition's start (5.2 s), then the four test pushes while walking from rest
- * (TEST_HORIZON), and SIMBICON's own response to the test pushes for reference.
+ * The push tests of the policy alone, noise-free: each training push from its own
+ * condition's start (0.2 s + 5 s), and the four test pushes while walking from rest
+ * (TEST_HORIZON). `withPushTests` runs them after every iteration, like the paper's
+ * Figure 4 curves (solid: training pushes; dotted: test pushes).
  */
-export function pushTests(count: 1 | 4, scale = 1): PipelineItem[] {
+export function policyPushTests(count: 1 | 4, scale = 1): PipelineItem[] {
   const walking = alongWalk().length;
   const onsetSteps = Math.round(PUSH_ONSET / 0.01);
   return [
@@ -71,6 +72,20 @@ export function pushTests(count: 1 | 4, scale = 1): PipelineItem[] {
       stage.evaluate({ noise: false, controller: "policy", horizon: onsetSteps + 500, conditions: [walking + k], pushes: [scaled(push, scale)] }),
     ),
     stage.evaluate({ noise: false, controller: "policy", horizon: TEST_HORIZON, conditions: [0], pushes: TEST_PUSHES.map((p) => scaled(p, scale)) }),
-    stage.evaluate({ noise: false, controller: "demonstration", horizon: TEST_HORIZON, conditions: [0], pushes: TEST_PUSHES.map((p) => scaled(p, scale)) }),
   ];
+}
+
+/** SIMBICON's own response to the test pushes (the demonstration controller; for reference). */
+export function demonstrationPushTest(scale = 1): PipelineItem {
+  return stage.evaluate({ noise: false, controller: "demonstration", horizon: TEST_HORIZON, conditions: [0], pushes: TEST_PUSHES.map((p) => scaled(p, scale)) });
+}
+
+/**
+ * The constrained-GPS walker pipeline (experiments/cgps-walker.ts) with the policy's
+ * push tests after each of its 500-step tests from rest (before the loop and in every
+ * iteration), and SIMBICON's response to the test pushes at the end.
+ */
+export function withPushTests(pipeline: readonly PipelineItem[], count: 1 | 4, scale = 1): PipelineItem[] {
+  const isLongTest = (s: StageSpec) => s.kind === "evaluate" && s.controller === "policy" && s.horizon === 500 && s.conditions?.length === 1 && s.conditions[0] === 0;
+  return [...mapStages(pipeline, (s) => (isLongTest(s) ? [s, ...policyPushTests(count, scale)] : s)), demonstrationPushTest(scale)];
 }
