@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { condition, experiment, stage, task, type Experiment, type PushSpec } from "../src/dsl/experiment.js";
+import { condition, experiment, repeat, stage, task, type Experiment, type PushSpec } from "../src/dsl/experiment.js";
 import { planExperiment } from "../src/dsl/plan.js";
 import { resolveExperiment } from "../src/dsl/resolve.js";
 import { decodeExperiment, ExperimentValidationError } from "../src/dsl/validate.js";
@@ -167,15 +167,31 @@ describe("evaluate with test pushes", () => {
     expect((await finishedOf(startRun(exp, { store: tmp(), workers: 2 }).events)).map((e) => e.digest)).toEqual(done.map((e) => e.digest));
 
     const report = await writeRunReport(run.run, join(tmp(), "report"));
-    expect(report.files).toContain("condition-0-push-0-strip.svg");
-    expect(report.files).toContain("condition-0-push-1-strip.svg");
-    const svg = readFileSync(join(report.dir, "condition-0-push-0-strip.svg"), "utf8");
+    expect(report.files).toContain("condition-0-push-0-demonstration-strip.svg");
+    expect(report.files).toContain("condition-0-push-1-demonstration-strip.svg");
+    const svg = readFileSync(join(report.dir, "condition-0-push-0-demonstration-strip.svg"), "utf8");
     expect(svg).toMatch(/class="push-arrow"/);
     expect(svg).toMatch(/class="frame highlight"/);
     expect(svg).toMatch(/400 N backward at 0\.2 s/);
     const html = readFileSync(join(report.dir, "index.html"), "utf8");
     expect(html).toMatch(/test pushes/);
     expect(html).toMatch(/<td>0\.2 s<\/td><td>400 N<\/td><td>backward<\/td><td>torso<\/td>/);
-    expect(existsSync(join(report.dir, "condition-0-push-0-strip.svg"))).toBe(true);
+    expect(existsSync(join(report.dir, "condition-0-push-0-demonstration-strip.svg"))).toBe(true);
+  }, 60_000);
+
+  it("keeps each controller's latest push tests side by side, and the report draws the tests repeated over iterations as curves", async () => {
+    const pushes: PushSpec[] = [{ force: 300, direction: "forward", onset: 0.1 }];
+    const test = stage.evaluate({ noise: false, controller: "demonstration", horizon: 50, pushes });
+    const exp = experiment({ ...pushed(pushes, "push-curves"), pipeline: [stage.demonstrate({ controller: "simbicon-smooth" }), repeat(3, [test])] });
+    const run = startRun(exp, { store: tmp() });
+    const done = await finishedOf(run.events);
+    expect(done.length).toBe(4);
+    // Repeated tests of one controller replace each other; the record stays one per push.
+    expect(stateAt(run.run, 3).conditions[0].pushTests!.length).toBe(1);
+    const report = await writeRunReport(run.run, join(tmp(), "report"));
+    expect(report.files).toContain("push-recovery.svg");
+    expect(report.files).toContain("push-cost.svg");
+    expect(readFileSync(join(report.dir, "push-recovery.svg"), "utf8")).toMatch(/1 push from every condition \(onset step 10\): recovered \(of 1\)/);
+    expect(readFileSync(join(report.dir, "index.html"), "utf8")).toMatch(/push-recovery\.svg/);
   }, 60_000);
 });

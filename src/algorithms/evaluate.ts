@@ -192,7 +192,13 @@ export const evaluate = function* (env: StageEnv, spec: EvaluateSpec, state: Run
   }
   // The report draws each condition's first rollout in its own world; test grounds and test pushes leave
   // that drawing alone (test pushes keep their own records, for the report's push strips).
-  const conditions = state.conditions.map((c, i) => ({ ...c, evaluation: evaluations.get(i) ?? c.evaluation, ...(pushTests.has(i) ? { pushTests: pushTests.get(i) } : {}) }));
+  // A condition keeps the latest push tests of each controller (the policy's and the demonstration controller's side by side).
+  const conditions = state.conditions.map((c, i) => {
+    const latest = pushTests.get(i);
+    if (!latest) return { ...c, evaluation: evaluations.get(i) ?? c.evaluation };
+    const others = (c.pushTests ?? []).filter((r) => r.controller !== latest[0].controller);
+    return { ...c, evaluation: evaluations.get(i) ?? c.evaluation, pushTests: [...others, ...latest] };
+  });
   return {
     state: { ...state, rng: sampler.state(), conditions },
     // With terrains (pushes), the per-row lists run over (condition, terrain) ((condition, push)) pairs, terrains (pushes) fastest.

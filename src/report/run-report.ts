@@ -98,6 +98,11 @@ export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "rep
   if (learning) write("learning-curve.svg", learning);
   const longRun = longHorizonCurve(records, experiment.name);
   if (longRun) write("long-horizon.svg", longRun);
+  const pushCurves = pushRecoveryCurves(records, experiment.name);
+  if (pushCurves) {
+    write("push-recovery.svg", pushCurves.recovered);
+    write("push-cost.svg", pushCurves.cost);
+  }
   const wr = regularizerCurve(records, experiment.name);
   if (wr) write("wr.svg", wr);
   const diagnosis = [...records].reverse().find((r) => r.kind === "diagnoseTrajectories");
@@ -120,7 +125,10 @@ export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "rep
         }
         sections.push(conditionPictures(i, task, sim, gaitsOf(state, i, task.nu), evaluationSeries(state, i, task.dt), write));
         const pushTests = state.conditions[i].pushTests;
-        if (pushTests?.length) sections.push(pushPictures(i, task, sim, pushTests, write));
+        // One section per controller tested (the policy's responses, and the demonstration controller's).
+        for (const controller of [...new Set((pushTests ?? []).map((r) => r.controller))]) {
+          sections.push(pushPictures(i, task, sim, pushTests!.filter((r) => r.controller === controller), write));
+        }
       }
     } finally {
       sims.forEach((s) => s.dispose());
@@ -211,7 +219,7 @@ ${rows}
     const frames = bodyTrajectory(sim, xs, to - from);
     const every = Math.max(1, Math.round(0.1 / task.dt) * 2);
     const label = `${r.push.force} N ${r.push.direction} at ${r.push.onset} s`;
-    const name = `condition-${i}-push-${k}-strip.svg`;
+    const name = `condition-${i}-push-${k}${r.controller === "policy" ? "" : `-${r.controller}`}-strip.svg`;
     const title = `Condition ${i}: push ${k}, ${label} (${r.recovered ? "recovered" : "did not recover"}); t = ${(from * task.dt).toFixed(2)}–${(to * task.dt).toFixed(2)} s`;
     write(
       name,
@@ -284,6 +292,45 @@ function learningCurve(records: readonly Record_[], name: string): string | null
 }
 
 /**
+ * Push tests between guided-policy-search iterations (evaluate stages with
+ * `pushes`; the 2014 paper's Figure 4): per group of tests (the same starts and
+ * push onsets every iteration), how many pushes the controller recovered from and
+ * their mean cost, against the iteration (fits after the first trajectory step;
+ * 0: before it). Groups seen once only (a final test) are left out.
+ */
+function pushRecoveryCurves(records: readonly Record_[], name: string): { recovered: string; cost: string } | null {
+  const groups = new Map<string, { label: string; points: { iteration: number; recovered: number; of: number; cost: number }[] }>();
+  let fits = 0;
+  let sawQ = false;
+  for (const r of records) {
+    if (TRAJECTORY_STEPS.includes(r.kind)) sawQ = true;
+    if (r.kind === "fitTheta" && sawQ) fits++;
+    const m = r.metrics as Record<string, unknown>;
+    if (r.kind !== "evaluate" || !Array.isArray(m.recovered) || !Array.isArray(m.costs)) continue;
+    const conditions = (m.conditions as number[] | undefined) ?? [];
+    const onsets = (m.pushOnsetSteps as number[] | undefined) ?? [];
+    const key = JSON.stringify({ conditions, onsets, horizon: m.horizon });
+    const recovered = (m.recovered as number[]).reduce((a, b) => a + b, 0);
+    const costs = m.costs as number[];
+    const g = groups.get(key) ?? { label: `${onsets.length} push${onsets.length === 1 ? "" : "es"} from ${conditions.length === 0 ? "every condition" : `condition${conditions.length === 1 ? "" : "s"} ${conditions.join(", ")}`} (onset step${onsets.length === 1 ? "" : "s"} ${onsets.join(", ")})`, points: [] };
+    g.points.push({ iteration: fits, recovered, of: costs.length, cost: costs.reduce((a, b) => a + b, 0) / costs.length });
+    groups.set(key, g);
+  }
+  const curves = [...groups.values()].filter((g) => g.points.length >= 2);
+  if (curves.length === 0) return null;
+  const many = curves.length > 1;
+  const recovered = linePlot(
+    curves.map((g) => ({ label: `${g.label}: recovered (of ${g.points[0].of})`, points: g.points.map((p) => [p.iteration, p.recovered] as const), width: g.points[0].of > 1 ? 2.5 : 1.2, ...(g.points[0].of > 1 ? { dash: "6 3" } : {}) })),
+    { title: `${name}: pushes recovered from (no fall within ${RECOVERY_SECONDS} s)`, xLabel: "iteration", yLabel: many ? "pushes recovered" : "count" },
+  );
+  const cost = linePlot(
+    curves.map((g) => ({ label: `${g.label}: mean cost`, points: g.points.map((p) => [p.iteration, p.cost] as const), width: g.points[0].of > 1 ? 2.5 : 1.2, ...(g.points[0].of > 1 ? { dash: "6 3" } : {}) })),
+    { title: `${name}: cost of the push responses`, xLabel: "iteration", yLabel: "cost (Σ over the rollout)" },
+  );
+  return { recovered, cost };
+}
+
+/**
  * Policy tests past the training horizon (evaluate stages with `horizon`)
  * between guided-policy-search iterations: the distance the policy alone
  * walks from each start, and how many starts it walks without falling.
@@ -297,7 +344,8 @@ function longHorizonCurve(records: readonly Record_[], name: string): string | n
     if (TRAJECTORY_STEPS.includes(r.kind)) sawQ = true;
     if (r.kind === "fitTheta" && sawQ) fits++;
     const m = r.metrics as Record<string, unknown>;
-    if (r.kind !== "evaluate" || typeof m.horizon !== "number" || !Array.isArray(m.distances)) continue;
+    // Push tests have their own curve (pushRecoveryCurve).
+    if (r.kind !== "evaluate" || typeof m.horizon !== "number" || !Array.isArray(m.distances) || Array.isArray(m.recovered)) continue;
     const fallSteps = (m.fallSteps as number[] | undefined) ?? [];
     points.push({ iteration: fits, distances: m.distances as number[], walked: fallSteps.filter((f) => f === -1 || f === null).length, horizon: m.horizon });
   }
@@ -349,6 +397,7 @@ details { margin: 1em 0; } code { font-size: 12px; }
 ${records.some((r) => r.kind === "fitTheta") ? `<figure><img src="learning-curve.svg" alt="learning curve"><figcaption>Noise-free cost of the policy alone after each guided-policy-search iteration, beside the initial trajectory's cost.</figcaption></figure>` : ""}
 ${records.some((r) => POLICY_SEARCH_ITERATIONS.includes(r.kind)) ? `<figure><img src="learning-curve.svg" alt="learning curve"><figcaption>Mean cost of each iteration's on-policy samples and the best policy's noise-free cost, beside the initial example and the guiding samples' ±2 std band (2013 paper, Figure 2).</figcaption></figure>` : ""}
 ${files.includes("long-horizon.svg") ? `<figure><img src="long-horizon.svg" alt="long-horizon test"><figcaption>The policy alone, noise-free, rolled out past the training horizon after each iteration (evaluate with horizon): distance from each start, and the number of starts walked without a fall.</figcaption></figure>` : ""}
+${files.includes("push-recovery.svg") ? `<figure><img src="push-recovery.svg" alt="push recovery per iteration"><figcaption>Push tests after each iteration (evaluate with pushes; the 2014 paper's Figure 4): pushes recovered from (no fall within ${RECOVERY_SECONDS} s after the push) per group of tests; dashed: groups of several pushes.</figcaption></figure><figure><img src="push-cost.svg" alt="push response cost per iteration"><figcaption>The mean cost of the same push responses.</figcaption></figure>` : ""}
 ${files.includes("trajectory-diagnostics.svg") ? `<figure><img src="trajectory-diagnostics.svg" alt="trajectory diagnostics"><figcaption>diagnoseTrajectories: q's feedback gains and the finite-difference Jacobian's jumps along each nominal, with contact events (docs/trajectory-optimization.md).</figcaption></figure>` : ""}
 ${records.some((r) => r.kind === "adaptWr") ? `<figure><img src="wr.svg" alt="regularizer weight"><figcaption>The regularizer weight w_r after each adaptWr stage.</figcaption></figure>` : ""}
 <figure><img src="cost.svg" alt="cost after each training iteration"><figcaption>Noise-free cost after each training iteration; evaluation stages are rings at the iteration they follow (a noisy evaluation is not a step of training).</figcaption></figure>
