@@ -11,7 +11,7 @@ import { unrollPipeline } from "../src/dsl/experiment.js";
 
 const dir = join(__dirname, "..", "experiments");
 // Files whose default export is an experiment (helpers such as isgps-variants.ts export functions only).
-const HELPERS = new Set(["isgps-variants.ts", "cgps-walker.ts", "trajectory-variants.ts"]);
+const HELPERS = new Set(["isgps-variants.ts", "cgps-walker.ts", "trajectory-variants.ts", "variational.ts", "walker-push.ts"]);
 const files = readdirSync(dir).filter((f) => f.endsWith(".ts") && !HELPERS.has(f));
 
 describe("experiments/", () => {

@@ -13,6 +13,7 @@ import { resolveExperiment } from "../src/dsl/resolve.js";
 import { planExperiment } from "../src/dsl/plan.js";
 import { isRepeat, type Experiment, type PipelineItem } from "../src/dsl/experiment.js";
 import { applyOverrides, parseOverride } from "../src/runtime/overrides.js";
+import { fig3Experiment } from "../experiments/fig3/suite.js";
 import { cgpsParts, fig1Evaluations, fig1Experiment, FIG1_HIDDEN, FIG1_ITERATIONS, FIG1_METHODS, FIG1_TASKS, type Method } from "../experiments/fig1/suite.js";
 
 /** The training stage each method's loop is made of (what `gps compare` draws). */
@@ -115,5 +116,22 @@ describe("Figure 1 suite", () => {
       const cwr = r.pipeline.flatMap((p) => (isRepeat(p) ? p.body : [p])).find((s) => s.kind === "costWeightedRegression") as { samples: number };
       expect(cwr.samples * r.conditions.length, task).toBe(1000);
     }
+  });
+});
+
+describe("Figure 3 suite (uneven terrain, every method)", () => {
+  const rows = ([1, 3] as const).flatMap((terrains) => FIG1_METHODS.map((method) => [terrains, method] as const));
+  it.each(rows)("%i training terrain(s), %s: plans, and keeps the CGPS experiment's task, conditions, policy, iterations and terrain tests", (terrains, method) => {
+    const base = fig3Experiment(terrains, "cgps");
+    const e = fig3Experiment(terrains, method);
+    expect(() => planExperiment(resolveExperiment(decodeExperiment(e)))).not.toThrow();
+    expect(e.name).toBe(`fig3-terrain-${terrains}-${method}`);
+    expect([e.task, e.conditions, e.policy, e.seed]).toEqual([base.task, base.conditions, base.policy, base.seed]);
+    const loops = (x: Experiment) => x.pipeline.filter(isRepeat).map((p) => p.times);
+    expect(loops(e)[loops(e).length - 1]).toBe(loops(base)[loops(base).length - 1]);
+    // The unseen-terrain tests at the end are the CGPS experiment's.
+    const terrainTests = (x: Experiment) => x.pipeline.filter((p) => !isRepeat(p) && p.kind === "evaluate" && p.terrains !== undefined);
+    expect(terrainTests(e)).toEqual(terrainTests(base));
+    expect(terrainTests(e).length).toBeGreaterThan(0);
   });
 });

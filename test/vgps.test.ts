@@ -18,6 +18,16 @@ import { parameterLayout } from "../src/policy/mlp.js";
 import { mlpOf } from "../src/algorithms/state.js";
 import { cholesky } from "../src/linalg/dense.js";
 import { likelihoodBatch, likelihoodLogStd } from "../src/algorithms/cgps-policy.js";
+import { policyPriorTerm } from "../src/algorithms/isgps-adaptive.js";
+import { observationChainFor, observerFor } from "../src/algorithms/observation.js";
+import { costSum } from "../src/tasks/cost-terms.js";
+import { taskFor } from "../src/tasks/index.js";
+import { createPolicy, initParameters, mlpShape } from "../src/policy/mlp.js";
+import { Sampler, seedGenerator } from "../src/random/generator.js";
+import { allocCostExpansion, type Cost } from "../src/trajopt/types.js";
+
+/** The zero cost (to see a term alone). */
+const zeroCost = (nx: number, nu: number): Cost => ({ nx, nu, value: () => 0, expand: () => 0 });
 import swimmerVgps from "../experiments/swimmer-vgps-10.js";
 import swimmerCgps from "../experiments/swimmer-cgps-10.js";
 import { digestsResumedAfter, finishedOf, stateAt } from "./helpers/runs.js";
@@ -87,11 +97,37 @@ describe("variational GPS: the stage's options and plan", () => {
     expect(() => decodeExperiment(at({ kind: "variationalEStep", temperature: 1 }))).toThrow(/pipeline\[2\]\.temperature: unknown field/);
   });
 
-  it("needs a trajectory distribution, and the plain state as the policy's input, at plan time", () => {
+  it("needs a trajectory distribution, at plan time", () => {
     const before = experiment({ ...small, name: "vgps-first", pipeline: [stage.variationalEStep()] });
     expect(() => startRun(before, { store: store() })).toThrow(/pipeline\[0\] variationalEStep \(stage 0\): needs every condition's trajectory distribution, and no earlier stage provides it/);
-    const relative = experiment({ ...small, name: "vgps-relative", task: task.walker({ horizon: 20 }), conditions: [condition.rest()], policy: policy.mlp({ hidden: 5, observation: "groundRelativeHeight" }) });
-    expect(() => planExperiment(resolveExperiment(relative))).toThrow(/policy\.observation: the E-step differentiates −log π_θ\(u\|x\) in the state x/);
+  });
+
+  it("with a ground-relative observation, −log π_θ(u|o(x)) has l_x equal to central differences in x (the chain rule through the ground)", () => {
+    const walker = taskFor({ kind: "walker", horizon: 10, terrain: { kind: "uneven", seed: 1 } });
+    const spec = policy.mlp({ hidden: 6, observation: "groundRelativeHeight" });
+    const observer = observerFor(spec, walker)!;
+    expect(observer).not.toBeNull();
+    const shape = mlpShape(walker.nx, 6, walker.nu);
+    const theta = initParameters(shape, new Sampler(seedGenerator(5)), { initLogStd: -0.5 });
+    const net = createPolicy(shape, { inputMean: new Float64Array(walker.nx), inputStd: new Float64Array(walker.nx).fill(1) });
+    const term = costSum(zeroCost(walker.nx, walker.nu), policyPriorTerm(net, theta, 1, { observer, chain: observationChainFor(spec, walker) }));
+    const x = Float64Array.from(walker.restState);
+    x[0] = 1.37; // on a slope of the uneven ground
+    for (let i = 0; i < walker.nx; i++) x[i] += 0.05 * Math.sin(3 * i + 1);
+    const u = Float64Array.from({ length: walker.nu }, (_, j) => 0.3 * Math.cos(j));
+    const e = allocCostExpansion(walker.nx, walker.nu);
+    term.expand(x, u, 0, e);
+    const h = 1e-6;
+    for (let i = 0; i < walker.nx; i++) {
+      const a = Float64Array.from(x);
+      const b = Float64Array.from(x);
+      a[i] += h;
+      b[i] -= h;
+      expect(e.lx[i]).toBeCloseTo((term.value(a, u, 0) - term.value(b, u, 0)) / (2 * h), 5);
+    }
+    // The point is on a slope: o_h = x_h − g(x_rootx) depends on root x, which the chain rule carries into l_x.
+    const slope = walker.groundHeight!(x[0] + 1e-4) - walker.groundHeight!(x[0] - 1e-4);
+    expect(Math.abs(slope)).toBeGreaterThan(1e-6);
   });
 
   it("experiments/swimmer-vgps-10.ts is swimmer-cgps-10.ts with the E-step for optimizeQ and no dual step", () => {

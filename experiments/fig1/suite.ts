@@ -135,7 +135,7 @@ function isgps(base: Experiment, source: Experiment): Experiment {
   return experiment({
     ...base,
     name: base.name.replace(/-cgps$/, "-isgps"),
-    pipeline: [...start, ...source.pipeline.slice(sourceGuiding, sourceLoop), repeat(FIG1_ITERATIONS, [...body.body, ...perIterationEvaluations(loop)]), ...tail],
+    pipeline: [...start, ...source.pipeline.slice(sourceGuiding, sourceLoop), repeat(loop.times, [...body.body, ...perIterationEvaluations(loop)]), ...tail],
   });
 }
 
@@ -192,8 +192,17 @@ function daggerWeighted(base: Experiment): Experiment {
 
 /** One panel's method: `fig1-<task>-<method>`, `hidden` units (the paper's 5 or 10). */
 export function fig1Experiment(task: Fig1Task, method: Method, hidden = 10): Experiment {
-  const base = cgps(task, hidden);
-  const is = () => isgps(base, task === "swimmer" ? swimmerIsgps : walkerIsgps);
+  return methodFrom(cgps(task, hidden), method, task === "swimmer" ? swimmerIsgps : walkerIsgps);
+}
+
+/**
+ * `method` derived from a constrained-GPS experiment `base` (its name ending in
+ * "-cgps"; its loop's iteration count is every method's), with the importance-sampled
+ * methods' guiding samples and pretraining taken from `isgpsSource` (also Figure 3's
+ * terrain suite, experiments/fig3/suite.ts).
+ */
+export function methodFrom(base: Experiment, method: Method, isgpsSource: Experiment): Experiment {
+  const is = () => isgps(base, isgpsSource);
   switch (method) {
     case "cgps":
       return base;

@@ -27,6 +27,7 @@ import type { Cost } from "../trajopt/types.js";
 import { costSum, costTerm, type CostTerm } from "../tasks/cost-terms.js";
 import { rolloutSummary, summarize } from "./summaries.js";
 import { internalError, mlpOf, type ConditionState, type RunState, type StageEnv } from "./state.js";
+import type { ObservationChain, Observer } from "./observation.js";
 
 type AdaptGuidingSpec = ResolvedStageSpec<"adaptGuiding">;
 
@@ -38,8 +39,12 @@ export function withPolicyPrior(base: Cost, policy: MlpPolicy, theta: Float64Arr
   return costSum(base, policyPriorTerm(policy, theta, weight));
 }
 
-/** −weight · log π_θ(u|x) as a cost term: its exact gradient in u, Gauss–Newton in x. */
-export function policyPriorTerm(policy: MlpPolicy, theta: Float64Array, weight = 1): CostTerm {
+/**
+ * −weight · log π_θ(u|x) as a cost term: its exact gradient in u, Gauss–Newton in x.
+ * With an observer (the policy sees o(x), e.g. the root height above the ground) the
+ * network is evaluated at o(x) and its Jacobian carried back to x by `chain`.
+ */
+export function policyPriorTerm(policy: MlpPolicy, theta: Float64Array, weight = 1, observation: { observer: Observer; chain: ObservationChain | null } | null = null): CostTerm {
   const nx = policy.nIn;
   const nu = policy.nOut;
   const ws = createWorkspace(policy, 1);
@@ -56,11 +61,12 @@ export function policyPriorTerm(policy: MlpPolicy, theta: Float64Array, weight =
   const xRow = new Float64Array(nx);
   /** −log π_θ(u|x); with the Jacobian, also μ_x into J. Leaves D (u − μ) in d. */
   const negLogPi = (x: Float64Array, u: Float64Array, xOff: number, uOff: number, withJacobian: boolean): number => {
-    if (withJacobian) meanJacobian(policy, theta, x, J, ws, mean, xOff);
-    else {
-      for (let i = 0; i < nx; i++) xRow[i] = x[xOff + i];
-      forward(policy, theta, xRow, 1, mean, ws);
-    }
+    if (observation) observation.observer(x, xOff, xRow, 0);
+    else for (let i = 0; i < nx; i++) xRow[i] = x[xOff + i];
+    if (withJacobian) {
+      meanJacobian(policy, theta, xRow, J, ws, mean, 0);
+      observation?.chain?.(x, xOff, J, nu);
+    } else forward(policy, theta, xRow, 1, mean, ws);
     let s = constant;
     for (let j = 0; j < nu; j++) {
       const e = u[uOff + j] - mean[j];

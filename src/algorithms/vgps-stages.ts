@@ -36,6 +36,7 @@ import { gainsAt, ilqgIteration, type IlqgTrajectory } from "../trajopt/ilqg.js"
 import { policyPriorTerm } from "./isgps-adaptive.js";
 import { linearizerFor } from "./linearization.js";
 import { objectiveFor } from "./objective.js";
+import { observationChainFor, observerFor } from "./observation.js";
 import { dynamicsOf } from "./rollouts.js";
 import { mean, rolloutSummary, summarize } from "./summaries.js";
 import { internalError, mlpOf, type ConditionState, type RunState, type StageEnv } from "./state.js";
@@ -58,7 +59,10 @@ export const variationalEStep = function* (env: StageEnv, spec: VariationalEStep
     const sim = dynamicsOf(env, world);
     const objective = objectiveFor(world.task, c);
     // ℓ − w·log π_θ; ℓ alone before the first fit.
-    const cost = policy ? costSum(objective, policyPriorTerm(policy, state.policy!.theta, spec.policyWeight)) : objective;
+    // What the network sees of x (e.g. the root height above the ground), with the chain rule back to x.
+    const observer = observerFor(env.experiment.policy, world.task);
+    const observation = observer ? { observer, chain: observationChainFor(env.experiment.policy, world.task) } : null;
+    const cost = policy ? costSum(objective, policyPriorTerm(policy, state.policy!.theta, spec.policyWeight, observation)) : objective;
     // Re-price q's nominal under this iteration's cost: the line search compares against it.
     let trajectory: IlqgTrajectory = { ...c.trajectory, cost: trajectoryCost(cost, c.trajectory.xbar, c.trajectory.ubar, T) };
     let steps = 0;

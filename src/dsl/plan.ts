@@ -178,12 +178,7 @@ export const stageContracts: { readonly [K in StageKind]: StageContract<K> } = {
   },
   costWeightedRegression: { needs: () => [{ slot: "policy" }], effect: () => ({ provides: ["policy"] }) },
   // The policy is optional: before the first fit the E-step is plain iLQG.
-  variationalEStep: {
-    needs: () => [{ slot: "trajectory" }],
-    effect: () => ({ provides: [] }),
-    check: (_spec, { experiment }) =>
-      experiment.policy?.observation === "groundRelativeHeight" ? ['policy.observation: the E-step differentiates −log π_θ(u|x) in the state x; it needs observation "state", not "groundRelativeHeight"'] : [],
-  },
+  variationalEStep: { needs: () => [{ slot: "trajectory" }], effect: () => ({ provides: [] }) },
   evaluate: {
     needs: (spec) => {
       const because = `controller "${spec.controller}"`;
