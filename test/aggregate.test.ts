@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
-import { aggregateGroup, aggregatePlot, bootstrapMeanCI, groupRuns, runCurve, trainingKindOf, type RunInfo, type StageLike } from "../src/report/aggregate.js";
+import { aggregateGroup, aggregatePlot, bootstrapMeanCI, compareTable, groupRuns, runCurve, trainingKindOf, type RunInfo, type StageLike } from "../src/report/aggregate.js";
 import { overridesOf, sweepOf } from "../src/report/run-inputs.js";
 
 const rec = (index: number, kind: string, metrics: Record<string, number>): StageLike => ({ index, kind, label: kind, metrics });
@@ -130,6 +130,20 @@ describe("grouping and aggregation", () => {
     expect(cg.mean.map((p) => [p.mean, p.low, p.high])).toEqual([[300, 300, 300], [100, 100, 100]]);
     expect(() => aggregateGroup("mixed", [{ id: "i", seed: 1, records: ilqgRun([1]) }, { id: "c", seed: 2, records: cgpsRun([1]) }])).toThrow(/different stage kinds/);
     expect(() => aggregateGroup("none", [{ id: "e", seed: 1, records: [rec(0, "evaluate", { cost: 1 })] }])).toThrow(/e has no training stages/);
+  });
+
+  it("tabulates each group's first and last mean with its interval, saying when a cell averages fewer runs", () => {
+    const g = aggregateGroup("small", [
+      { id: "s1", seed: 1, records: ilqgRun([90, 80, 70]) },
+      { id: "s2", seed: 2, records: ilqgRun([94, 84]) },
+      { id: "s3", seed: 3, records: ilqgRun([86, 76, 66]) },
+    ]);
+    const cg = aggregateGroup("cgps", [{ id: "c", seed: 1, records: cgpsRun([300, 100]) }]);
+    const lines = compareTable([g, cg]).trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^group +trains with +runs +iterations +first cost \(mean \[95% CI\]\) +last cost/);
+    const last = g.mean[2];
+    expect(lines[1]).toMatch(new RegExp(`^small +ilqgIteration +3 +3 +90\\.0 \\[[0-9.]+, [0-9.]+\\] +68\\.0 \\[${last.low.toFixed(1)}, ${last.high.toFixed(1)}\\] \\(2 of 3 runs\\)$`));
+    expect(lines[2]).toMatch(/^cgps +fitTheta +1 +2 +300\.0 \[300\.0, 300\.0\] +100\.0 \[100\.0, 100\.0\]$/);
   });
 
   it("draws one band per group with several seeds, seed-labelled runs, and evaluation rings", () => {

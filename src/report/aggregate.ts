@@ -236,7 +236,7 @@ const KIND_TEXT: Record<string, string> = {
   policyGradientIteration: "policy-gradient iterations",
   daggerIteration: "DAgger iterations",
   costWeightedRegression: "cost-weighted regression iterations",
-  fitTheta: "constrained GPS iterations (fitTheta)",
+  fitTheta: "guided policy search iterations (fitTheta: constrained or variational GPS)",
   ilqgIteration: "iLQG iterations",
 };
 
@@ -295,4 +295,20 @@ export function aggregatePlot(groups: readonly GroupCurve[], o: { title?: string
   const metrics = [...new Set(groups.map((g) => (g.metric === "sampleCost" ? "mean cost of the iteration's on-policy samples" : "the policy's (iLQG: the trajectory's) noise-free cost")))].join("; ");
   const caption = `${metrics}.${clipped > 0 ? ` ${clipped} point(s) above ${cap.toFixed(0)} are drawn at ${cap.toFixed(0)}.` : ""}`;
   return linePlot(series, { title: o.title ?? "learning curves", xLabel: `iteration (${kinds})`, yLabel: "cost (Σ over the horizon)", caption, underlay, overlay, extraLegend, include });
+}
+
+/**
+ * The groups as a text table: per group its training kind, runs, iterations, and
+ * the metric's mean with its 95% bootstrap interval at the first and the last
+ * iteration (the numbers the figure draws, for notes and docs).
+ */
+export function compareTable(groups: readonly GroupCurve[]): string {
+  const f = (x: number) => (Math.abs(x) >= 1000 ? x.toExponential(3) : x.toFixed(1));
+  // A run cut short has no value at the last iterations: n says how many runs a cell averages.
+  const cell = (p: AggregatePoint | undefined, runs: number) => (p ? `${f(p.mean)} [${f(p.low)}, ${f(p.high)}]${p.n < runs ? ` (${p.n} of ${runs} runs)` : ""}` : "—");
+  const rows = groups.map((g) => [g.label, g.kind, String(g.runs.length), String(g.mean[g.mean.length - 1]?.iteration ?? 0), cell(g.mean[0], g.runs.length), cell(g.mean[g.mean.length - 1], g.runs.length)]);
+  const head = ["group", "trains with", "runs", "iterations", `first ${groups[0]?.metric ?? ""} (mean [95% CI])`, `last ${groups[0]?.metric ?? ""} (mean [95% CI])`];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  return [line(head), ...rows.map(line)].join("\n") + "\n";
 }

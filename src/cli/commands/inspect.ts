@@ -117,17 +117,20 @@ export function compareCommand(args: readonly string[], o: { out?: string; metri
   const metric = o.metric;
   if (metric !== undefined && metric !== "sampleCost" && metric !== "cost") throw new UsageError(`--metric must be sampleCost or cost, got ${JSON.stringify(metric)}`);
   let svg: string;
+  let table: string;
   let count: number;
   try {
     const r = compareRuns(args, { metric, title: o.title, store: o.store ?? DEFAULT_STORE_DIR });
     for (const s of r.skipped) warn(`skipped ${s}`);
     svg = r.svg;
+    table = r.table;
     count = r.runs;
   } catch (e) {
     if (!(e instanceof Error) || e instanceof StoreError) throw e;
     throw new UsageError(e.message.replace(/^compare: /, ""));
   }
   writeFileAtomic(o.out, svg);
+  out.write(table);
   out.write(`wrote ${o.out} (${count} runs, ${metric ?? "default metric per kind"})\n`);
   return EXIT_OK;
 }
