@@ -236,7 +236,7 @@ const KIND_TEXT: Record<string, string> = {
   policyGradientIteration: "policy-gradient iterations",
   daggerIteration: "DAgger iterations",
   costWeightedRegression: "cost-weighted regression iterations",
-  fitTheta: "guided policy search iterations (fitTheta: constrained or variational GPS)",
+  fitTheta: "constrained or variational GPS iterations",
   ilqgIteration: "iLQG iterations",
 };
 
