@@ -23,7 +23,7 @@ import { rolloutSummary, summarize, mean } from "./summaries.js";
 
 export { mean, summarize } from "./summaries.js";
 import { dynamicsOf } from "./rollouts.js";
-import { linearizerFor } from "./linearization.js";
+import { rngAfterLinearizing, withConditionLinearizer } from "./linearization.js";
 
 type InitSpec = ResolvedStageSpec<"initializeTrajectories">;
 
@@ -130,14 +130,8 @@ export const ilqgIterationStage = function* (env: StageEnv, spec: ResolvedStageS
       continue;
     }
     const { task } = env.worlds[i];
-    const { linearizer, dispose } = linearizerFor(env, env.worlds[i], c.linearization, c.trajectory.K, c.motorNoise, sampler);
-    let result;
-    try {
-      result = ilqgIteration(dynamicsOf(env, env.worlds[i]), objectiveFor(task, c), c.trajectory, c.settings, linearizer);
-    } finally {
-      dispose();
-    }
-    const { trajectory, info } = result;
+    const q = c.trajectory;
+    const { trajectory, info } = withConditionLinearizer(env, env.worlds[i], c, q.K, sampler, (l) => ilqgIteration(dynamicsOf(env, env.worlds[i]), objectiveFor(task, c), q, c.settings!, l));
     conditions.push({ ...c, trajectory });
     accepted.push(info.accepted ? 1 : 0);
     alphas.push(info.alpha);
@@ -153,7 +147,7 @@ export const ilqgIterationStage = function* (env: StageEnv, spec: ResolvedStageS
   }
   return {
     // Only a fitted linearization draws from the generator; otherwise rng stays as it was.
-    state: { ...state, rng: state.conditions.some((c) => c.linearization?.kind === "fitted") ? sampler.state() : state.rng, conditions },
+    state: { ...state, rng: rngAfterLinearizing(state, sampler), conditions },
     // accepted, alpha, mu (and gainMu): one entry per condition iterated, in order (`conditions` lists them when not all are).
     metrics: { ...trajectoryMetrics(env, conditions), accepted, alpha: alphas, mu: mus, ...(gainMus.length ? { gainMu: gainMus } : {}), ...(spec.conditions ? { conditions: [...spec.conditions] } : {}) },
   };

@@ -22,7 +22,7 @@ import { createWorkspace, forward, meanJacobian, parameterLayout, type MlpPolicy
 import { trajectoryCost } from "../tasks/cost.js";
 import { ilqgIteration } from "../trajopt/ilqg.js";
 import { Sampler } from "../random/generator.js";
-import { linearizerFor } from "./linearization.js";
+import { rngAfterLinearizing, withConditionLinearizer } from "./linearization.js";
 import type { Cost } from "../trajopt/types.js";
 import { costSum, costTerm, type CostTerm } from "../tasks/cost-terms.js";
 import { rolloutSummary, summarize } from "./summaries.js";
@@ -116,18 +116,12 @@ export const adaptGuiding = function* (env: StageEnv, spec: AdaptGuidingSpec, st
     let trajectory = { ...c.trajectory, cost: trajectoryCost(cost, c.trajectory.xbar, c.trajectory.ubar, env.horizon) };
     for (let k = 0; k < spec.iterations; k++) {
       // The condition's linearization option, as in ilqgIteration.
-      const { linearizer, dispose } = linearizerFor(env, env.worlds[i], c.linearization, trajectory.K, c.motorNoise, sampler);
-      try {
-        trajectory = ilqgIteration(sim, cost, trajectory, c.settings, linearizer).trajectory;
-      } finally {
-        dispose();
-      }
+      const from = trajectory;
+      trajectory = withConditionLinearizer(env, env.worlds[i], c, from.K, sampler, (l) => ilqgIteration(sim, cost, from, c.settings!, l).trajectory);
       yield { fraction: (i + (k + 1) / spec.iterations) / state.conditions.length, message: `condition ${i + 1}: DDP iteration ${k + 1}/${spec.iterations}` };
     }
     conditions.push({ ...c, trajectory });
   }
   const rows = conditions.map((c, i) => rolloutSummary(env.worlds[i].task, env.horizon, c.trajectory!.xbar, c.trajectory!.ubar));
-  // Only a fitted linearization draws from the generator.
-  const rng = state.conditions.some((c) => c.linearization?.kind === "fitted") ? sampler.state() : state.rng;
-  return { state: { ...state, rng, conditions }, metrics: { ...summarize(rows), objective: conditions.reduce((s, c) => s + c.trajectory!.cost, 0) / conditions.length } };
+  return { state: { ...state, rng: rngAfterLinearizing(state, sampler), conditions }, metrics: { ...summarize(rows), objective: conditions.reduce((s, c) => s + c.trajectory!.cost, 0) / conditions.length } };
 };

@@ -18,7 +18,8 @@ import type { Sampler } from "../random/generator.js";
 import { fitLinearDynamics } from "../trajopt/fitted-dynamics.js";
 import type { LinearGaussianController, Linearizer } from "../trajopt/types.js";
 import { dynamicsOf, runRollouts } from "./rollouts.js";
-import type { StageEnv, World } from "./state.js";
+import type { ConditionState, RunState, StageEnv, World } from "./state.js";
+import type { GeneratorState } from "../random/generator.js";
 import { finiteDifferenceLinearizer } from "./finite-difference.js";
 
 export { finiteDifferenceLinearizer, finiteDifferenceSimulator } from "./finite-difference.js";
@@ -89,4 +90,22 @@ export function linearizerFor(
     fitLinearDynamics(X, U, N, T, nx, nu, options, fx, fu);
   };
   return { linearizer: { nx, nu, linearize }, dispose: () => {} };
+}
+
+/**
+ * `f` with condition c's linearizer (its `linearization` option) around the
+ * gains K, disposed after: how every iLQG-type stage linearizes a condition.
+ */
+export function withConditionLinearizer<R>(env: StageEnv, world: World, c: ConditionState, gains: Float64Array, sampler: Sampler, f: (linearizer: Linearizer) => R): R {
+  const { linearizer, dispose } = linearizerFor(env, world, c.linearization, gains, c.motorNoise, sampler);
+  try {
+    return f(linearizer);
+  } finally {
+    dispose();
+  }
+}
+
+/** The generator after linearizing the conditions: only a fitted linearization draws from it. */
+export function rngAfterLinearizing(state: RunState, sampler: Sampler): GeneratorState {
+  return state.conditions.some((c) => c.linearization?.kind === "fitted") ? sampler.state() : state.rng;
 }

@@ -34,7 +34,7 @@ import { costSum } from "../tasks/cost-terms.js";
 import { trajectoryCost } from "../tasks/cost.js";
 import { gainsAt, ilqgIteration, type IlqgTrajectory } from "../trajopt/ilqg.js";
 import { policyPriorTerm } from "./isgps-adaptive.js";
-import { linearizerFor } from "./linearization.js";
+import { rngAfterLinearizing, withConditionLinearizer } from "./linearization.js";
 import { objectiveFor } from "./objective.js";
 import { observationChainFor, observerFor } from "./observation.js";
 import { dynamicsOf } from "./rollouts.js";
@@ -67,14 +67,10 @@ export const variationalEStep = function* (env: StageEnv, spec: VariationalEStep
     let trajectory: IlqgTrajectory = { ...c.trajectory, cost: trajectoryCost(cost, c.trajectory.xbar, c.trajectory.ubar, T) };
     let steps = 0;
     for (let k = 0; k < spec.iterations; k++) {
-      const { linearizer, dispose } = linearizerFor(env, world, c.linearization, trajectory.K, c.motorNoise, sampler);
-      try {
-        const r = ilqgIteration(sim, cost, trajectory, settings, linearizer);
-        trajectory = r.trajectory;
-        if (r.info.accepted) steps++;
-      } finally {
-        dispose();
-      }
+      const from = trajectory;
+      const r = withConditionLinearizer(env, world, c, from.K, sampler, (l) => ilqgIteration(sim, cost, from, settings, l));
+      trajectory = r.trajectory;
+      if (r.info.accepted) steps++;
       yield {
         fraction: (i + (k + 1) / spec.iterations) / state.conditions.length,
         message: `condition ${i + 1}/${state.conditions.length}: iLQG ${k + 1}/${spec.iterations} on ℓ${policy ? " − log π_θ" : ""}, objective ${trajectory.cost.toFixed(2)}`,
@@ -83,13 +79,8 @@ export const variationalEStep = function* (env: StageEnv, spec: VariationalEStep
     // q's gains and covariance at the final nominal: iLQG's accepted step carries
     // those of the nominal before it, and a rejected one those of the previous cost,
     // without the policy's precision in Q_uu.
-    const { linearizer, dispose } = linearizerFor(env, world, c.linearization, trajectory.K, c.motorNoise, sampler);
-    let gains;
-    try {
-      gains = gainsAt(linearizer, cost, trajectory, settings.gainMu ?? trajectory.mu, settings);
-    } finally {
-      dispose();
-    }
+    const last = trajectory;
+    const gains = withConditionLinearizer(env, world, c, last.K, sampler, (l) => gainsAt(l, cost, last, settings.gainMu ?? last.mu, settings));
     const augmented = trajectory.cost;
     const taskCost = trajectoryCost(objective, trajectory.xbar, trajectory.ubar, T);
     // The stored cost is q's under the condition's own objective, as every other trajectory stage stores it.
@@ -102,10 +93,8 @@ export const variationalEStep = function* (env: StageEnv, spec: VariationalEStep
     policyNll.push(policy ? (augmented - taskCost) / (spec.policyWeight * T) : Number.NaN);
   }
   const rows = conditions.map((c, i) => rolloutSummary(env.worlds[i].task, T, c.trajectory!.xbar, c.trajectory!.ubar));
-  // Only a fitted linearization draws from the generator.
-  const rng = state.conditions.some((c) => c.linearization?.kind === "fitted") ? sampler.state() : state.rng;
   return {
-    state: { ...state, rng, conditions },
+    state: { ...state, rng: rngAfterLinearizing(state, sampler), conditions },
     metrics: {
       ...summarize(rows),
       /** Σ_t ℓ − w·log π_θ along q's nominal, mean over conditions. */
