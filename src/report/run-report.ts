@@ -292,6 +292,23 @@ function learningCurve(records: readonly Record_[], name: string): string | null
 }
 
 /**
+ * The evaluate stages with the guided-policy-search iteration each follows: the
+ * fitTheta stages after the first trajectory step (optimizeQ or
+ * variationalEStep) done before it; 0 for a test before that step.
+ */
+function evaluationsByIteration(records: readonly Record_[]): { iteration: number; m: Record<string, unknown> }[] {
+  const out: { iteration: number; m: Record<string, unknown> }[] = [];
+  let fits = 0;
+  let sawQ = false;
+  for (const r of records) {
+    if (TRAJECTORY_STEPS.includes(r.kind)) sawQ = true;
+    if (r.kind === "fitTheta" && sawQ) fits++;
+    if (r.kind === "evaluate") out.push({ iteration: fits, m: r.metrics as Record<string, unknown> });
+  }
+  return out;
+}
+
+/**
  * Push tests between guided-policy-search iterations (evaluate stages with
  * `pushes`; the 2014 paper's Figure 4): per group of tests (the same starts and
  * push onsets every iteration), how many pushes the controller recovered from and
@@ -300,33 +317,29 @@ function learningCurve(records: readonly Record_[], name: string): string | null
  */
 function pushRecoveryCurves(records: readonly Record_[], name: string): { recovered: string; cost: string } | null {
   const groups = new Map<string, { label: string; points: { iteration: number; recovered: number; of: number; cost: number }[] }>();
-  let fits = 0;
-  let sawQ = false;
-  for (const r of records) {
-    if (TRAJECTORY_STEPS.includes(r.kind)) sawQ = true;
-    if (r.kind === "fitTheta" && sawQ) fits++;
-    const m = r.metrics as Record<string, unknown>;
-    if (r.kind !== "evaluate" || !Array.isArray(m.recovered) || !Array.isArray(m.costs)) continue;
+  for (const { iteration, m } of evaluationsByIteration(records)) {
+    if (!Array.isArray(m.recovered) || !Array.isArray(m.costs)) continue;
     const conditions = (m.conditions as number[] | undefined) ?? [];
     const onsets = (m.pushOnsetSteps as number[] | undefined) ?? [];
     const key = JSON.stringify({ conditions, onsets, horizon: m.horizon });
     const recovered = (m.recovered as number[]).reduce((a, b) => a + b, 0);
     const costs = m.costs as number[];
     const g = groups.get(key) ?? { label: `${onsets.length} push${onsets.length === 1 ? "" : "es"} from ${conditions.length === 0 ? "every condition" : `condition${conditions.length === 1 ? "" : "s"} ${conditions.join(", ")}`} (onset step${onsets.length === 1 ? "" : "s"} ${onsets.join(", ")})`, points: [] };
-    g.points.push({ iteration: fits, recovered, of: costs.length, cost: costs.reduce((a, b) => a + b, 0) / costs.length });
+    g.points.push({ iteration, recovered, of: costs.length, cost: costs.reduce((a, b) => a + b, 0) / costs.length });
     groups.set(key, g);
   }
   const curves = [...groups.values()].filter((g) => g.points.length >= 2);
   if (curves.length === 0) return null;
   const many = curves.length > 1;
-  const recovered = linePlot(
-    curves.map((g) => ({ label: `${g.label}: recovered (of ${g.points[0].of})`, points: g.points.map((p) => [p.iteration, p.recovered] as const), width: g.points[0].of > 1 ? 2.5 : 1.2, ...(g.points[0].of > 1 ? { dash: "6 3" } : {}) })),
-    { title: `${name}: pushes recovered from (no fall within ${RECOVERY_SECONDS} s)`, xLabel: "iteration", yLabel: many ? "pushes recovered" : "count" },
-  );
-  const cost = linePlot(
-    curves.map((g) => ({ label: `${g.label}: mean cost`, points: g.points.map((p) => [p.iteration, p.cost] as const), width: g.points[0].of > 1 ? 2.5 : 1.2, ...(g.points[0].of > 1 ? { dash: "6 3" } : {}) })),
-    { title: `${name}: cost of the push responses`, xLabel: "iteration", yLabel: "cost (Σ over the rollout)" },
-  );
+  // Groups of several pushes bold and dashed, single pushes thin.
+  const lines = (value: "recovered" | "cost", label: (g: (typeof curves)[number]) => string): LineSeries[] =>
+    curves.map((g) => ({ label: label(g), points: g.points.map((p) => [p.iteration, p[value]] as const), width: g.points[0].of > 1 ? 2.5 : 1.2, ...(g.points[0].of > 1 ? { dash: "6 3" } : {}) }));
+  const recovered = linePlot(lines("recovered", (g) => `${g.label}: recovered (of ${g.points[0].of})`), {
+    title: `${name}: pushes recovered from (no fall within ${RECOVERY_SECONDS} s)`,
+    xLabel: "iteration",
+    yLabel: many ? "pushes recovered" : "count",
+  });
+  const cost = linePlot(lines("cost", (g) => `${g.label}: mean cost`), { title: `${name}: cost of the push responses`, xLabel: "iteration", yLabel: "cost (Σ over the rollout)" });
   return { recovered, cost };
 }
 
@@ -338,16 +351,11 @@ function pushRecoveryCurves(records: readonly Record_[], name: string): { recove
  */
 function longHorizonCurve(records: readonly Record_[], name: string): string | null {
   const points: { iteration: number; distances: number[]; walked: number; horizon: number }[] = [];
-  let fits = 0;
-  let sawQ = false;
-  for (const r of records) {
-    if (TRAJECTORY_STEPS.includes(r.kind)) sawQ = true;
-    if (r.kind === "fitTheta" && sawQ) fits++;
-    const m = r.metrics as Record<string, unknown>;
-    // Push tests have their own curve (pushRecoveryCurve).
-    if (r.kind !== "evaluate" || typeof m.horizon !== "number" || !Array.isArray(m.distances) || Array.isArray(m.recovered)) continue;
+  for (const { iteration, m } of evaluationsByIteration(records)) {
+    // Push tests have their own curves (pushRecoveryCurves).
+    if (typeof m.horizon !== "number" || !Array.isArray(m.distances) || Array.isArray(m.recovered)) continue;
     const fallSteps = (m.fallSteps as number[] | undefined) ?? [];
-    points.push({ iteration: fits, distances: m.distances as number[], walked: fallSteps.filter((f) => f === -1 || f === null).length, horizon: m.horizon });
+    points.push({ iteration, distances: m.distances as number[], walked: fallSteps.filter((f) => f === -1 || f === null).length, horizon: m.horizon });
   }
   // Only where the same starts are tested every iteration: a curve.
   const series = points.filter((p) => p.distances.length === points[0]?.distances.length);
