@@ -3,10 +3,7 @@
  * stage: its weights, its weighted fit, its options' decoding, its plan-time
  * refusal without a policy, and a bit-identical resume.
  */
-import { afterAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { experiment, ilqg, repeat, stage } from "../src/index.js";
 import { decodeExperiment } from "../src/dsl/validate.js";
 import { resolveExperiment } from "../src/dsl/resolve.js";
@@ -16,15 +13,10 @@ import swimmerCwr from "../experiments/swimmer-cwr.js";
 import { costWeights } from "../src/algorithms/baselines.js";
 import { parameterLayout } from "../src/policy/mlp.js";
 import { mlpOf } from "../src/algorithms/state.js";
+import { tempDirs } from "./helpers/tmp.js";
 import { digestsResumedAfter, finishedOf, smallPretrained, stateAt } from "./helpers/runs.js";
 
-const roots: string[] = [];
-afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const store = () => {
-  const d = mkdtempSync(join(tmpdir(), "gps-cwr-"));
-  roots.push(d);
-  return d;
-};
+const store = tempDirs("cwr");
 
 const SAMPLES = 20;
 

@@ -4,9 +4,8 @@
  * evaluate stage's test pushes (`pushes`: one row per condition and push,
  * `recovered`) and the report's push strips.
  */
-import { afterAll, describe, expect, it } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, it } from "vitest";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { condition, experiment, repeat, stage, task, type Experiment, type PushSpec } from "../src/dsl/experiment.js";
 import { planExperiment } from "../src/dsl/plan.js";
@@ -16,15 +15,10 @@ import { mjcfBodyNames, pushPerturbations, taskFor } from "../src/tasks/index.js
 import { recoveryWindow } from "../src/algorithms/evaluate.js";
 import { startRun } from "../src/runtime/session.js";
 import { writeRunReport } from "../src/report/run-report.js";
+import { tempDirs } from "./helpers/tmp.js";
 import { digestsResumedAfter, finishedOf, stateAt } from "./helpers/runs.js";
 
-const dirs: string[] = [];
-const tmp = (): string => {
-  const d = mkdtempSync(join(tmpdir(), "gps-pushes-"));
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs("pushes");
 
 /** The plan's problems for an experiment (decoded and resolved first), or [] when it plans. */
 function planProblems(value: unknown): string[] {

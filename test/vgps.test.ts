@@ -5,10 +5,7 @@
  * agreement, its options' decoding and plan-time refusals, and a
  * bit-identical resume.
  */
-import { afterAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { condition, experiment, ilqg, policy, repeat, stage, task } from "../src/index.js";
 import { decodeExperiment } from "../src/dsl/validate.js";
 import { resolveExperiment } from "../src/dsl/resolve.js";
@@ -16,7 +13,7 @@ import { planExperiment } from "../src/dsl/plan.js";
 import { startRun } from "../src/runtime/session.js";
 import { parameterLayout } from "../src/policy/mlp.js";
 import { mlpOf } from "../src/algorithms/state.js";
-import { cholesky } from "../src/linalg/dense.js";
+import { cholesky, choleskyInverse } from "../src/linalg/dense.js";
 import { likelihoodBatch, likelihoodLogStd } from "../src/algorithms/cgps-policy.js";
 import { policyPriorTerm } from "../src/algorithms/isgps-adaptive.js";
 import { observationChainFor, observerFor } from "../src/algorithms/observation.js";
@@ -30,15 +27,10 @@ import { allocCostExpansion, type Cost } from "../src/trajopt/types.js";
 const zeroCost = (nx: number, nu: number): Cost => ({ nx, nu, value: () => 0, expand: () => 0 });
 import swimmerVgps from "../experiments/swimmer-vgps-10.js";
 import swimmerCgps from "../experiments/swimmer-cgps-10.js";
+import { tempDirs } from "./helpers/tmp.js";
 import { digestsResumedAfter, finishedOf, stateAt } from "./helpers/runs.js";
 
-const roots: string[] = [];
-afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const store = () => {
-  const d = mkdtempSync(join(tmpdir(), "gps-vgps-"));
-  roots.push(d);
-  return d;
-};
+const store = tempDirs("vgps");
 
 /** iLQG (stages 0–3), then 3 × [E-step, M-step] (4–9), the policy alone (10). */
 const small = experiment({
@@ -61,27 +53,13 @@ function isPsd(A: Float64Array, n: number, tol: number): boolean {
   return cholesky(B, n);
 }
 
-/** The inverse of the symmetric positive definite n×n matrix A by Gauss–Jordan (small n, tests only). */
+/** The inverse of the symmetric positive definite n×n matrix A, from its Cholesky factor. */
 function inverse(A: Float64Array, n: number): Float64Array {
-  const M = Float64Array.from(A);
-  const I = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) I[i * n + i] = 1;
-  for (let c = 0; c < n; c++) {
-    const p = M[c * n + c];
-    for (let j = 0; j < n; j++) {
-      M[c * n + j] /= p;
-      I[c * n + j] /= p;
-    }
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = M[r * n + c];
-      for (let j = 0; j < n; j++) {
-        M[r * n + j] -= f * M[c * n + j];
-        I[r * n + j] -= f * I[c * n + j];
-      }
-    }
-  }
-  return I;
+  const L = Float64Array.from(A);
+  if (!cholesky(L, n)) throw new Error("not positive definite");
+  const out = new Float64Array(n * n);
+  choleskyInverse(L, n, out);
+  return out;
 }
 
 describe("variational GPS: the stage's options and plan", () => {

@@ -4,10 +4,7 @@
  * The weights, the plan's refusal without a trajectory expert, "none" leaving the
  * old digests, and a bit-identical resume.
  */
-import { afterAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { experiment, mapStages, repeat, stage } from "../src/index.js";
 import { resolveExperiment } from "../src/dsl/resolve.js";
 import { decodeExperiment } from "../src/dsl/validate.js";
@@ -16,15 +13,10 @@ import { startRun } from "../src/runtime/session.js";
 import { trajectoryWeights } from "../src/algorithms/baselines.js";
 import swimmerDaggerWeighted from "../experiments/swimmer-dagger-weighted.js";
 import walkerDemoDagger from "../experiments/walker-isgps-demo-dagger.js";
+import { tempDirs } from "./helpers/tmp.js";
 import { digestsResumedAfter, finishedOf, smallPretrained } from "./helpers/runs.js";
 
-const roots: string[] = [];
-afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const store = () => {
-  const d = mkdtempSync(join(tmpdir(), "gps-wdagger-"));
-  roots.push(d);
-  return d;
-};
+const store = tempDirs("wdagger");
 
 /** iLQG (stages 0–3), 10 guiding samples per condition (4), pretraining (5), 2 × DAgger (6–7). */
 const small = (weighting?: "none" | "trajectory") =>
