@@ -119,7 +119,7 @@ const TABLE: readonly (readonly [string, readonly string[], number, RegExp])[] =
   ["export without --out", ["export", "{base}"], 2, /export needs --out FILE/],
   ["export --policy and --demonstration", ["export", "{base}", "--out", "{out}", "--policy", "--demonstration"], 2, /--policy or --demonstration, not both/],
   ["compare without --out", ["compare", "{base}"], 2, /compare needs --out/],
-  ["compare --metric unknown", ["compare", "{base}", "--out", "{out}", "--metric", "reward"], 2, /--metric must be sampleCost or cost, got "reward"/],
+  ["compare --metric unknown", ["compare", "{base}", "--out", "{out}", "--metric", "reward"], 2, /--metric must be sampleCost, cost, pushCost or pushesRecovered, got "reward"/],
   ["a stage that produces NaN (exit 3)", ["run", join(FIX, "wild-velocity.ts"), "--store", "{store}", "--no-report"], 3, /stage 0 \(initializeTrajectories\): metrics\.cost is NaN — the stage was not checkpointed/],
 ];
 

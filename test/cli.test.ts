@@ -263,10 +263,13 @@ describe.concurrent("gps", () => {
     expect(noOut.stderr).toMatch(/--out/);
     const badMetric = await gps(["compare", smallBase, "--out", svg, "--metric", "reward"]);
     expect(badMetric.status).toBe(2);
-    expect(badMetric.stderr).toMatch(/--metric must be sampleCost or cost, got "reward"/);
+    expect(badMetric.stderr).toMatch(/--metric must be sampleCost, cost, pushCost or pushesRecovered, got "reward"/);
     const noSamples = await gps(["compare", smallBase, "--out", svg, "--metric", "sampleCost"]);
     expect(noSamples.status).toBe(2);
     expect(noSamples.stderr).toMatch(/training stages \(ilqgIteration\) have no metric sampleCost/);
+    const noPushes = await gps(["compare", smallBase, "--out", svg, "--metric", "pushesRecovered"]);
+    expect(noPushes.status).toBe(2);
+    expect(noPushes.stderr).toMatch(/no run has a push test of the policy/);
     const missing = await gps(["compare", join(dir, "nope"), "--out", svg]);
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/nope is not a run directory, a store directory or a sweep id/);

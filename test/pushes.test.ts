@@ -185,7 +185,7 @@ describe("evaluate with test pushes", () => {
     const report = await writeRunReport(run.run, join(tmp(), "report"));
     expect(report.files).toContain("push-recovery.svg");
     expect(report.files).toContain("push-cost.svg");
-    expect(readFileSync(join(report.dir, "push-recovery.svg"), "utf8")).toMatch(/1 push from every condition \(onset step 10\): recovered \(of 1\)/);
+    expect(readFileSync(join(report.dir, "push-recovery.svg"), "utf8")).toMatch(/demonstration: 1 push from every condition \(onset step 10\): recovered \(of 1\)/);
     expect(readFileSync(join(report.dir, "index.html"), "utf8")).toMatch(/push-recovery\.svg/);
   }, 60_000);
 });

@@ -149,7 +149,7 @@ function program(status: { code: number }): Command {
     .summary("learning curves of runs, stores or sweeps in one SVG (seeds aggregated: mean, 95% bootstrap CI)")
     .argument("<runs...>", "run directories, store directories or sweep ids")
     .option("--out <file>", "the SVG to write")
-    .option("--metric <name>", "sampleCost or cost (default: sampleCost for policy search with samples, cost for CGPS and iLQG)")
+    .option("--metric <name>", "sampleCost or cost (default: sampleCost for policy search with samples, cost for CGPS and iLQG); pushCost or pushesRecovered: the policy's push tests per iteration, training pushes solid, test pushes dashed (Figure 4 of the 2014 paper)")
     .option("--store <dir>", "the store sweep ids are looked up in", DEFAULT_STORE_DIR)
     .option("--title <text>", "the figure's title")
     .action((dirs: string[], o) => set(compareCommand(dirs, o)));

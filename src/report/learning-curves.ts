@@ -107,3 +107,20 @@ export function compareLearningCurves(runs: readonly { name: string; records: re
   const caption = `${what}.${clipped > 0 ? ` ${clipped} point(s) above ${cap.toFixed(0)} are drawn at ${cap.toFixed(0)}.` : ""}`;
   return linePlot(series, { title: title ?? "learning curves", xLabel: "iteration", yLabel: "cost (Σ over the horizon)", caption });
 }
+
+/**
+ * The evaluate stages with the guided-policy-search iteration each follows: the
+ * fitTheta stages after the first trajectory step (optimizeQ or
+ * variationalEStep) done before it; 0 for a test before that step.
+ */
+export function evaluationsByIteration(records: readonly Pick<StageRecord, "index" | "kind" | "metrics">[]): { iteration: number; index: number; m: Record<string, unknown> }[] {
+  const out: { iteration: number; index: number; m: Record<string, unknown> }[] = [];
+  let fits = 0;
+  let sawQ = false;
+  for (const r of records) {
+    if (TRAJECTORY_STEPS.includes(r.kind)) sawQ = true;
+    if (r.kind === "fitTheta" && sawQ) fits++;
+    if (r.kind === "evaluate") out.push({ iteration: fits, index: r.index, m: r.metrics as Record<string, unknown> });
+  }
+  return out;
+}

@@ -16,7 +16,8 @@
 import { decodeConditionStates } from "../algorithms/run-state.js";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { conditionTaskSpec, type Experiment } from "../dsl/experiment.js";
+import { conditionTaskSpec, unrollPipeline, type Experiment } from "../dsl/experiment.js";
+import { resolveExperiment } from "../dsl/resolve.js";
 import { decodeExperiment } from "../dsl/validate.js";
 import type { PushTestRecord, RunState } from "../algorithms/state.js";
 import { firstFall, RECOVERY_SECONDS } from "../algorithms/evaluate.js";
@@ -28,7 +29,7 @@ import { CorruptCheckpointError, listCheckpointIndices, readCheckpointPart, read
 import { bodyTrajectory, rootTrajectoryPlot, stickFigureAnimation, stickFigurePanels, stickFigureStrip, gaitTaskOf, type GroundPoint, type RootSeries } from "./gait.js";
 import { trajectoryDiagnosticsPlot } from "./trajectory-diagnostics.js";
 import { esc, linePlot, type LineSeries } from "./svg.js";
-import { learningCurvePlot, POLICY_SEARCH_ITERATIONS, TRAJECTORY_STEPS } from "./learning-curves.js";
+import { evaluationsByIteration, learningCurvePlot, POLICY_SEARCH_ITERATIONS, TRAJECTORY_STEPS } from "./learning-curves.js";
 import { aggregateGroup, aggregatePlot, runCurve } from "./aggregate.js";
 
 export interface ReportResult {
@@ -98,7 +99,7 @@ export async function writeRunReport(run: RunHandle, outDir = join(run.dir, "rep
   if (learning) write("learning-curve.svg", learning);
   const longRun = longHorizonCurve(records, experiment.name);
   if (longRun) write("long-horizon.svg", longRun);
-  const pushCurves = pushRecoveryCurves(records, experiment.name);
+  const pushCurves = pushRecoveryCurves(records, experiment);
   if (pushCurves) {
     write("push-recovery.svg", pushCurves.recovered);
     write("push-cost.svg", pushCurves.cost);
@@ -292,39 +293,27 @@ function learningCurve(records: readonly Record_[], name: string): string | null
 }
 
 /**
- * The evaluate stages with the guided-policy-search iteration each follows: the
- * fitTheta stages after the first trajectory step (optimizeQ or
- * variationalEStep) done before it; 0 for a test before that step.
- */
-function evaluationsByIteration(records: readonly Record_[]): { iteration: number; m: Record<string, unknown> }[] {
-  const out: { iteration: number; m: Record<string, unknown> }[] = [];
-  let fits = 0;
-  let sawQ = false;
-  for (const r of records) {
-    if (TRAJECTORY_STEPS.includes(r.kind)) sawQ = true;
-    if (r.kind === "fitTheta" && sawQ) fits++;
-    if (r.kind === "evaluate") out.push({ iteration: fits, m: r.metrics as Record<string, unknown> });
-  }
-  return out;
-}
-
-/**
  * Push tests between guided-policy-search iterations (evaluate stages with
  * `pushes`; the 2014 paper's Figure 4): per group of tests (the same starts and
  * push onsets every iteration), how many pushes the controller recovered from and
  * their mean cost, against the iteration (fits after the first trajectory step;
  * 0: before it). Groups seen once only (a final test) are left out.
  */
-function pushRecoveryCurves(records: readonly Record_[], name: string): { recovered: string; cost: string } | null {
+function pushRecoveryCurves(records: readonly Record_[], experiment: Experiment): { recovered: string; cost: string } | null {
+  const name = experiment.name;
+  // The controller each test ran (the run's own pipeline): the demonstration's push test at the end is not the policy's curve.
+  const specs = unrollPipeline(resolveExperiment(experiment).pipeline).map((u) => u.spec);
   const groups = new Map<string, { label: string; points: { iteration: number; recovered: number; of: number; cost: number }[] }>();
-  for (const { iteration, m } of evaluationsByIteration(records)) {
+  for (const { iteration, index, m } of evaluationsByIteration(records)) {
     if (!Array.isArray(m.recovered) || !Array.isArray(m.costs)) continue;
     const conditions = (m.conditions as number[] | undefined) ?? [];
     const onsets = (m.pushOnsetSteps as number[] | undefined) ?? [];
-    const key = JSON.stringify({ conditions, onsets, horizon: m.horizon });
+    const spec = specs[index];
+    const controller = spec?.kind === "evaluate" ? spec.controller : "?";
+    const key = JSON.stringify({ controller, conditions, onsets, horizon: m.horizon });
     const recovered = (m.recovered as number[]).reduce((a, b) => a + b, 0);
     const costs = m.costs as number[];
-    const g = groups.get(key) ?? { label: `${onsets.length} push${onsets.length === 1 ? "" : "es"} from ${conditions.length === 0 ? "every condition" : `condition${conditions.length === 1 ? "" : "s"} ${conditions.join(", ")}`} (onset step${onsets.length === 1 ? "" : "s"} ${onsets.join(", ")})`, points: [] };
+    const g = groups.get(key) ?? { label: `${controller === "policy" ? "" : `${controller}: `}${onsets.length} push${onsets.length === 1 ? "" : "es"} from ${conditions.length === 0 ? "every condition" : `condition${conditions.length === 1 ? "" : "s"} ${conditions.join(", ")}`} (onset step${onsets.length === 1 ? "" : "s"} ${onsets.join(", ")})`, points: [] };
     g.points.push({ iteration, recovered, of: costs.length, cost: costs.reduce((a, b) => a + b, 0) / costs.length });
     groups.set(key, g);
   }

@@ -10,6 +10,7 @@ import { formatChanges } from "../../runtime/session.js";
 import { exportRun } from "../../runtime/export.js";
 import { writeRunReport } from "../../report/run-report.js";
 import { compareRuns } from "../../report/compare-runs.js";
+import { isPushMetric } from "../../report/push-curves.js";
 import { fmt, headlineMetrics } from "../progress.js";
 import { err, out, warn } from "../io.js";
 import { EXIT_BAD_INPUT, EXIT_OK, UsageError } from "../errors.js";
@@ -115,7 +116,7 @@ export async function reportCommand(dir: string, o: { out?: string }): Promise<n
 export function compareCommand(args: readonly string[], o: { out?: string; metric?: string; title?: string; store?: string }): number {
   if (!o.out) throw new UsageError("compare needs --out FILE.svg");
   const metric = o.metric;
-  if (metric !== undefined && metric !== "sampleCost" && metric !== "cost") throw new UsageError(`--metric must be sampleCost or cost, got ${JSON.stringify(metric)}`);
+  if (metric !== undefined && metric !== "sampleCost" && metric !== "cost" && !isPushMetric(metric)) throw new UsageError(`--metric must be sampleCost, cost, pushCost or pushesRecovered, got ${JSON.stringify(metric)}`);
   let svg: string;
   let table: string;
   let count: number;
