@@ -2,11 +2,11 @@
 // trained on strong horizontal pushes (250–500 N for 100 ms) delivered at different
 // points of the gait, then tested on pushes they never saw.
 //
-// - Training conditions: the constrained-GPS walker recipe's ten 1 s starts along the
+// - Training conditions: the constrained-GPS walker recipe's ten starts along the
 //   smoothed SIMBICON walk from rest (experiments/cgps-walker.ts; they teach the gait),
 //   plus one condition per training push: a start at a phase of SIMBICON's steady gait
 //   cycle (initial states from an example gait cycle, as the paper) pushed 0.2 s
-//   into its 1 s trajectory. q_i starts from SIMBICON's own feedback along its
+//   into its 2 s trajectory. q_i starts from SIMBICON's own feedback along its
 //   recorded response to that push.
 // - Test (pushTests): the policy alone walks from rest and is pushed once, by each of
 //   four pushes of other magnitudes, directions and gait phases (onsets between 1.15
@@ -14,7 +14,7 @@
 import { condition, mapStages, repeat, stage, task, type Condition, type PipelineItem, type PushSpec, type StageSpec } from "../src/index.js";
 import { alongWalk, walkerPolicy } from "./cgps-walker.js";
 
-/** 100 steps of 0.01 s per training condition; the push 0.2 s in. */
+/** The push 0.2 s into each pushed condition's trajectory. */
 export const PUSH_ONSET = 0.2;
 
 /** The four training pushes, each at its own phase of the 8-phase gait cycle. */
@@ -55,7 +55,13 @@ export function pushConditions(count: 1 | 4, scale = 1): Condition[] {
   ];
 }
 
-export const pushTask = task.walker({ horizon: 100 });
+/**
+ * 2 s trajectories (200 steps of 0.01 s) for every condition: with the walking recipe's
+ * 1 s, a pushed q ends 0.8 s after the push, before the recovery is over, and no policy
+ * recovered from all four test pushes at any iteration; with 2 s one did
+ * (docs/reproduction.md, "Push recovery"). `--set task.horizon=100` runs the 1 s variant.
+ */
+export const pushTask = task.walker({ horizon: 200 });
 export const pushPolicy = walkerPolicy(50);
 
 /**
