@@ -58,8 +58,8 @@ export function pushConditions(count: 1 | 4, scale = 1): Condition[] {
 /**
  * 2 s trajectories (200 steps of 0.01 s) for every condition: with the walking recipe's
  * 1 s, a pushed q ends 0.8 s after the push, before the recovery is over, and no policy
- * recovered from all four test pushes at any iteration; with 2 s one did
- * (docs/reproduction.md, "Push recovery"). `--set task.horizon=100` runs the 1 s variant.
+ * recovered from all four test pushes at any iteration; with 2 s the policy does at
+ * some iterations (docs/reproduction.md, "Push recovery"). `--set task.horizon=100` runs the 1 s variant.
  */
 export const pushTask = task.walker({ horizon: 200 });
 export const pushPolicy = walkerPolicy(50);
@@ -104,7 +104,8 @@ export const PUSH_RESPONSE_ITERATIONS = 10;
  * walking demonstration with DDP"): after q is initialized from SIMBICON's feedback,
  * `PUSH_RESPONSE_ITERATIONS` iLQG iterations on the pushed conditions only (the
  * walking conditions keep SIMBICON's feedback), so a q that SIMBICON lets fall starts
- * from iLQG's best response instead.
+ * from iLQG's best response instead. Measured: the fit to these q's breaks the gait
+ * (docs/reproduction.md, "Push recovery").
  */
 export function withPushResponses(pipeline: readonly PipelineItem[], count: 1 | 4): PipelineItem[] {
   const walking = alongWalk().length;
