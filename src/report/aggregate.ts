@@ -240,6 +240,29 @@ const KIND_TEXT: Record<string, string> = {
   ilqgIteration: "iLQG iterations",
 };
 
+/** Shaded confidence bands (one polygon per band, low to high along the iterations), drawn under a plot's lines. */
+export function ciBandsUnderlay(bands: readonly { color: string; pts: readonly Pick<AggregatePoint, "iteration" | "low" | "high">[] }[], opacity: number): (f: PlotFrame) => string {
+  return (f) =>
+    bands
+      .filter((b) => b.pts.length > 0)
+      .map((b) => {
+        const upper = b.pts.map((p) => [f.x(p.iteration), f.y(p.high)] as const);
+        const lower = [...b.pts].reverse().map((p) => [f.x(p.iteration), f.y(p.low)] as const);
+        return el("polygon", { class: "ci-band", points: pointsAttr([...upper, ...lower]), fill: b.color, "fill-opacity": opacity, stroke: "none" });
+      })
+      .join("");
+}
+
+/** A statistic as the tables print it: one decimal, exponent notation from 1000 on. */
+export const formatStat = (x: number): string => (Math.abs(x) >= 1000 ? x.toExponential(3) : x.toFixed(1));
+
+/** Rows under a header, columns padded to their widest cell, two spaces apart. */
+export function textTable(head: readonly string[], rows: readonly string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: readonly string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+  return [line(head), ...rows.map(line)].join("\n") + "\n";
+}
+
 /**
  * The groups' curves in one SVG: per group its mean (bold), a 95% bootstrap
  * band when it has several runs, each run thin and labelled by its seed,
@@ -280,15 +303,7 @@ export function aggregatePlot(groups: readonly GroupCurve[], o: { title?: string
     }
   });
   for (const r of rings) include.push([r.x, r.y]);
-  const underlay = (f: PlotFrame) =>
-    bands
-      .filter((b) => b.pts.length > 0)
-      .map((b) => {
-        const upper = b.pts.map((p) => [f.x(p.iteration), f.y(p.high)] as const);
-        const lower = [...b.pts].reverse().map((p) => [f.x(p.iteration), f.y(p.low)] as const);
-        return el("polygon", { class: "ci-band", points: pointsAttr([...upper, ...lower]), fill: b.color, "fill-opacity": 0.18, stroke: "none" });
-      })
-      .join("");
+  const underlay = ciBandsUnderlay(bands, 0.18);
   const overlay = (f: PlotFrame) => rings.map((r) => marker("ring", f.x(r.x), f.y(r.y), r.color, 4)).join("");
   const extraLegend: LegendItem[] = rings.length ? [{ label: "evaluation stage (after that many iterations)", color: "#555", marker: "ring" }] : [];
   const kinds = [...new Set(groups.map((g) => KIND_TEXT[g.kind] ?? g.kind))].join(" / ");
@@ -303,12 +318,10 @@ export function aggregatePlot(groups: readonly GroupCurve[], o: { title?: string
  * iteration (the numbers the figure draws, for notes and docs).
  */
 export function compareTable(groups: readonly GroupCurve[]): string {
-  const f = (x: number) => (Math.abs(x) >= 1000 ? x.toExponential(3) : x.toFixed(1));
+  const f = formatStat;
   // A run cut short has no value at the last iterations: n says how many runs a cell averages.
   const cell = (p: AggregatePoint | undefined, runs: number) => (p ? `${f(p.mean)} [${f(p.low)}, ${f(p.high)}]${p.n < runs ? ` (${p.n} of ${runs} runs)` : ""}` : "—");
   const rows = groups.map((g) => [g.label, g.kind, String(g.runs.length), String(g.mean[g.mean.length - 1]?.iteration ?? 0), cell(g.mean[0], g.runs.length), cell(g.mean[g.mean.length - 1], g.runs.length)]);
   const head = ["group", "trains with", "runs", "iterations", `first ${groups[0]?.metric ?? ""} (mean [95% CI])`, `last ${groups[0]?.metric ?? ""} (mean [95% CI])`];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  return [line(head), ...rows.map(line)].join("\n") + "\n";
+  return textTable(head, rows);
 }

@@ -15,9 +15,9 @@
  * Pure data shaping: no files, no clocks.
  */
 import { unrollPipeline, type PipelineItem, type StageSpec } from "../dsl/experiment.js";
-import { bootstrapMeanCI, groupRuns, type RunInfo, type StageLike } from "./aggregate.js";
+import { bootstrapMeanCI, ciBandsUnderlay, formatStat, groupRuns, textTable, type AggregatePoint, type RunInfo, type StageLike } from "./aggregate.js";
 import { evaluationsByIteration } from "./learning-curves.js";
-import { el, linePlot, paletteColor, pointsAttr, type LineSeries, type PlotFrame } from "./svg.js";
+import { linePlot, paletteColor, type LineSeries } from "./svg.js";
 
 export const PUSH_METRICS = ["pushCost", "pushesRecovered"] as const;
 export type PushMetric = (typeof PUSH_METRICS)[number];
@@ -59,14 +59,8 @@ export function runPushCurves(records: readonly StageLike[], experiment: PushExp
   return { training: curve(pooled.training), test: curve(pooled.test) };
 }
 
-export interface PushPoint {
-  readonly iteration: number;
-  readonly mean: number;
-  readonly low: number;
-  readonly high: number;
-  /** Runs with a value at this iteration. */
-  readonly n: number;
-}
+/** A part's mean over the group's runs at one iteration, with its 95% bootstrap interval and n runs. */
+export type PushPoint = AggregatePoint;
 
 export interface PushGroupCurve {
   readonly label: string;
@@ -122,15 +116,7 @@ export function pushComparePlot(groups: readonly PushGroupCurve[], metric: PushM
     }
   }
   if (metric === "pushesRecovered") include.push([0, 0], [0, 100]);
-  const underlay = (f: PlotFrame) =>
-    bands
-      .filter((b) => b.pts.length > 0)
-      .map((b) => {
-        const upper = b.pts.map((p) => [f.x(p.iteration), f.y(p.high)] as const);
-        const lower = [...b.pts].reverse().map((p) => [f.x(p.iteration), f.y(p.low)] as const);
-        return el("polygon", { class: "ci-band", points: pointsAttr([...upper, ...lower]), fill: b.color, "fill-opacity": 0.15, stroke: "none" });
-      })
-      .join("");
+  const underlay = ciBandsUnderlay(bands, 0.15);
   return linePlot(series, {
     title: o.title ?? (metric === "pushCost" ? "push responses: mean cost" : "pushes recovered from"),
     xLabel: "iteration (0: before the first trajectory step)",
@@ -143,7 +129,7 @@ export function pushComparePlot(groups: readonly PushGroupCurve[], metric: PushM
 
 /** The curves as a text table: per group and part, runs, and the mean [95% CI] at the first and last iteration and at the best. */
 export function pushCompareTable(groups: readonly PushGroupCurve[], metric: PushMetric): string {
-  const f = (x: number) => (Math.abs(x) >= 1000 ? x.toExponential(3) : x.toFixed(1));
+  const f = formatStat;
   const cell = (p: PushPoint | undefined, runs: number) => (p ? `${f(p.mean)} [${f(p.low)}, ${f(p.high)}] @${p.iteration}${p.n < runs ? ` (${p.n} of ${runs} runs)` : ""}` : "—");
   const better = (a: PushPoint, b: PushPoint) => (metric === "pushCost" ? a.mean < b.mean : a.mean > b.mean);
   const rows = groups.map((g) => {
@@ -152,7 +138,5 @@ export function pushCompareTable(groups: readonly PushGroupCurve[], metric: Push
   });
   const what = metric === "pushCost" ? "mean cost" : "% recovered";
   const head = ["group", "pushes", "runs", `first ${what} (mean [95% CI] @iteration)`, `last ${what}`, `best ${what}`];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-  return [line(head), ...rows.map(line)].join("\n") + "\n";
+  return textTable(head, rows);
 }
