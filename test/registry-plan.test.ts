@@ -47,7 +47,7 @@ describe("resolve", () => {
   it("fills every default, is idempotent, and hashes an experiment like one that spells its defaults out", () => {
     const e = base([...ilqg({ from: { kind: "zero" }, iterations: 1 }), stage.fitTheta({ maxIterations: 5 }), stage.evaluate({ noise: false })], { policy: policy.mlp({ hidden: 4 }) });
     const r = resolveExperiment(e);
-    expect(r.pipeline[2]).toEqual({ kind: "fitTheta", maxIterations: 5, samples: 10, regularization: 1e-4, sampleNoise: 1, objective: "kl" });
+    expect(r.pipeline[2]).toEqual({ kind: "fitTheta", maxIterations: 5, samples: 10, regularization: 1e-4, sampleNoise: 1, states: "rollouts", objective: "kl" });
     expect(r.pipeline[3]).toEqual({ kind: "evaluate", noise: false, samples: 10, controller: "trajectory" });
     expect(r.policy).toEqual({ kind: "mlp", hidden: 4, initLogStd: 0, ignoreInputs: [], observation: "state" });
     expect(resolveExperiment(r)).toEqual(r);

@@ -24,6 +24,7 @@ import { computeOf, dynamicsOf, policyRows, runRollouts, type RolloutGroup } fro
 import { bindWorld } from "./rollout-ops.js";
 import { optimizeCondition, optimizeQChunk, type ConditionStep, type ConditionStepResult, type OptimizeQJob, type PolicyLinearizationOverride } from "./cgps-condition.js";
 import { laneForwardDoubles } from "../policy/kernels/batched.js";
+import { sampleStateMarginals } from "../trajopt/state-marginals.js";
 import { addWarnings } from "../sim/mujoco.js";
 import type { TrajectoryDynamics } from "../trajopt/types.js";
 import { linearGaussianPart } from "../trajopt/linear-gaussian.js";
@@ -128,28 +129,37 @@ export function monteCarloPolicyLinearization(
 }
 
 /**
- * `count` states trajectories sampled from every q_i (seeded: all of the
- * noise is drawn first, condition by condition), with the weights the policy
- * step uses.
+ * `count` state trajectories from every q_i, with the weights the policy
+ * step uses. "rollouts": q's controller run in the simulator (seeded: all of
+ * the noise is drawn first, condition by condition). "marginals": x_t ~
+ * N(x̄_t, S_t) from the condition's last trajectory step, drawn after the
+ * rollouts of the conditions that have no S_t yet (before their first
+ * optimizeQ), which are rolled out.
  */
-function sampleAll(env: StageEnv, state: RunState, count: number, sampler: Sampler, noiseScale: number) {
+function sampleAll(env: StageEnv, state: RunState, count: number, sampler: Sampler, noiseScale: number, from: "rollouts" | "marginals" = "rollouts") {
   const T = env.horizon;
   const qs = state.conditions.map((c) => requireTrajectory(c, "fitTheta/updateLambda"));
-  const groups: RolloutGroup[] = state.conditions.map((c, i) => ({
+  const marginal = state.conditions.map((c) => from === "marginals" && !!c.stateCovariance);
+  const rolled = state.conditions.map((_, i) => i).filter((i) => !marginal[i]);
+  const groups: RolloutGroup[] = rolled.map((i) => ({
     world: env.worlds[i],
     T: qs[i].T,
     count,
-    start: c.x0,
+    start: state.conditions[i].x0,
     controller: { kind: "linearGaussian", controller: linearGaussianPart(qs[i]), noisy: true, noiseScale },
     motorNoise: null,
   }));
-  const rollouts = runRollouts(env, groups, sampler);
-  return state.conditions.map((c, i) => {
+  const rollouts = groups.length > 0 ? runRollouts(env, groups, sampler) : [];
+  const sets = state.conditions.map((c, i) => {
     const n = env.worlds[i].task.nx;
-    const states = new Float64Array(count * (qs[i].T + 1) * n);
-    rollouts[i].forEach((r, k) => states.set(r.xs, k * (qs[i].T + 1) * n));
-    return { q: qs[i], states, count, lambda: c.lambda ?? new Float64Array(T).fill(1) };
+    const q = qs[i];
+    const lambda = c.lambda ?? new Float64Array(T).fill(1);
+    if (marginal[i]) return { q, states: sampleStateMarginals(q.xbar, c.stateCovariance!, q.T, n, count, sampler, noiseScale), count, lambda };
+    const states = new Float64Array(count * (q.T + 1) * n);
+    rollouts[rolled.indexOf(i)].forEach((r, k) => states.set(r.xs, k * (q.T + 1) * n));
+    return { q, states, count, lambda };
   });
+  return Object.assign(sets, { fromMarginals: marginal.filter(Boolean).length });
 }
 
 /** The batch with its rows X replaced by their observations (rows: condition, sample, t < T). */
@@ -172,7 +182,7 @@ function observedBatch(batch: PolicyFitBatch, sets: readonly { count: number }[]
  */
 export function fitThetaProblem(env: StageEnv, spec: FitThetaSpec, state: RunState, sampler: Sampler) {
   const count = spec.samples;
-  const sets = sampleAll(env, state, count, sampler, spec.sampleNoise);
+  const sets = sampleAll(env, state, count, sampler, spec.sampleNoise, spec.states);
   const observers = env.worlds.map((w) => observerFor(env.experiment.policy, w.task));
   // q's targets come from the states; the network is fitted on what it sees of them.
   const batch = observedBatch(policyFitBatch(sets), sets, observers, env.horizon);
@@ -210,6 +220,7 @@ export const fitTheta = function* (env: StageEnv, spec: FitThetaSpec, state: Run
       fitLoss: fit.loss,
       lbfgsIterations: fit.iterations,
       lbfgsEvaluations: fit.evaluations,
+      ...(spec.states === "marginals" ? { conditionsFromMarginals: sets.fromMarginals } : {}),
     },
   };
 };
@@ -223,7 +234,7 @@ export const updateLambda = function* (env: StageEnv, spec: UpdateLambdaSpec, st
   const kls: number[] = [];
   const lambdas: number[] = [];
   const kernels = kernelsOf(env);
-  const sets = sampleAll(env, state, count, sampler, spec.sampleNoise);
+  const sets = sampleAll(env, state, count, sampler, spec.sampleNoise, spec.states);
   for (let i = 0; i < state.conditions.length; i++) {
     const c = state.conditions[i];
     const { q, states } = sets[i];
@@ -236,6 +247,6 @@ export const updateLambda = function* (env: StageEnv, spec: UpdateLambdaSpec, st
   }
   return {
     state: { ...state, rng: sampler.state(), conditions, gpsIteration: (state.gpsIteration ?? 0) + 1 },
-    metrics: { kl: mean(kls), kls, meanLambda: mean(lambdas), meanLambdas: lambdas },
+    metrics: { kl: mean(kls), kls, meanLambda: mean(lambdas), meanLambdas: lambdas, ...(spec.states === "marginals" ? { conditionsFromMarginals: sets.fromMarginals } : {}) },
   };
 };

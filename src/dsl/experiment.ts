@@ -331,6 +331,15 @@ const FitThetaCodec = t.intersection(
       /** sampleNoise scales q's action noise when sampling training states (default 1: q itself). */
       sampleNoise: NonNegative,
       /**
+       * Where the training states come from: "rollouts" (default), q's controller run in
+       * the simulator from x_0; "marginals", x_t ~ N(x̄_t, S_t), q's Gaussian state marginal
+       * from its last trajectory step (the 2014 paper's "sampled from q(x_t) at each time
+       * step"; conditions with no S_t yet, before their first optimizeQ, use rollouts).
+       * A rollout that leaves the region where q's linearization holds (a fall) can put
+       * states far from x̄_t, where q's linear controller asks for huge torques.
+       */
+      states: t.keyof({ rollouts: null, marginals: null }),
+      /**
        * "kl" (default): constrained GPS's policy step, min E_q[KL(π_θ‖q)] weighted by λ_t:
        * μ by least squares with q's precisions, σ² the harmonic mean of q's variances.
        * "likelihood": variational GPS's M-step, max E_q[log π_θ(u|x)]: μ by least squares
@@ -342,19 +351,20 @@ const FitThetaCodec = t.intersection(
   "fitTheta",
 );
 /** fitTheta's defaults, declared once. */
-export const fitThetaDefaults: DefaultsOf<t.TypeOf<typeof FitThetaCodec>, "samples" | "regularization" | "sampleNoise" | "objective"> = { samples: 10, regularization: 1e-4, sampleNoise: 1, objective: "kl" };
+export const fitThetaDefaults: DefaultsOf<t.TypeOf<typeof FitThetaCodec>, "samples" | "regularization" | "sampleNoise" | "states" | "objective"> = { samples: 10, regularization: 1e-4, sampleNoise: 1, states: "rollouts", objective: "kl" };
 
 /** Constrained GPS: the dual step λ_t ← max(0, λ_t + η·E[KL(π‖q)]) of equation (2). */
 const UpdateLambdaCodec = t.intersection(
   [
     strict({ kind: t.literal("updateLambda"), stepSize: NonNegative }),
     /** initial: λ_t before the first dual step (default 0); later steps start from the checkpointed λ. */
-    strictPartial({ samples: PositiveInt, sampleNoise: NonNegative, initial: NonNegative }),
+    /** states: where the states the KL is estimated on come from, as fitTheta's `states`. */
+    strictPartial({ samples: PositiveInt, sampleNoise: NonNegative, states: t.keyof({ rollouts: null, marginals: null }), initial: NonNegative }),
   ],
   "updateLambda",
 );
 /** updateLambda's defaults, declared once. */
-export const updateLambdaDefaults: DefaultsOf<t.TypeOf<typeof UpdateLambdaCodec>, "samples" | "sampleNoise" | "initial"> = { samples: 10, sampleNoise: 1, initial: 0 };
+export const updateLambdaDefaults: DefaultsOf<t.TypeOf<typeof UpdateLambdaCodec>, "samples" | "sampleNoise" | "states" | "initial"> = { samples: 10, sampleNoise: 1, states: "rollouts", initial: 0 };
 
 /** Importance-sampled GPS (2013), lines 1–2: `samples` rollouts of every condition's DDP distribution. */
 const GuidingSamplesCodec = t.intersection(
