@@ -5,23 +5,15 @@
  * constrained-GPS run: every condition drawn from its marginals once q has S,
  * different training states from the rollouts, and a bit-identical resume.
  */
-import { afterAll, describe, expect, it } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { condition, experiment, ilqg, policy, repeat, stage, task } from "../src/index.js";
 import { startRun } from "../src/runtime/session.js";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
 import { sampleStateMarginals } from "../src/trajopt/state-marginals.js";
 import { digestsResumedAfter, finishedOf } from "./helpers/runs.js";
+import { tempDirs } from "./helpers/tmp.js";
 
-const roots: string[] = [];
-afterAll(() => roots.forEach((d) => rmSync(d, { recursive: true, force: true })));
-const store = () => {
-  const d = mkdtempSync(join(tmpdir(), "gps-marginals-"));
-  roots.push(d);
-  return d;
-};
+const store = tempDirs("marginals");
 
 const seeded = (seed: number) => new Sampler(seedGenerator(seed));
 
