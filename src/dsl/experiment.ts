@@ -321,6 +321,17 @@ const OptimizeQCodec = t.intersection(
 /** optimizeQ's defaults, declared once. */
 export const optimizeQDefaults: DefaultsOf<t.TypeOf<typeof OptimizeQCodec>, "linearizePolicy" | "samples" | "costRamp"> = { linearizePolicy: "mean", samples: 10, costRamp: { iterations: 50, factor: 10 } };
 
+/**
+ * Where fitTheta's training states (and updateLambda's KL states) come from: "rollouts"
+ * (default), q's controller run in the simulator from x_0; "marginals", x_t ~ N(x̄_t, S_t),
+ * q's Gaussian state marginal from its last trajectory step (the 2014 paper's "sampled
+ * from q(x_t) at each time step"; conditions with no S_t yet, before their first
+ * optimizeQ, use rollouts). A rollout that leaves the region where q's linearization
+ * holds (a fall) can put states far from x̄_t, where q's linear controller asks for huge
+ * torques.
+ */
+const TrainingStatesCodec = t.keyof({ rollouts: null, marginals: null });
+
 /** Constrained GPS: fit θ to all q_i by the weighted least squares of §3.2 (LBFGS), Σ^π in closed form. */
 const FitThetaCodec = t.intersection(
   [
@@ -330,15 +341,7 @@ const FitThetaCodec = t.intersection(
       regularization: NonNegative,
       /** sampleNoise scales q's action noise when sampling training states (default 1: q itself). */
       sampleNoise: NonNegative,
-      /**
-       * Where the training states come from: "rollouts" (default), q's controller run in
-       * the simulator from x_0; "marginals", x_t ~ N(x̄_t, S_t), q's Gaussian state marginal
-       * from its last trajectory step (the 2014 paper's "sampled from q(x_t) at each time
-       * step"; conditions with no S_t yet, before their first optimizeQ, use rollouts).
-       * A rollout that leaves the region where q's linearization holds (a fall) can put
-       * states far from x̄_t, where q's linear controller asks for huge torques.
-       */
-      states: t.keyof({ rollouts: null, marginals: null }),
+      states: TrainingStatesCodec,
       /**
        * "kl" (default): constrained GPS's policy step, min E_q[KL(π_θ‖q)] weighted by λ_t:
        * μ by least squares with q's precisions, σ² the harmonic mean of q's variances.
@@ -357,9 +360,8 @@ export const fitThetaDefaults: DefaultsOf<t.TypeOf<typeof FitThetaCodec>, "sampl
 const UpdateLambdaCodec = t.intersection(
   [
     strict({ kind: t.literal("updateLambda"), stepSize: NonNegative }),
-    /** initial: λ_t before the first dual step (default 0); later steps start from the checkpointed λ. */
-    /** states: where the states the KL is estimated on come from, as fitTheta's `states`. */
-    strictPartial({ samples: PositiveInt, sampleNoise: NonNegative, states: t.keyof({ rollouts: null, marginals: null }), initial: NonNegative }),
+    /** initial: λ_t before the first dual step (default 0); later steps start from the checkpointed λ. states: as fitTheta's. */
+    strictPartial({ samples: PositiveInt, sampleNoise: NonNegative, states: TrainingStatesCodec, initial: NonNegative }),
   ],
   "updateLambda",
 );

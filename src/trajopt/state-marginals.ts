@@ -10,10 +10,7 @@
  * Cholesky factor.
  */
 import { symmetricEigen } from "../linalg/eigen.js";
-
-export interface NormalDraws {
-  normal(): number;
-}
+import type { NormalSource } from "../random/generator.js";
 
 /**
  * `count` samples, laid out like rollouts (sample k's states x_0…x_T at
@@ -21,7 +18,7 @@ export interface NormalDraws {
  * (drawn sample by sample, step by step: the same generator state gives the
  * same states). xbar: (T+1)·n; S: (T+1)·n·n.
  */
-export function sampleStateMarginals(xbar: Float64Array, S: Float64Array, T: number, n: number, count: number, normals: NormalDraws, noiseScale = 1): Float64Array {
+export function sampleStateMarginals(xbar: Float64Array, S: Float64Array, T: number, n: number, count: number, normals: NormalSource, noiseScale = 1): Float64Array {
   if (xbar.length !== (T + 1) * n) throw new RangeError(`sampleStateMarginals: xbar has ${xbar.length} entries, expected (T+1)·n = ${(T + 1) * n}`);
   if (S.length !== (T + 1) * n * n) throw new RangeError(`sampleStateMarginals: S has ${S.length} entries, expected (T+1)·n·n = ${(T + 1) * n * n}`);
   const nn = n * n;
