@@ -137,15 +137,15 @@ describe.skipIf(!redisServer)("job queue on Redis (BullMQ)", () => {
     const a = startGps(workerArgs);
     procs.push(a.child);
     // A's first run, once it has written a checkpoint past stage 5: SIGKILL A (the worker alone).
-    const victim = await until("worker A to start a run", 30_000, () => /job (sweep-\d{3}): gps run/.exec(a.stderr)?.[1]);
-    await until(`a checkpoint of ${victim}`, 30_000, () => (existsSync(join(store, victim, "checkpoints", "stage-000005.json")) ? true : undefined));
+    const victim = await until("worker A to start a run", 120_000, () => /job (sweep-\d{3}): gps run/.exec(a.stderr)?.[1]);
+    await until(`a checkpoint of ${victim}`, 120_000, () => (existsSync(join(store, victim, "checkpoints", "stage-000005.json")) ? true : undefined));
     const b = startGps(workerArgs);
     procs.push(b.child);
     a.child.kill("SIGKILL");
     expect((await a.exited).signal).toBe("SIGKILL");
     const killedAt = readdirSync(join(store, victim, "checkpoints")).filter((f) => /^stage-\d+\.json$/.test(f)).length;
 
-    const counts = await until("all 4 jobs to complete", 75_000, async () => {
+    const counts = await until("all 4 jobs to complete", 300_000, async () => {
       const c = await queueCounts(url);
       if (c.failed > 0) throw new Error(`a job failed:\n${b.stderr}`);
       return c.completed === 4 ? c : undefined;
@@ -164,7 +164,7 @@ describe.skipIf(!redisServer)("job queue on Redis (BullMQ)", () => {
       expect(d, `seed ${k + 1}`).toEqual(refs[k]);
     }
     console.log(`queue sweep: references ${((tRefs - t0) / 1000).toFixed(1)} s, queue ${((Date.now() - tRefs) / 1000).toFixed(1)} s; ${victim} killed after ${killedAt} checkpoints\nworker A:\n${a.timeline}worker B:\n${b.timeline}`);
-  }, 170_000);
+  }, 480_000);
 
   it("gps sweep --queue: seeds × a grid as jobs, run by a gps worker with overrides and sweep tags, equal to the same local sweep", async () => {
     const SMALL = resolve(REPO, "test/fixtures/experiments/small.ts");
@@ -178,7 +178,7 @@ describe.skipIf(!redisServer)("job queue on Redis (BullMQ)", () => {
     expect(queued.stdout).toMatch(/enqueued 4 of 4 runs/);
     const w = startGps(["worker", "--queue", url, "--queue-name", "sweeps", "--store", store, "--jobs", "2", "--no-report"]);
     procs.push(w.child);
-    await until("the 4 sweep jobs to complete", 90_000, async () => {
+    await until("the 4 sweep jobs to complete", 300_000, async () => {
       const c = await queueCounts(url, "sweeps");
       if (c.failed > 0) throw new Error(`a job failed:\n${w.stderr}`);
       return c.completed === 4 ? true : undefined;
@@ -202,7 +202,7 @@ describe.skipIf(!redisServer)("job queue on Redis (BullMQ)", () => {
     expect([...remote.keys()].sort()).toEqual(["1/2", "1/3", "2/2", "2/3"]);
     for (const [k, d] of here) expect(remote.get(k), k).toEqual(d);
     expect((await list(store)).every((r) => r.sweep === "swq")).toBe(true);
-  }, 170_000);
+  }, 480_000);
 
   it("Redis lost mid-run: the runs stop after their stage, the worker exits 1; enqueueing again on a new Redis resumes them", async () => {
     const port = await freePort();
@@ -219,11 +219,12 @@ describe.skipIf(!redisServer)("job queue on Redis (BullMQ)", () => {
     await enqueue();
     const w = startGps(["worker", "--queue", lostUrl, "--store", store, "--lock-ms", "1000", "--no-report"]);
     procs.push(w.child);
-    await until("a checkpoint of lost-000", 30_000, () => (existsSync(join(store, "lost-000", "checkpoints", "stage-000002.json")) ? true : undefined));
+    await until("a checkpoint of lost-000", 120_000, () => (existsSync(join(store, "lost-000", "checkpoints", "stage-000002.json")) ? true : undefined));
     r.kill("SIGKILL");
     const t = Date.now();
     expect((await w.exited).code, w.timeline).toBe(1);
-    expect(Date.now() - t).toBeLessThan(15_000);
+    // Prompt, not a reconnect loop: the stage in flight ends, then the worker exits (slack for a loaded machine).
+    expect(Date.now() - t).toBeLessThan(45_000);
     expect(w.stderr).toContain(`lost Redis at ${lostUrl}`);
     const stopped = await gps(["show", join(store, "lost-000"), "--json"]);
     expect(JSON.parse(stopped.stdout)).toMatchObject({ status: "stopped (interrupted)" });
@@ -234,12 +235,12 @@ describe.skipIf(!redisServer)("job queue on Redis (BullMQ)", () => {
     await enqueue();
     const w2 = startGps(["worker", "--queue", lostUrl, "--store", store, "--lock-ms", "1000", "--no-report"]);
     procs.push(w2.child);
-    await until("the resumed run to complete", 60_000, async () => ((await queueCounts(lostUrl)).completed === 1 ? true : undefined));
+    await until("the resumed run to complete", 180_000, async () => ((await queueCounts(lostUrl)).completed === 1 ? true : undefined));
     expect(w2.stderr).toContain(`job lost-000: gps resume ${join(store, "lost-000")}`);
     w2.child.kill("SIGINT");
     expect((await w2.exited).code).toBe(130);
     expect((await digests(join(store, "lost-000"))).length).toBe(32);
-  }, 120_000);
+  }, 420_000);
 
   it("an unreachable Redis is exit 2 within seconds, naming the URL; nothing is written", async () => {
     const port = await freePort();
