@@ -12,7 +12,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { lastValueFrom, toArray, type Observable } from "rxjs";
-import { condition, experiment, ilqg, stage, task, type Experiment } from "../src/index.js";
+import { condition, experiment, ilqg, repeat, stage, task, type Experiment } from "../src/index.js";
 import type { RunEvent } from "../src/runtime/interpreter.js";
 import { resumeRun, startRun } from "../src/runtime/session.js";
 import { acquireRunLock, readLockOwner, RunBusyError, lockPath } from "../src/runtime/lock.js";
@@ -222,6 +222,20 @@ describe("plan-time footprint", () => {
     expect(f.stateBytes).toBe(2 * 10 * (100 + 40) * 8);
     const pooled = estimateFootprint({ ...tiny, pipeline: [...tiny.pipeline, stage.guidingSamples({ samples: 5 })] }, { nx: 10, nu: 4 });
     expect(pooled.stateBytes - f.stateBytes).toBe(2 * 5 * (11 * 10 + 10 * 4 + 10) * 8);
+    // Samples a stage draws and drops (constrained GPS's fitTheta/updateLambda, evaluate) are not
+    // kept: 100 such stages cost the peak of the largest draw once, no state and no disk.
+    const perSample = (11 * 10 + 10 * 4 + 10) * 8;
+    const dropped = estimateFootprint(
+      { ...tiny, pipeline: [...tiny.pipeline, repeat(50, [stage.fitTheta({ maxIterations: 1, samples: 10 }), stage.updateLambda({ stepSize: 0.01, samples: 20 })])] },
+      { nx: 10, nu: 4 },
+    );
+    expect(dropped.stages).toBe(103);
+    expect(dropped.stateBytes).toBe(f.stateBytes);
+    expect(dropped.memoryBytes).toBe(f.memoryBytes + 2 * 20 * perSample);
+    expect(dropped.diskBytes - f.diskBytes).toBe(100 * 2 * 10 * (100 + 40) * 8 * (4 / 3));
+    // adaptWr's 3 resampled rollouts of π_θ join the pool (3 in all, spread over the conditions).
+    const resampled = estimateFootprint({ ...tiny, pipeline: [...tiny.pipeline, stage.adaptWr({ resample: 3 })] }, { nx: 10, nu: 4 });
+    expect(resampled.stateBytes - f.stateBytes).toBe(3 * perSample);
     expect(footprintProblems(f, { memoryBytes: 1e12, diskFreeBytes: 1e12 })).toEqual([]);
     expect(footprintProblems(f, { memoryBytes: 1000, diskFreeBytes: 10 })).toHaveLength(2);
 

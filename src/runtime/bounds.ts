@@ -6,8 +6,13 @@
  * The estimate is an upper bound of the order of magnitude, in doubles:
  *   - trajectory distributions: conditions × horizon × (nx² + nx·nu)
  *     (covariances, gains and the linearization per step);
- *   - sample pools: every stage with `samples` adds, per condition,
- *     samples × ((horizon+1)·nx + horizon·nu + horizon) (states, actions, rewards);
+ *   - sample pools: every stage that keeps its samples in the state (the
+ *     importance-sampled GPS pool: POOLED_SAMPLES) adds its samples (per
+ *     condition or in all) × ((horizon+1)·nx + horizon·nu + horizon) (states,
+ *     actions, rewards);
+ *   - samples a stage draws and drops when it ends (fitTheta, updateLambda,
+ *     evaluate, cost-weighted regression, …) are held only while it runs: the
+ *     largest such draw adds to the peak, not to the state or the disk;
  *   - a checkpoint is encoded (base64, ×4/3) while the state is held, so the
  *     peak is about 3 × the state;
  *   - on disk, every checkpoint has its own trajectories (they change each
@@ -37,22 +42,40 @@ export interface Limits {
 const DOUBLE = 8;
 const BASE64 = 4 / 3;
 
+/**
+ * The stage options whose samples join the state's pool (src/algorithms/isgps-stages.ts,
+ * baselines.ts daggerIteration) and stay in every later checkpoint: guiding samples
+ * are drawn per condition, rollouts of π_θ (drawPolicyBatches) in all, round-robin.
+ */
+const POOLED_SAMPLES: Readonly<Record<string, { readonly field: string; readonly per: "condition" | "run" }>> = {
+  guidingSamples: { field: "samples", per: "condition" },
+  pretrainPolicy: { field: "samples", per: "run" },
+  isgpsIteration: { field: "samples", per: "run" },
+  daggerIteration: { field: "samples", per: "run" },
+  adaptWr: { field: "resample", per: "run" },
+};
+
 export function estimateFootprint(experiment: Experiment, dims: { readonly nx: number; readonly nu: number }): Footprint {
   const { nx, nu } = dims;
   const T = experiment.task.horizon;
   const conditions = experiment.conditions.length;
   const stages = unrollPipeline(experiment.pipeline);
   const trajectoryDoubles = conditions * T * (nx * nx + nx * nu);
+  const sampleDoubles = (T + 1) * nx + T * nu + T;
   let poolDoubles = 0;
+  let transientDoubles = 0;
   for (const { spec } of stages) {
+    const pool = POOLED_SAMPLES[spec.kind];
+    const pooled = pool === undefined ? undefined : (spec as unknown as Record<string, unknown>)[pool.field];
     const samples = (spec as { samples?: unknown }).samples;
-    if (typeof samples === "number") poolDoubles += conditions * samples * ((T + 1) * nx + T * nu + T);
+    if (typeof pooled === "number") poolDoubles += (pool!.per === "condition" ? conditions * pooled : pooled) * sampleDoubles;
+    else if (typeof samples === "number") transientDoubles = Math.max(transientDoubles, conditions * samples * sampleDoubles);
   }
   const stateBytes = (trajectoryDoubles + poolDoubles) * DOUBLE;
   return {
     stages: stages.length,
     stateBytes,
-    memoryBytes: 3 * stateBytes,
+    memoryBytes: 3 * stateBytes + transientDoubles * DOUBLE,
     diskBytes: (stages.length * trajectoryDoubles + poolDoubles) * DOUBLE * BASE64,
   };
 }
