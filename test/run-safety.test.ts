@@ -12,7 +12,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync } from "node:child_process";
 import { lastValueFrom, toArray, type Observable } from "rxjs";
-import { condition, experiment, ilqg, repeat, stage, task, type Experiment } from "../src/index.js";
+import { condition, experiment, ilqg, policy, repeat, stage, task, type Experiment } from "../src/index.js";
 import type { RunEvent } from "../src/runtime/interpreter.js";
 import { resumeRun, startRun } from "../src/runtime/session.js";
 import { acquireRunLock, readLockOwner, RunBusyError, lockPath } from "../src/runtime/lock.js";
@@ -219,11 +219,16 @@ describe("plan-time footprint", () => {
   it("estimates trajectories and sample pools, and refuses what the machine cannot hold, before any write", () => {
     const f = estimateFootprint(tiny, { nx: 10, nu: 4 });
     expect(f.stages).toBe(3);
-    expect(f.stateBytes).toBe(2 * 10 * (100 + 40) * 8);
+    // Per condition and step: state covariance and linearization (2·nx² + 2·nx·nu), K, k, the action covariance and the nominal.
+    const trajectoryBytes = 2 * 10 * (2 * 100 + 2 * 40 + 16 + 2 * 4 + 10) * 8;
+    expect(f.stateBytes).toBe(trajectoryBytes);
+    // On disk only what a stage writes anew: initializeTrajectories and the two iLQG iterations their trajectories.
+    expect(f.diskBytes).toBeCloseTo(3 * trajectoryBytes * (4 / 3), 3);
     const pooled = estimateFootprint({ ...tiny, pipeline: [...tiny.pipeline, stage.guidingSamples({ samples: 5 })] }, { nx: 10, nu: 4 });
     expect(pooled.stateBytes - f.stateBytes).toBe(2 * 5 * (11 * 10 + 10 * 4 + 10) * 8);
     // Samples a stage draws and drops (constrained GPS's fitTheta/updateLambda, evaluate) are not
-    // kept: 100 such stages cost the peak of the largest draw once, no state and no disk.
+    // kept: 100 such stages cost the peak of the largest draw once, no state, and on disk only
+    // each fit's θ (the trajectories are blobs the checkpoints share).
     const perSample = (11 * 10 + 10 * 4 + 10) * 8;
     const dropped = estimateFootprint(
       { ...tiny, pipeline: [...tiny.pipeline, repeat(50, [stage.fitTheta({ maxIterations: 1, samples: 10 }), stage.updateLambda({ stepSize: 0.01, samples: 20 })])] },
@@ -232,7 +237,19 @@ describe("plan-time footprint", () => {
     expect(dropped.stages).toBe(103);
     expect(dropped.stateBytes).toBe(f.stateBytes);
     expect(dropped.memoryBytes).toBe(f.memoryBytes + 2 * 20 * perSample);
-    expect(dropped.diskBytes - f.diskBytes).toBe(100 * 2 * 10 * (100 + 40) * 8 * (4 / 3));
+    const theta = (10 + 1) * 8 + (8 + 1) * 4 + 4 + 2 * 10; // policy.mlp({ hidden: 8 }) with nx 10, nu 4, input normalization
+    const withPolicy = { ...tiny, policy: policy.mlp({ hidden: 8 }) };
+    const fits = estimateFootprint({ ...withPolicy, pipeline: [...tiny.pipeline, repeat(50, [stage.fitTheta({ maxIterations: 1, samples: 10 }), stage.updateLambda({ stepSize: 0.01, samples: 20 })])] }, { nx: 10, nu: 4 });
+    expect(fits.diskBytes - f.diskBytes).toBeCloseTo(50 * theta * 8 * (4 / 3), 3);
+    // A trajectory step rewrites every condition's q; an evaluate writes the root tracks of its
+    // conditions and the states of each test push, over its own horizon.
+    const steps = estimateFootprint({ ...withPolicy, pipeline: [...tiny.pipeline, repeat(3, [stage.optimizeQ({ iterations: 1 })])] }, { nx: 10, nu: 4 });
+    expect(steps.diskBytes - f.diskBytes).toBeCloseTo(3 * trajectoryBytes * (4 / 3), 3);
+    const pushed = estimateFootprint(
+      { ...tiny, pipeline: [...tiny.pipeline, stage.evaluate({ noise: false, horizon: 30, conditions: [1], pushes: [{ force: 100, direction: "forward", onset: 0.05 }, { force: 100, direction: "backward", onset: 0.09 }] })] },
+      { nx: 10, nu: 4 },
+    );
+    expect(pushed.diskBytes - f.diskBytes).toBeCloseTo(31 * (2 + 2 * 10) * 8 * (4 / 3), 3);
     // adaptWr's 3 resampled rollouts of π_θ join the pool (3 in all, spread over the conditions).
     const resampled = estimateFootprint({ ...tiny, pipeline: [...tiny.pipeline, stage.adaptWr({ resample: 3 })] }, { nx: 10, nu: 4 });
     expect(resampled.stateBytes - f.stateBytes).toBe(3 * perSample);

@@ -4,8 +4,9 @@
  * MAX_STAGES) stop typos, this stops experiments the machine cannot hold.
  *
  * The estimate is an upper bound of the order of magnitude, in doubles:
- *   - trajectory distributions: conditions × horizon × (nx² + nx·nu)
- *     (covariances, gains and the linearization per step);
+ *   - trajectory distributions: conditions × horizon × (2·nx² + 2·nx·nu +
+ *     nu² + 2·nu + nx) (per step: q's state covariance and the dynamics'
+ *     linearization, the gains K and k, the action covariance, the nominal);
  *   - sample pools: every stage that keeps its samples in the state (the
  *     importance-sampled GPS pool: POOLED_SAMPLES) adds its samples (per
  *     condition or in all) × ((horizon+1)·nx + horizon·nu + horizon) (states,
@@ -15,13 +16,17 @@
  *     largest such draw adds to the peak, not to the state or the disk;
  *   - a checkpoint is encoded (base64, ×4/3) while the state is held, so the
  *     peak is about 3 × the state;
- *   - on disk, every checkpoint has its own trajectories (they change each
- *     stage) while sample pools are blobs shared by all checkpoints.
+ *   - on disk, a checkpoint's large arrays are content-addressed blobs
+ *     (src/runtime/store.ts), so a checkpoint costs only what its stage wrote
+ *     anew (FRESH_WRITES): a trajectory step its conditions' trajectories, a
+ *     policy fit θ, an evaluate its roots and push responses; everything else
+ *     is a blob the previous checkpoint already wrote. Sample pools are
+ *     written once.
  */
 import { statfsSync, existsSync } from "node:fs";
 import { totalmem } from "node:os";
 import { dirname, resolve } from "node:path";
-import { unrollPipeline, type Experiment } from "../dsl/experiment.js";
+import { unrollPipeline, type Experiment, type StageKind, type StageSpec } from "../dsl/experiment.js";
 
 export interface Footprint {
   readonly stages: number;
@@ -55,16 +60,67 @@ const POOLED_SAMPLES: Readonly<Record<string, { readonly field: string; readonly
   adaptWr: { field: "resample", per: "run" },
 };
 
+/**
+ * What a stage of each kind writes anew into its checkpoint (the rest of the state
+ * is blobs an earlier checkpoint holds). Keyed by every stage kind, so a new kind
+ * does not compile until it says what it writes.
+ *   trajectories: every condition's q (gains, covariances, linearization);
+ *   demonstration: every condition's recorded states and actions;
+ *   policy: this many copies of θ (a fit's θ; policy gradient's Adam moments too);
+ *   evaluation: the chosen conditions' root tracks and each push's states.
+ */
+interface FreshWrites {
+  readonly trajectories?: true;
+  readonly demonstration?: true;
+  readonly policy?: number;
+  readonly evaluation?: true;
+}
+const FRESH_WRITES: Readonly<Record<StageKind, FreshWrites>> = {
+  demonstrate: { demonstration: true },
+  initializeTrajectories: { trajectories: true },
+  ilqgIteration: { trajectories: true },
+  optimizeQ: { trajectories: true },
+  adaptGuiding: { trajectories: true },
+  variationalEStep: { trajectories: true },
+  fitTheta: { policy: 1 },
+  updateLambda: {},
+  guidingSamples: {},
+  pretrainPolicy: { policy: 2 },
+  isgpsIteration: { policy: 2 },
+  adaptWr: { policy: 1 },
+  policyGradientIteration: { policy: 3 },
+  daggerIteration: { policy: 1 },
+  costWeightedRegression: { policy: 1 },
+  evaluate: { evaluation: true },
+  diagnoseTrajectories: {},
+};
+
+/** Doubles an evaluate stage writes: each chosen condition's root track, and each test push's states. */
+function evaluationDoubles(spec: StageSpec, conditions: number, T: number, nx: number): number {
+  if (spec.kind !== "evaluate") return 0;
+  const H = spec.horizon ?? T;
+  const chosen = spec.conditions?.length ?? conditions;
+  return chosen * (H + 1) * (2 + (spec.pushes?.length ?? 0) * nx);
+}
+
 export function estimateFootprint(experiment: Experiment, dims: { readonly nx: number; readonly nu: number }): Footprint {
   const { nx, nu } = dims;
   const T = experiment.task.horizon;
   const conditions = experiment.conditions.length;
   const stages = unrollPipeline(experiment.pipeline);
-  const trajectoryDoubles = conditions * T * (nx * nx + nx * nu);
+  const trajectoryDoubles = conditions * T * (2 * nx * nx + 2 * nx * nu + nu * nu + 2 * nu + nx);
   const sampleDoubles = (T + 1) * nx + T * nu + T;
+  const demonstrationDoubles = conditions * ((T + 1) * nx + T * nu);
+  // θ of the one-hidden-layer network (src/policy): weights, biases, log std, input normalization.
+  const H = experiment.policy?.hidden ?? 0;
+  const policyDoubles = (nx + 1) * H + (H + 1) * nu + nu + 2 * nx;
   let poolDoubles = 0;
   let transientDoubles = 0;
+  let freshDoubles = 0;
   for (const { spec } of stages) {
+    const w = FRESH_WRITES[spec.kind];
+    freshDoubles += (w.trajectories ? trajectoryDoubles : 0) + (w.demonstration ? demonstrationDoubles : 0) + (w.policy ?? 0) * policyDoubles;
+    if (w.evaluation) freshDoubles += evaluationDoubles(spec, conditions, T, nx);
     const pool = POOLED_SAMPLES[spec.kind];
     const pooled = pool === undefined ? undefined : (spec as unknown as Record<string, unknown>)[pool.field];
     const samples = (spec as { samples?: unknown }).samples;
@@ -76,7 +132,7 @@ export function estimateFootprint(experiment: Experiment, dims: { readonly nx: n
     stages: stages.length,
     stateBytes,
     memoryBytes: 3 * stateBytes + transientDoubles * DOUBLE,
-    diskBytes: (stages.length * trajectoryDoubles + poolDoubles) * DOUBLE * BASE64,
+    diskBytes: (freshDoubles + poolDoubles) * DOUBLE * BASE64,
   };
 }
 
