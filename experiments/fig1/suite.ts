@@ -164,9 +164,7 @@ export const CWR_SAMPLES = 1000;
  * Cost-weighted regression, as swimmer-cwr.ts: the ISGPS value's guiding samples and
  * pretrained θ*, then the loop is costWeightedRegression with the paper's 1000 rollouts
  * per iteration spread over the conditions (swimmer: 1000 of its one condition, the
- * stage's default; walker: 100 of each of the ten). 1000 per condition on the walker is
- * also refused by `gps run`'s footprint check (57 GiB estimated: src/runtime/bounds.ts
- * counts every stage's `samples` as kept, which CWR's are not).
+ * stage's default; walker: 100 of each of the ten), as the paper counts them.
  */
 function cwr(base: Experiment): Experiment {
   const samples = Math.round(CWR_SAMPLES / base.conditions.length);
