@@ -6,7 +6,7 @@ import { walker, WALKER_DIMENSIONS } from "../src/tasks/walker.js";
 import type { Task } from "../src/tasks/types.js";
 import { Sampler, seedGenerator } from "../src/random/generator.js";
 import { bodyTrajectory, rootTrajectoryPlot, stickFigureAnimation, stickFigurePanels, stickFigureStrip, type BodyTrajectory } from "../src/report/gait.js";
-import { esc, linePlot, niceTicks, num } from "../src/report/svg.js";
+import { esc, linePlot, niceTicks, num, textWidth } from "../src/report/svg.js";
 import { compareLearningCurves, learningCurveData } from "../src/report/learning-curves.js";
 import type { StageRecord } from "../src/runtime/store.js";
 
@@ -108,6 +108,16 @@ describe("svg helpers", () => {
     expectFiniteNumbers(doc);
     expect(doc).toContain("a &lt; b &amp; &quot;c&quot;");
     expect(count(doc, /<polyline[^>]*class="series"/g)).toBe(2);
+  });
+
+  it("widens the figure for a legend label longer than the plot instead of cutting it", () => {
+    const pts: Array<[number, number]> = [[0, 0], [1, 1]];
+    const width = (doc: string) => Number(/<svg[^>]*\bwidth="([\d.]+)"/.exec(doc)![1]);
+    const short = linePlot([{ label: "a", points: pts }], { xLabel: "x", yLabel: "y" });
+    const long = linePlot([{ label: "x".repeat(300), points: pts }], { xLabel: "x", yLabel: "y" });
+    checkXml(long);
+    expect(width(long)).toBeGreaterThan(width(short));
+    expect(width(long)).toBeGreaterThanOrEqual(64 + textWidth("x".repeat(300)) + 30);
   });
 });
 

@@ -210,12 +210,14 @@ export function marker(kind: "cross" | "dot" | "ring", x: number, y: number, col
 
 /**
  * A horizontal legend starting at (x, y) (the baseline of the first row),
- * wrapping at `maxWidth` pixels. Returns the markup and the height it used.
+ * wrapping at `maxWidth` pixels. Returns the markup, the height it used and
+ * its widest row (wider than `maxWidth` when one label alone is).
  */
-export function legend(items: readonly LegendItem[], x: number, y: number, maxWidth: number): { svg: string; height: number } {
+export function legend(items: readonly LegendItem[], x: number, y: number, maxWidth: number): { svg: string; height: number; width: number } {
   const out: string[] = [];
   let cx = x;
   let cy = y;
+  let widest = 0;
   const rowH = 18;
   for (const it of items) {
     const w = 30 + textWidth(it.label) + 18;
@@ -223,12 +225,13 @@ export function legend(items: readonly LegendItem[], x: number, y: number, maxWi
       cx = x;
       cy += rowH;
     }
+    widest = Math.max(widest, cx + w - 18 - x);
     if (it.marker) out.push(marker(it.marker, cx + 12, cy - 4, it.color));
     else out.push(el("line", { x1: cx, y1: cy - 4, x2: cx + 24, y2: cy - 4, stroke: it.color, "stroke-width": it.width ?? 2.5, "stroke-dasharray": it.dash }));
     out.push(text(cx + 30, cy, it.label, { fill: "#222" }));
     cx += w;
   }
-  return { svg: el("g", { class: "legend" }, out.join("")), height: items.length ? cy - y + rowH : 0 };
+  return { svg: el("g", { class: "legend" }, out.join("")), height: items.length ? cy - y + rowH : 0, width: widest };
 }
 
 /** One line series of `linePlot`, in data units. */
@@ -325,7 +328,7 @@ export function linePlot(series: readonly LineSeries[], opts: LinePlotOptions = 
     y: linearScale(y0, y1, top + H, top),
   };
   const captionH = opts.caption ? 18 : 0;
-  const totalW = marginLeft + W + marginRight;
+  const totalW = marginLeft + Math.max(W, leg.width) + marginRight; // a label longer than the plot widens the figure instead of being cut
   const totalH = top + H + 44 + captionH;
   const clipId = `${opts.idPrefix ?? "plot"}-clip`;
   const body: string[] = [];
