@@ -340,6 +340,26 @@ describe("(a) λ = 0 reduces to max-entropy iLQG", () => {
 });
 
 describe("(b) the covariance pass solves equation (8)", () => {
+  it("an A_t it cannot invert makes the sweep fail like a non-PD Q_uu: μ escalates, then the pass gives up with K0, A0 (no crash)", () => {
+    // A long run once died here ("A at t=162 is not positive definite") after 55 iterations:
+    // an ill-conditioned iterate must cost one step's covariance update, not the run.
+    const p = problem(4);
+    const lambda = constLambda(3);
+    const lin = p.pol.linearize(p.traj0.xbar);
+    const lq = lqApproximation(p.dyn, p.cost, p.traj0);
+    const A0 = Float64Array.from(p.traj0.cov);
+    A0.fill(0, 7 * nu * nu, 8 * nu * nu); // a singular block where λ_t > 0
+    const cp = covariancePass(lq, p.traj0.ubar, lin, lambda, p.traj0.K, A0, undefined, { passes: 2, innerIterations: 5 }, { mu: 0, muFactor: 1 }, exact);
+    expect(cp.ok).toBe(false);
+    expect(cp.restarts).toBeGreaterThan(0);
+    expect(Array.from(cp.A)).toEqual(Array.from(A0));
+    expect(Array.from(cp.K)).toEqual(Array.from(p.traj0.K));
+    // The same pass from q's own (valid) covariance succeeds at μ = 0.
+    const good = covariancePass(lq, p.traj0.ubar, lin, lambda, p.traj0.K, p.traj0.cov, undefined, { passes: 2, innerIterations: 5 }, { mu: 0, muFactor: 1 }, exact);
+    expect(good.ok).toBe(true);
+    expect(good.restarts).toBe(0);
+  });
+
   it("every A_t satisfies A Q_uu A + (λ−1)A − λM = 0 with M from the final K_t and the sweep's S_t", () => {
     const p = problem(4);
     const s = new Sampler(seedGenerator(40));

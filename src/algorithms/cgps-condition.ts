@@ -70,6 +70,8 @@ export interface ConditionStepResult {
   readonly row: ReturnType<typeof rolloutSummary>;
   readonly kl: number;
   readonly accepted: number;
+  /** Steps whose covariance pass gave up (ill-conditioned A_t past μ_max) and kept q's previous A. */
+  readonly covarianceKept: number;
   /** The Lagrangian after each step and whether it was accepted (progress messages). */
   readonly steps: readonly { readonly lagrangian: number; readonly accepted: boolean }[];
 }
@@ -139,6 +141,7 @@ function optimizeWith(
   };
   let lin = linearize(linearGaussianPart(traj));
   let accepted = 0;
+  let covarianceKept = 0;
   let kl = 0;
   const steps: { lagrangian: number; accepted: boolean }[] = [];
   for (let it = 0; it < job.iterations; it++) {
@@ -146,12 +149,13 @@ function optimizeWith(
     traj = r.trajectory;
     lin = r.info.policy;
     if (r.info.accepted) accepted++;
+    if (r.info.covariancePassFailed) covarianceKept++;
     kl = mean(Array.from(r.info.terms.kl));
     steps.push({ lagrangian: r.info.lagrangian, accepted: r.info.accepted });
   }
   const { S, ...controller } = traj;
   const trajectory = { ...controller, cost: trajectoryCost(objective, traj.xbar, traj.ubar, T) };
-  return { condition: { ...c, trajectory, stateCovariance: S }, row: rolloutSummary(task, T, traj.xbar, traj.ubar), kl, accepted, steps };
+  return { condition: { ...c, trajectory, stateCovariance: S }, row: rolloutSummary(task, T, traj.xbar, traj.ubar), kl, accepted, covarianceKept, steps };
 }
 
 // ---------------------------------------------------------------------------

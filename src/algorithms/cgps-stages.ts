@@ -90,6 +90,7 @@ export const optimizeQ = function* (env: StageEnv, spec: OptimizeQSpec, state: R
       costScale: ramp,
       kl: mean(results.map((r) => r.kl)),
       accepted: results.map((r) => r.accepted),
+      covarianceKept: results.map((r) => r.covarianceKept),
     },
   };
 };

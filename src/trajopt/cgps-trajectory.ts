@@ -490,7 +490,10 @@ function meanSweep(
  * the current A_t and A_t by equation (8) (`solveConditionalCovariance`) with
  * M from the new K_t and S_t, then forms L_xx,t = 2 L_S,t (equation 6) for
  * step t−1. K0, A0 are the starting values (A0 must be positive definite where
- * λ_t > 0). Returns new arrays; the inputs are not modified.
+ * λ_t > 0). A sweep that cannot factor Q̃_uu or invert an A_t is redone with more
+ * regularization; past μ_max the pass gives up (ok: false) and returns K0, A0 —
+ * a long run keeps going with q's previous covariance rather than dying at one
+ * ill-conditioned step. Returns new arrays; the inputs are not modified.
  */
 export function covariancePass(
   lq: LqApproximation,
@@ -547,7 +550,7 @@ export function covariancePass(
   return { ok: true, K, A, S, sweepS, mu, restarts, lastPassChange: change };
 }
 
-/** One backward sweep in place on K, A; false when a Cholesky factorization fails. */
+/** One backward sweep in place on K, A; false when a Cholesky factorization fails (Q̃_uu, or an A_t that cannot be inverted). */
 function covarianceSweep(
   lq: LqApproximation,
   ubar: Float64Array,
@@ -604,7 +607,9 @@ function covarianceSweep(
       H.set(QuuR);
       for (let i = 0; i < nu * nx; i++) Knew[i] = -QuxR[i];
       if (lam > 0) {
-        if (!spdInverse(A, oUU, nu, Ainv, 0, work)) throw new Error(`covariancePass: A at t=${t} is not positive definite`);
+        // An A_t from equation (8) whose eigenvalues were floored can be too ill-conditioned to
+        // factor: a failed sweep like a non-PD Q_uu (more μ, or the step keeps q's A), not a crash.
+        if (!spdInverse(A, oUU, nu, Ainv, 0, work)) return false;
         for (let i = 0; i < nu * nu; i++) H[i] += lam * Ainv[i];
         symmetrize(H, nu);
         matMul(Ainv, muPiX, nu, nu, nx, tmpUX);
@@ -623,7 +628,7 @@ function covarianceSweep(
       if (lam === 0 || dmax <= tol) break; // λ = 0: K and A do not depend on each other
     }
     // L_xx,t = 2 L_S,t (equation 6) with the final K_t, A_t.
-    if (lam > 0 && !spdInverse(A, oUU, nu, Ainv, 0, work)) throw new Error(`covariancePass: A at t=${t} is not positive definite`);
+    if (lam > 0 && !spdInverse(A, oUU, nu, Ainv, 0, work)) return false;
     updateLxx(nx, nu, s, K, oUX, lam, Ainv, lin.muX, oUX, QuuK, D, AinvD, tmpXX, Lxx);
   }
   return true;
